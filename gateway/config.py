@@ -1,0 +1,224 @@
+"""config.yaml as pydantic models. Unknown keys, wrong types and missing values stop start-up with
+the file, the line, the key path and a plain message (ConfigError)."""
+
+from __future__ import annotations
+
+import ipaddress
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+
+class ConfigError(Exception):
+    """A configuration problem, already phrased for the admin: 'config.yaml:12: smtp.listen: ...'."""
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+def parse_host_port(value: str) -> tuple[str, int]:
+    """'127.0.0.1:10025', '[::1]:25', 'mail.example.com:587' -> (host, port)."""
+    host, sep, port = value.rpartition(":")
+    if not sep or not host or not port.isdigit() or not 0 <= int(port) <= 65535:
+        raise ValueError(f"expected HOST:PORT, got {value!r}")
+    return host.strip("[]"), int(port)
+
+
+class SmtpAuthUser(_Strict):
+    username: str
+    password_hash: str = Field(description="hashlib.scrypt hash as made by `gateway hash-password`")
+
+
+class SmtpConfig(_Strict):
+    listen: str = "127.0.0.1:10025"
+    hostname: str = "gateway.localdomain"
+    allowed_clients: list[str] = Field(default_factory=lambda: ["127.0.0.0/8", "::1/128"])
+    max_message_size: int = Field(default=26_214_400, gt=0)
+    max_recipients: int = Field(default=1000, gt=0)
+    max_line_length: int = Field(default=65_536, ge=1001)
+    max_header_size: int = Field(default=1_048_576, gt=0)
+    max_connections: int = Field(default=200, gt=0)
+    max_concurrent_data: int = Field(default=20, gt=0)
+    max_received_headers: int = Field(default=50, gt=0)
+    timeout: float = Field(default=300.0, gt=0)
+    processes: int = Field(default=1, ge=1, le=64)
+    tls_cert: Path | None = None
+    tls_key: Path | None = None
+    require_tls: bool = False
+    auth_users: list[SmtpAuthUser] = Field(default_factory=list)
+    commit_batch_max: int = Field(default=256, gt=0)
+
+    @field_validator("listen")
+    @classmethod
+    def _listen(cls, v: str) -> str:
+        parse_host_port(v)
+        return v
+
+    @field_validator("allowed_clients")
+    @classmethod
+    def _networks(cls, v: list[str]) -> list[str]:
+        for net in v:
+            try:
+                ipaddress.ip_network(net, strict=False)
+            except ValueError as e:
+                raise ValueError(f"not an IP network: {net!r}") from e
+        return v
+
+
+class RetryConfig(_Strict):
+    """Like Postfix: minimal_backoff_time 300s doubling to maximal_backoff_time, bounce after lifetime."""
+
+    initial: float = Field(default=300.0, gt=0)
+    maximum: float = Field(default=3600.0, gt=0)
+    lifetime: float = Field(default=5 * 86400.0, gt=0)
+
+
+class RelayConfig(_Strict):
+    smarthost: str | None = "127.0.0.1:10026"
+    smarthost_tls: str = Field(default="none", pattern="^(none|starttls|tls)$")
+    smarthost_username: str | None = None
+    smarthost_password: str | None = None
+    helo_name: str = "gateway.localdomain"
+    connect_timeout: float = Field(default=30.0, gt=0)
+    command_timeout: float = Field(default=120.0, gt=0)
+    concurrency: int = Field(default=20, gt=0)
+    mx_port: int = Field(default=25, gt=0, le=65535)
+    retry: RetryConfig = Field(default_factory=RetryConfig)
+    dns_nameservers: list[str] = Field(default_factory=list)
+    dns_port: int = 53
+    dns_timeout: float = Field(default=5.0, gt=0)
+
+    @field_validator("smarthost")
+    @classmethod
+    def _smarthost(cls, v: str | None) -> str | None:
+        if v:
+            parse_host_port(v)
+        return v or None
+
+
+class StoreConfig(_Strict):
+    url: str = "sqlite:///var/lib/gateway/gateway.db"
+
+    @field_validator("url")
+    @classmethod
+    def _url(cls, v: str) -> str:
+        if not v.startswith(("sqlite://", "redis://", "rediss://", "redis+sentinel://", "unix://")):
+            raise ValueError("expected sqlite:///PATH, redis://HOST:PORT/DB or redis+sentinel://...")
+        return v
+
+
+class OrganizationConfig(_Strict):
+    internal_domains: list[str] = Field(default_factory=list)
+    postmaster: str = ""  # From: of notices; default postmaster@<first internal domain>
+
+
+class WebConfig(_Strict):
+    listen: str = "127.0.0.1:8025"
+    base_url: str = "http://127.0.0.1:8025"
+
+    @field_validator("listen")
+    @classmethod
+    def _listen(cls, v: str) -> str:
+        parse_host_port(v)
+        return v
+
+
+class WorkerConfig(_Strict):
+    lease_seconds: float = Field(default=300.0, gt=0)
+    pipeline_concurrency: int = Field(default=8, gt=0)
+    poll_interval: float = Field(default=0.5, gt=0)
+
+
+class Config(_Strict):
+    smtp: SmtpConfig = Field(default_factory=SmtpConfig)
+    relay: RelayConfig = Field(default_factory=RelayConfig)
+    store: StoreConfig = Field(default_factory=StoreConfig)
+    organization: OrganizationConfig = Field(default_factory=OrganizationConfig)
+    web: WebConfig = Field(default_factory=WebConfig)
+    worker: WorkerConfig = Field(default_factory=WorkerConfig)
+    log_level: str = Field(default="INFO", pattern="^(DEBUG|INFO|WARNING|ERROR)$")
+
+    @property
+    def postmaster(self) -> str:
+        if self.organization.postmaster:
+            return self.organization.postmaster
+        domain = self.organization.internal_domains[0] if self.organization.internal_domains else "localhost"
+        return f"postmaster@{domain}"
+
+
+def _compose_with_lines(text: str, filename: str) -> tuple[Any, dict[tuple[str, ...], int]]:
+    """Load YAML and remember the line of every key path, so that errors can point at it."""
+    try:
+        node = yaml.compose(text, Loader=yaml.SafeLoader)
+    except yaml.YAMLError as e:
+        mark = getattr(e, "problem_mark", None)
+        line = f":{mark.line + 1}" if mark is not None else ""
+        raise ConfigError(f"{filename}{line}: not valid YAML: {getattr(e, 'problem', e)}") from None
+    lines: dict[tuple[str, ...], int] = {}
+
+    def build(n: yaml.Node | None, path: tuple[str, ...]) -> Any:
+        if n is None:
+            return None
+        lines.setdefault(path, n.start_mark.line + 1)
+        if isinstance(n, yaml.MappingNode):
+            out: dict[str, Any] = {}
+            for key_node, value_node in n.value:
+                key = str(yaml.safe_load(yaml.serialize(key_node)))
+                if key in out:
+                    raise ConfigError(
+                        f"{filename}:{key_node.start_mark.line + 1}: {'.'.join((*path, key))}: duplicate key"
+                    )
+                lines[(*path, key)] = key_node.start_mark.line + 1
+                out[key] = build(value_node, (*path, key))
+            return out
+        if isinstance(n, yaml.SequenceNode):
+            return [build(item, (*path, str(i))) for i, item in enumerate(n.value)]
+        return yaml.safe_load(yaml.serialize(n))
+
+    return build(node, ()), lines
+
+
+def _explain(err: ValidationError, filename: str, lines: dict[tuple[str, ...], int]) -> str:
+    problems = []
+    for e in err.errors():
+        path = tuple(str(p) for p in e["loc"])
+        probe = path
+        while probe and probe not in lines:
+            probe = probe[:-1]
+        line = lines.get(probe)
+        where = f"{filename}:{line}" if line else filename
+        key = ".".join(path) or "(top level)"
+        msg = "unknown key" if e["type"] == "extra_forbidden" else e["msg"]
+        if e["type"] == "missing":
+            msg = "required value is missing"
+        problems.append(f"{where}: {key}: {msg}")
+    return "\n".join(problems)
+
+
+def parse_config(text: str, filename: str = "<config>") -> Config:
+    data, lines = _compose_with_lines(text, filename)
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        raise ConfigError(f"{filename}:1: the top level must be a mapping of sections (smtp:, relay:, ...)")
+    try:
+        return Config.model_validate(data)
+    except ValidationError as e:
+        raise ConfigError(_explain(e, filename, lines)) from None
+
+
+def load_config(path: str | Path | None) -> Config:
+    """Load a config file; None means the embedded defaults (a single node on sqlite)."""
+    if path is None:
+        return Config()
+    p = Path(path)
+    try:
+        text = p.read_text(encoding="utf-8")
+    except OSError as e:
+        raise ConfigError(f"{p}: cannot read: {e.strerror}") from None
+    except UnicodeDecodeError:
+        raise ConfigError(f"{p}: not UTF-8 text") from None
+    return parse_config(text, str(p))

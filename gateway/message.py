@@ -1,0 +1,48 @@
+"""Plain data that travels through the gateway: the envelope and a queued message."""
+
+from __future__ import annotations
+
+import secrets
+import time
+from dataclasses import dataclass, field
+
+
+def new_message_id() -> str:
+    """A queue id: sortable by time, unique across nodes (128 random bits would be overkill here)."""
+    return f"{int(time.time() * 1000):013x}{secrets.token_hex(8)}"
+
+
+@dataclass(frozen=True)
+class Envelope:
+    """The SMTP envelope. Envelope recipients are the truth about where mail goes, not To/Cc."""
+
+    mail_from: str  # "" is the null sender (bounces, notices)
+    rcpt_tos: tuple[str, ...]
+    client_address: str = ""
+    helo: str = ""
+
+    @property
+    def is_null_sender(self) -> bool:
+        return self.mail_from == ""
+
+
+@dataclass
+class QueuedMessage:
+    """A message as the store holds it on one of its queues.
+
+    `pending` are the recipients still to be delivered (outbound); `delivered` and `failed` grow as
+    delivery attempts report per-recipient results. `failed` maps recipient -> "code text".
+    `is_notice` marks mail the gateway generated itself (DSNs, hold notices): it is never inspected
+    again and never bounced.
+    """
+
+    id: str
+    envelope: Envelope
+    received_at: float
+    attempts: int = 0
+    pending: tuple[str, ...] = ()
+    delivered: tuple[str, ...] = ()
+    failed: dict[str, str] = field(default_factory=dict)
+    deferred_reason: str = ""
+    is_notice: bool = False
+    shunt_reason: str = ""

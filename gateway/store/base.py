@@ -1,0 +1,104 @@
+"""The one small store interface. Backends: sqlite (embedded default) and redis (scale-out).
+
+Every message lives on exactly one queue at a time. Queues are lease-based: `claim` hands a due
+message to one worker for `lease_seconds`; if the worker dies, the lease runs out and another worker
+claims it again (at-least-once). Every change after a claim is fenced by the lease token, so a worker
+whose lease ran out cannot overwrite the work of the one that took over.
+
+All methods are blocking (sqlite3, redis-py); async code calls them through a thread
+(`asyncio.to_thread`) and never on the SMTP event loop directly.
+"""
+
+from __future__ import annotations
+
+import abc
+from collections.abc import Sequence
+from dataclasses import dataclass
+from enum import StrEnum
+
+from gateway.message import QueuedMessage
+
+
+class Queue(StrEnum):
+    INBOUND = "inbound"  # accepted (250 given), waiting for the pipeline
+    OUTBOUND = "outbound"  # decided "relay", waiting for (re)delivery
+    HOLD = "hold"  # held for a person to confirm/approve (later issues)
+    SHUNT = "shunt"  # the pipeline could not process it: for a human, never dropped, never passed
+
+
+class StoreError(Exception):
+    """The store could not do what was asked (connection lost, disk full ...). Callers answer 4xx."""
+
+
+@dataclass(frozen=True)
+class Lease:
+    """A claimed message: the worker holding it may move, defer or finish it until the lease runs out."""
+
+    message: QueuedMessage
+    queue: Queue
+    token: str
+
+
+class Store(abc.ABC):
+    @abc.abstractmethod
+    def accept(self, items: Sequence[tuple[QueuedMessage, bytes]], queue: Queue = Queue.INBOUND) -> None:
+        """Durably store new messages with their raw bytes, all or none, due now.
+
+        Returns only after the data is on disk (sqlite: committed with synchronous=FULL; redis: the
+        server's AOF with appendfsync always). Several messages in one call share one commit (group
+        commit). Raises StoreError on any failure.
+        """
+
+    @abc.abstractmethod
+    def claim(self, queue: Queue, limit: int, lease_seconds: float, now: float | None = None) -> list[Lease]:
+        """Lease up to `limit` messages from `queue` that are due (due_at <= now) and not leased."""
+
+    @abc.abstractmethod
+    def raw(self, message_id: str) -> bytes:
+        """The message's current raw bytes. Raises KeyError if unknown."""
+
+    @abc.abstractmethod
+    def move(
+        self,
+        lease: Lease,
+        queue: Queue,
+        message: QueuedMessage,
+        *,
+        raw: bytes | None = None,
+        due_at: float | None = None,
+    ) -> bool:
+        """Put the leased message on `queue` (may be the same queue: a deferral), lease released.
+
+        Stores `message`'s fields (pending/delivered/failed/attempts ...) and, if given, new raw bytes.
+        `due_at` None means due now. Returns False (changing nothing) if the lease was lost.
+        """
+
+    @abc.abstractmethod
+    def finish(self, lease: Lease) -> bool:
+        """The message is done (delivered, or given up and noticed): remove it and its raw bytes.
+
+        Returns False (changing nothing) if the lease was lost.
+        """
+
+    @abc.abstractmethod
+    def release(self, lease: Lease) -> None:
+        """Give the lease back unchanged, due now (graceful shutdown). Silently ignores a lost lease."""
+
+    @abc.abstractmethod
+    def get(self, message_id: str) -> tuple[Queue, QueuedMessage] | None:
+        """The message and the queue it is on, or None."""
+
+    @abc.abstractmethod
+    def list_queue(self, queue: Queue, limit: int = 100) -> list[QueuedMessage]:
+        """Messages on a queue, oldest first (for admins: `gateway queue list`)."""
+
+    @abc.abstractmethod
+    def counts(self) -> dict[Queue, int]:
+        """Number of messages on every queue."""
+
+    @abc.abstractmethod
+    def ping(self) -> None:
+        """Raise StoreError if the store cannot be reached (health checks)."""
+
+    @abc.abstractmethod
+    def close(self) -> None: ...
