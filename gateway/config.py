@@ -129,7 +129,7 @@ class WebConfig(_Strict):
 class WorkerConfig(_Strict):
     lease_seconds: float = Field(default=300.0, gt=0)
     pipeline_concurrency: int = Field(default=8, gt=0)
-    poll_interval: float = Field(default=0.5, gt=0)
+    poll_interval: float = Field(default=0.2, gt=0)
 
 
 class Config(_Strict):

@@ -1,0 +1,68 @@
+"""The loop every queue worker shares: claim due messages, handle each with bounded concurrency,
+stop cleanly (messages not yet started are released, those in flight are finished)."""
+
+from __future__ import annotations
+
+import abc
+import asyncio
+import logging
+
+from gateway.store.base import Lease, Queue, Store, StoreError
+
+log = logging.getLogger(__name__)
+
+
+class QueueRunner(abc.ABC):
+    def __init__(
+        self, store: Store, queue: Queue, *, concurrency: int, lease_seconds: float, poll_interval: float
+    ) -> None:
+        self.store = store
+        self.queue = queue
+        self.concurrency = concurrency
+        self.lease_seconds = lease_seconds
+        self.poll_interval = poll_interval
+        self._running: set[asyncio.Task[None]] = set()
+
+    @abc.abstractmethod
+    async def handle(self, lease: Lease) -> None:
+        """Process one claimed message; must end by moving, finishing or releasing it."""
+
+    async def run_once(self) -> int:
+        """Claim what is due now and handle it all; returns how many messages were handled."""
+        leases = await asyncio.to_thread(self.store.claim, self.queue, self.concurrency, self.lease_seconds)
+        await asyncio.gather(*(self._handle_logged(lease) for lease in leases))
+        return len(leases)
+
+    async def run(self, stop: asyncio.Event) -> None:
+        stopping = asyncio.create_task(stop.wait())
+        try:
+            while not stop.is_set():
+                free = self.concurrency - len(self._running)
+                if free <= 0:
+                    await asyncio.wait({stopping, *self._running}, return_when=asyncio.FIRST_COMPLETED)
+                    continue
+                leases = await self._claim(free)
+                for lease in leases:
+                    task = asyncio.create_task(self._handle_logged(lease))
+                    self._running.add(task)
+                    task.add_done_callback(self._running.discard)
+                if len(leases) < free:  # the queue is drained for now
+                    await asyncio.wait({stopping}, timeout=self.poll_interval)
+        finally:
+            stopping.cancel()
+            if self._running:
+                await asyncio.gather(*self._running, return_exceptions=True)
+
+    async def _handle_logged(self, lease: Lease) -> None:
+        """A handler that fails leaves the lease to run out, so the message is taken up again."""
+        try:
+            await self.handle(lease)
+        except Exception:
+            log.exception("%s queue: handling %s failed; it will be retried", self.queue, lease.message.id)
+
+    async def _claim(self, limit: int) -> list[Lease]:
+        try:
+            return await asyncio.to_thread(self.store.claim, self.queue, limit, self.lease_seconds)
+        except StoreError as e:
+            log.warning("%s queue: store unavailable (%s); retrying", self.queue, e)
+            return []
