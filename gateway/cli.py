@@ -1,0 +1,169 @@
+"""The `gateway` command line."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import email
+import email.policy
+import getpass
+import json
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from gateway.config import Config, ConfigError, load_config
+from gateway.message import Envelope
+from gateway.verdict import Verdict
+
+EXIT_OK = 0
+EXIT_ERROR = 1
+EXIT_USAGE = 2
+
+
+def _add_config(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--config", "-c", metavar="FILE", help="config.yaml (default: the embedded defaults, a single node)"
+    )
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="gateway", description="Outbound mail gateway")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    for name, text in (
+        ("run", "run receive, pipeline and delivery in one node"),
+        ("smtp", "run only the SMTP receive part"),
+        ("worker", "run only the pipeline worker"),
+        ("deliver", "run only the delivery worker"),
+    ):
+        _add_config(sub.add_parser(name, help=text, description=text))
+
+    p = sub.add_parser("check-config", help="validate a config file and exit")
+    _add_config(p)
+
+    p = sub.add_parser("check", help="run the pipeline on a message file without sending anything")
+    _add_config(p)
+    p.add_argument("--json", action="store_true", help="print the decision as JSON")
+    p.add_argument("--mail-from", metavar="ADDRESS", help="envelope sender (default: the From header)")
+    p.add_argument(
+        "--rcpt", metavar="ADDRESS", action="append", default=[], help="envelope recipient (repeatable)"
+    )
+    p.add_argument("message", metavar="MESSAGE.eml", type=Path)
+
+    p = sub.add_parser("queue", help="look at the queues")
+    _add_config(p)
+    qsub = p.add_subparsers(dest="queue_command", required=True, metavar="ACTION")
+    qsub.add_parser("counts", help="number of messages on each queue")
+    ql = qsub.add_parser("list", help="messages on one queue")
+    ql.add_argument("queue", choices=["inbound", "outbound", "hold", "shunt"])
+    ql.add_argument("--limit", type=int, default=100)
+
+    sub.add_parser("hash-password", help="hash a password for smtp.auth_users (reads it from the terminal)")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    from gateway.logsetup import setup_logging
+
+    if args.command == "hash-password":
+        from gateway.smtp.auth import hash_password
+
+        password = getpass.getpass("password: ") if sys.stdin.isatty() else sys.stdin.readline().rstrip("\n")
+        print(hash_password(password))
+        return EXIT_OK
+    try:
+        config = load_config(args.config)
+    except ConfigError as e:
+        print(f"gateway: configuration error:\n{e}", file=sys.stderr)
+        return EXIT_ERROR
+    if args.command == "check-config":
+        print(f"{args.config or '(embedded defaults)'}: OK")
+        return EXIT_OK
+    if args.command == "check":
+        return _check(config, args)
+    if args.command == "queue":
+        return _queue(config, args)
+
+    from gateway.service import run_node
+
+    setup_logging(config.log_level)
+    parts = ("smtp", "worker", "deliver") if args.command == "run" else (args.command,)
+    try:
+        run_node(config, parts)
+    except OSError as e:
+        print(f"gateway: cannot start: {e}", file=sys.stderr)
+        return EXIT_ERROR
+    return EXIT_OK
+
+
+def _envelope_from_headers(raw: bytes, mail_from: str | None, rcpts: list[str]) -> Envelope:
+    """Envelope defaults for `check`: From, and To/Cc/Bcc, each address validated strictly."""
+    from gateway.smtp.addresses import AddressError, parse_mailbox
+
+    headers = email.message_from_bytes(raw, policy=email.policy.default)
+
+    def addresses(name: str) -> list[str]:
+        found = []
+        for value in headers.get_all(name) or []:
+            for address in getattr(value, "addresses", ()):
+                try:
+                    found.append(parse_mailbox(address.addr_spec))
+                except AddressError as e:
+                    raise ValueError(f"{name} header: {e}") from None
+        return found
+
+    sender = mail_from if mail_from is not None else next(iter(addresses("From")), "")
+    recipients = rcpts or addresses("To") + addresses("Cc") + addresses("Bcc")
+    if not recipients:
+        raise ValueError("no recipients: give --rcpt or a message with To/Cc/Bcc headers")
+    return Envelope(mail_from=sender, rcpt_tos=tuple(recipients))
+
+
+def _check(config: Config, args: argparse.Namespace) -> int:
+    from gateway.flow import decide_message
+
+    try:
+        raw = args.message.read_bytes()
+    except OSError as e:
+        print(f"gateway: {args.message}: {e.strerror}", file=sys.stderr)
+        return EXIT_ERROR
+    try:
+        envelope = _envelope_from_headers(raw, args.mail_from, args.rcpt)
+    except ValueError as e:
+        print(f"gateway: {args.message}: {e}", file=sys.stderr)
+        return EXIT_USAGE
+    verdict: Verdict = asyncio.run(decide_message(envelope, raw))
+    if args.json:
+        print(json.dumps({"message": str(args.message), **verdict.to_json()}, ensure_ascii=False, indent=2))
+    else:
+        print(f"{args.message}: {verdict.action.value}")
+        for reason in verdict.reasons:
+            print(f"  [{reason.rule}] {reason.en}")
+            print(f"  [{reason.rule}] {reason.ja}")
+    return EXIT_OK
+
+
+def _queue(config: Config, args: argparse.Namespace) -> int:
+    from gateway.store import open_store
+    from gateway.store.base import Queue, StoreError
+
+    try:
+        store = open_store(config.store.url)
+    except (StoreError, ValueError, OSError) as e:
+        print(f"gateway: cannot open the store {config.store.url}: {e}", file=sys.stderr)
+        return EXIT_ERROR
+    try:
+        if args.queue_command == "counts":
+            for queue, count in store.counts().items():
+                print(f"{queue.value:10} {count}")
+        else:
+            for m in store.list_queue(Queue(args.queue), limit=args.limit):
+                note = m.shunt_reason or m.deferred_reason
+                print(
+                    f"{m.id} rcpts={len(m.envelope.rcpt_tos)} pending={len(m.pending)} tries={m.attempts} {note}"
+                )
+    finally:
+        store.close()
+    return EXIT_OK

@@ -1,0 +1,102 @@
+"""Starts the parts of a node: SMTP receive, pipeline worker, delivery. `gateway run` starts all of
+them in one process (plus extra receive processes sharing the port when smtp.processes > 1);
+`gateway smtp|worker|deliver` start one part, so several nodes can share a Redis store.
+
+Shutdown on SIGTERM/SIGINT: stop accepting connections, let transactions and messages in flight
+finish, release leases of messages not started, close the store.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import multiprocessing
+import signal
+import time
+from collections.abc import Awaitable, Callable, Collection
+
+from gateway.config import Config
+from gateway.message import Envelope, QueuedMessage, new_message_id
+from gateway.outbound.worker import DeliveryWorker
+from gateway.pipeline import PipelineWorker
+from gateway.smtp.server import start_smtp_server
+from gateway.store import open_store
+from gateway.store.base import Store
+from gateway.store.group_commit import GroupCommitter
+
+log = logging.getLogger(__name__)
+
+PARTS = ("smtp", "worker", "deliver")
+
+
+def make_accept(committer: GroupCommitter) -> Callable[[Envelope, bytes], Awaitable[str]]:
+    """The SMTP side's only way into the gateway: durably queue a message, return its queue id."""
+
+    async def accept(envelope: Envelope, raw: bytes) -> str:
+        message = QueuedMessage(
+            id=new_message_id(), envelope=envelope, received_at=time.time(), pending=envelope.rcpt_tos
+        )
+        await committer.accept(message, raw)
+        return message.id
+
+    return accept
+
+
+async def serve(config: Config, parts: Collection[str] = PARTS, store: Store | None = None) -> None:
+    """Run the given parts until SIGTERM/SIGINT."""
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    store = store or open_store(config.store.url)
+    workers: list[asyncio.Task[None]] = []
+    server = committer = None
+    try:
+        if "smtp" in parts:
+            committer = GroupCommitter(store, max_batch=config.smtp.commit_batch_max)
+            server = await start_smtp_server(config.smtp, make_accept(committer))
+            log.info("smtp listening on %s (port %d)", config.smtp.listen, server.port)
+        if "worker" in parts:
+            workers.append(asyncio.create_task(PipelineWorker(store, config).run(stop)))
+        if "deliver" in parts:
+            workers.append(asyncio.create_task(DeliveryWorker(store, config).run(stop)))
+        log.info("gateway ready: %s", ", ".join(p for p in PARTS if p in parts))
+        await stop.wait()
+        log.info("shutting down")
+    finally:
+        stop.set()
+        if server is not None:
+            await server.close()
+        if committer is not None:
+            await committer.close()
+        await asyncio.gather(*workers, return_exceptions=True)
+        store.close()
+        log.info("stopped")
+
+
+def _serve_smtp_only(config: Config) -> None:
+    from gateway.logsetup import setup_logging
+
+    setup_logging(config.log_level)
+    asyncio.run(serve(config, ("smtp",)))
+
+
+def run_node(config: Config, parts: Collection[str] = PARTS) -> None:
+    """Blocking entry for the CLI: extra receive processes share the SMTP port (SO_REUSEPORT)."""
+    extra: list[multiprocessing.process.BaseProcess] = []
+    if "smtp" in parts and config.smtp.processes > 1:
+        context = multiprocessing.get_context("spawn")
+        for _ in range(config.smtp.processes - 1):
+            process = context.Process(target=_serve_smtp_only, args=(config,), daemon=False)
+            process.start()
+            extra.append(process)
+    try:
+        asyncio.run(serve(config, parts))
+    finally:
+        for process in extra:
+            if process.pid is not None and process.is_alive():
+                process.terminate()  # SIGTERM: the child shuts down gracefully
+        for process in extra:
+            process.join(timeout=30)
+            if process.is_alive():
+                process.kill()
