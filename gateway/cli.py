@@ -46,9 +46,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_config(p)
     p.add_argument("--json", action="store_true", help="print the decision as JSON")
     p.add_argument("--mail-from", metavar="ADDRESS", help="envelope sender (default: the From header)")
-    p.add_argument(
-        "--rcpt", metavar="ADDRESS", action="append", default=[], help="envelope recipient (repeatable)"
-    )
+    p.add_argument("--rcpt", metavar="ADDRESS", action="append", default=[], help="envelope recipient (repeatable)")
     p.add_argument("message", metavar="MESSAGE.eml", type=Path)
 
     p = sub.add_parser("queue", help="look at the queues")
@@ -161,9 +159,7 @@ def _queue(config: Config, args: argparse.Namespace) -> int:
         else:
             for m in store.list_queue(Queue(args.queue), limit=args.limit):
                 note = m.shunt_reason or m.deferred_reason
-                print(
-                    f"{m.id} rcpts={len(m.envelope.rcpt_tos)} pending={len(m.pending)} tries={m.attempts} {note}"
-                )
+                print(f"{m.id} rcpts={len(m.envelope.rcpt_tos)} pending={len(m.pending)} tries={m.attempts} {note}")
     finally:
         store.close()
     return EXIT_OK
