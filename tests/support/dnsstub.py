@@ -68,16 +68,12 @@ class DnsStub:
         else:
             records = self.zone.get((name, rtype), [])
             if records:
-                response.answer.append(
-                    dns.rrset.from_text_list(name, self.ttl, dns.rdataclass.IN, rtype, records)
-                )
+                response.answer.append(dns.rrset.from_text_list(name, self.ttl, dns.rdataclass.IN, rtype, records))
         return response.to_wire()
 
     async def __aenter__(self) -> DnsStub:
         loop = asyncio.get_running_loop()
-        transport, _ = await loop.create_datagram_endpoint(
-            lambda: _Protocol(self), local_addr=("127.0.0.1", 0)
-        )
+        transport, _ = await loop.create_datagram_endpoint(lambda: _Protocol(self), local_addr=("127.0.0.1", 0))
         self._transport = transport
         self.port = transport.get_extra_info("sockname")[1]
         return self
