@@ -3,6 +3,7 @@ that got a 250 must reach the next hop afterwards (duplicates are allowed and co
 
 from __future__ import annotations
 
+import contextlib
 import queue
 import smtplib
 import threading
@@ -62,10 +63,8 @@ class _Load:
                 client = None
                 time.sleep(0.05)
         if client is not None:
-            try:
+            with contextlib.suppress(OSError, smtplib.SMTPException):
                 client.quit()
-            except (OSError, smtplib.SMTPException):
-                pass
 
     def count(self) -> int:
         with self.lock:
