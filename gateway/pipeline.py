@@ -50,8 +50,6 @@ class PipelineWorker(QueueRunner):
             due = time.time() + PIPELINE_RETRY_SECONDS * message.attempts
             await asyncio.to_thread(self.store.move, lease, Queue.INBOUND, message, due_at=due)
             return
-        log.error(
-            "pipeline gave up on %s after %d attempts, shunted: %s", message.id, message.attempts, reason
-        )
+        log.error("pipeline gave up on %s after %d attempts, shunted: %s", message.id, message.attempts, reason)
         message.shunt_reason = reason
         await asyncio.to_thread(self.store.move, lease, Queue.SHUNT, message)
