@@ -91,3 +91,8 @@ def test_check_config_command(tmp_path: Path, capsys: pytest.CaptureFixture[str]
     assert f"{bad}:3: smtp.bogus: unknown key" in err
     assert main(["check-config", "--config", str(tmp_path / "absent.yaml")]) == 1
     assert "cannot read" in capsys.readouterr().err
+
+
+def test_shipped_deploy_configs_validate() -> None:
+    for path in (ROOT / "deploy").glob("*.yaml"):
+        load_config(path)

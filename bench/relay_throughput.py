@@ -1,0 +1,241 @@
+"""Relay throughput: the gateway (relay-all pipeline, durable store) against the floors it runs on.
+
+For each message size, the same load (N messages over S parallel SMTP sessions) goes, in one run, to
+  (a) the gateway: `gateway run` with the durable store, delivering to Postfix's smtp-sink;
+  (b) a bare aiosmtpd server that accepts and discards (the Python floor);
+  (c) Postfix's smtp-sink when installed (the physical limit of this machine).
+It prints accepted/s (until the last 250), delivered/s for the gateway (until its queues are empty),
+the ratios a/b and a/c, and the gateway's peak RSS.
+
+    python bench/relay_throughput.py [--messages 2000] [--sessions 20] [--sizes 5120,102400]
+                                     [--store sqlite|redis] [--receivers 1]
+
+The load comes from Postfix's smtp-source when installed (a C client, so the client does not eat the
+server's CPU), else from a Python client in a separate process.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import signal
+import smtplib
+import subprocess
+import sys
+import tempfile
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from gateway.store import open_store  # noqa: E402
+from gateway.store.base import Queue  # noqa: E402
+from tests.support.net import free_port, wait_for_port  # noqa: E402
+
+SMTP_SOURCE = shutil.which("smtp-source") or (
+    "/usr/sbin/smtp-source" if os.path.exists("/usr/sbin/smtp-source") else None
+)
+SMTP_SINK = shutil.which("smtp-sink") or ("/usr/sbin/smtp-sink" if os.path.exists("/usr/sbin/smtp-sink") else None)
+
+BARE_AIOSMTPD = """
+import asyncio, sys
+from aiosmtpd.smtp import SMTP
+class Discard:
+    async def handle_DATA(self, server, session, envelope):
+        return "250 2.0.0 Ok"
+async def main():
+    loop = asyncio.get_running_loop()
+    server = await loop.create_server(lambda: SMTP(Discard(), hostname="bare"), "127.0.0.1", int(sys.argv[1]))
+    await asyncio.Event().wait()
+asyncio.run(main())
+"""
+
+
+def python_load(port: int, messages: int, sessions: int, size: int) -> None:
+    """Fallback client: `sessions` threads, each reusing one connection."""
+    body = b"From: bench@example.co.jp\r\nTo: partner@partner.example\r\nSubject: bench\r\n\r\n"
+    body += (b"x" * 76 + b"\r\n") * (size // 78)
+    per = [messages // sessions + (1 if i < messages % sessions else 0) for i in range(sessions)]
+
+    def run(count: int) -> None:
+        with smtplib.SMTP("127.0.0.1", port, timeout=120) as client:
+            for _ in range(count):
+                client.sendmail("bench@example.co.jp", ["partner@partner.example"], body)
+
+    with ThreadPoolExecutor(sessions) as pool:
+        list(pool.map(run, per))
+
+
+def send_load(port: int, messages: int, sessions: int, size: int) -> float:
+    """Send the load; return seconds until the last message was acknowledged."""
+    start = time.perf_counter()
+    if SMTP_SOURCE:
+        subprocess.run(
+            [
+                SMTP_SOURCE,
+                "-s",
+                str(sessions),
+                "-m",
+                str(messages),
+                "-l",
+                str(size),
+                "-f",
+                "bench@example.co.jp",
+                "-t",
+                "partner@partner.example",
+                f"127.0.0.1:{port}",
+            ],
+            check=True,
+        )
+    else:
+        code = (
+            f"import sys; sys.path.insert(0, {str(ROOT)!r}); from bench.relay_throughput import python_load; "
+            f"python_load({port}, {messages}, {sessions}, {size})"
+        )
+        subprocess.run([sys.executable, "-c", code], check=True)
+    return time.perf_counter() - start
+
+
+def peak_rss_mb(pids: list[int]) -> float:
+    total = 0
+    for pid in pids:
+        try:
+            for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+                if line.startswith("VmHWM:"):
+                    total += int(line.split()[1])
+        except OSError:
+            pass
+    return total / 1024
+
+
+def children(pid: int) -> list[int]:
+    out = subprocess.run(["pgrep", "-P", str(pid)], capture_output=True, text=True).stdout.split()
+    return [int(p) for p in out]
+
+
+def start(
+    cmd: list[str], port: int, env: dict[str, str] | None = None, log: Path | None = None
+) -> subprocess.Popen[bytes]:
+    out = open(log, "wb") if log else subprocess.DEVNULL  # noqa: SIM115
+    process = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, env=env, start_new_session=True)
+    wait_for_port(port, timeout=30)
+    return process
+
+
+def stop(process: subprocess.Popen[bytes]) -> None:
+    if process.poll() is None:
+        os.killpg(process.pid, signal.SIGTERM)
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+
+
+def bench_floor_aiosmtpd(messages: int, sessions: int, size: int) -> float:
+    port = free_port()
+    process = start([sys.executable, "-c", BARE_AIOSMTPD, str(port)], port)
+    try:
+        return messages / send_load(port, messages, sessions, size)
+    finally:
+        stop(process)
+
+
+def bench_floor_smtp_sink(messages: int, sessions: int, size: int) -> float | None:
+    if not SMTP_SINK:
+        return None
+    port = free_port()
+    process = start([SMTP_SINK, "-c", f"127.0.0.1:{port}", "1000"], port)
+    try:
+        return messages / send_load(port, messages, sessions, size)
+    finally:
+        stop(process)
+
+
+def bench_gateway(messages: int, sessions: int, size: int, store: str, receivers: int) -> tuple[float, float, float]:
+    sink_port, gw_port = free_port(), free_port()
+    with tempfile.TemporaryDirectory(prefix="gw-bench-") as tmp:
+        if store == "redis":
+            url = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/13")
+            import redis
+
+            redis.Redis.from_url(url).flushdb()
+        else:
+            url = f"sqlite:///{tmp}/gateway.db"
+        config = {
+            "log_level": "WARNING",
+            "smtp": {
+                "listen": f"127.0.0.1:{gw_port}",
+                "hostname": "gw.bench",
+                "processes": receivers,
+                "max_connections": 1000,
+            },
+            "relay": {"smarthost": f"127.0.0.1:{sink_port}", "concurrency": 20},
+            "store": {"url": url},
+            "organization": {"internal_domains": ["example.co.jp"]},
+            "worker": {"pipeline_concurrency": 32, "poll_interval": 0.05},
+        }
+        path = Path(tmp) / "config.yaml"
+        path.write_text(yaml.safe_dump(config))
+        sink = start([SMTP_SINK, "-c", f"127.0.0.1:{sink_port}", "1000"], sink_port) if SMTP_SINK else None
+        if sink is None:
+            sink = start([sys.executable, "-c", BARE_AIOSMTPD, str(sink_port)], sink_port)
+        gateway = start(
+            [sys.executable, "-m", "gateway", "run", "--config", str(path)], gw_port, log=Path(tmp) / "gateway.log"
+        )
+        time.sleep(1.0)  # let extra receive processes bind too
+        try:
+            t0 = time.perf_counter()
+            accepted_s = send_load(gw_port, messages, sessions, size)
+            reader = open_store(url)
+            while True:
+                counts = reader.counts()
+                if counts[Queue.INBOUND] + counts[Queue.OUTBOUND] == 0:
+                    break
+                time.sleep(0.02)
+            delivered_s = time.perf_counter() - t0
+            reader.close()
+            rss = peak_rss_mb([gateway.pid, *children(gateway.pid)])
+        finally:
+            stop(gateway)
+            stop(sink)
+    return messages / accepted_s, messages / delivered_s, rss
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--messages", type=int, default=2000)
+    parser.add_argument("--sessions", type=int, default=20)
+    parser.add_argument("--sizes", default="5120,102400")
+    parser.add_argument("--store", choices=["sqlite", "redis"], default="sqlite")
+    parser.add_argument("--receivers", type=int, default=1, help="smtp.processes for the gateway")
+    args = parser.parse_args()
+    print(
+        f"load: {args.messages} messages over {args.sessions} sessions, client: "
+        f"{'smtp-source' if SMTP_SOURCE else 'python smtplib'}; store: {args.store}; "
+        f"receive processes: {args.receivers}; cores: {os.cpu_count()}"
+    )
+    for size in (int(s) for s in args.sizes.split(",")):
+        floor_b = bench_floor_aiosmtpd(args.messages, args.sessions, size)
+        floor_c = bench_floor_smtp_sink(args.messages, args.sessions, size)
+        accepted, delivered, rss = bench_gateway(args.messages, args.sessions, size, args.store, args.receivers)
+        print(f"\n== {size // 1024} KB messages")
+        print(f"(b) bare aiosmtpd     accepted/s {floor_b:8.0f}")
+        if floor_c:
+            print(f"(c) smtp-sink         accepted/s {floor_c:8.0f}")
+        print(
+            f"(a) gateway           accepted/s {accepted:8.0f}   delivered/s {delivered:8.0f}   peak RSS {rss:.0f} MB"
+        )
+        print(
+            f"    ratios            accepted a/b {accepted / floor_b:.2f}   delivered a/b {delivered / floor_b:.2f}"
+            + (f"   accepted a/c {accepted / floor_c:.3f}" if floor_c else "")
+        )
+
+
+if __name__ == "__main__":
+    main()
