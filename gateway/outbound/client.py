@@ -1,0 +1,320 @@
+"""Deliver one message to one next hop with aiosmtplib, with per-recipient results.
+
+- TLS policy is explicit. MX delivery: opportunistic STARTTLS without certificate checks (the
+  convention on port 25: an unverified TLS session still beats plain text), falling back to plain
+  text if the handshake fails. Smarthost: exactly what `smarthost_tls` says, with strict
+  verification; a smarthost that cannot do the configured TLS is a temporary failure, never a silent
+  downgrade.
+- Connections are reused through a small pool keyed by the socket's host:port. A connection is put
+  back only after a transaction that ended cleanly; any error or cancellation discards it (aiosmtplib
+  leaves a connection whose task was cancelled mid-transaction in an undefined state). A pooled
+  connection is checked with RSET before its next message.
+- Every recipient gets a result: aiosmtplib reports refused recipients as data, so the transaction is
+  driven command by command here and every reply is looked at.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import re
+import ssl
+import time
+from dataclasses import dataclass
+from enum import StrEnum
+
+import aiosmtplib
+from aiosmtplib import SMTP
+
+from gateway.config import RelayConfig
+from gateway.outbound.nexthop import NextHop
+
+# A pooled connection idle longer than this is closed rather than reused (servers time out idle
+# sessions after a few minutes; RFC 5321 asks for at least 5).
+MAX_IDLE_SECONDS = 60.0
+
+_ENHANCED = re.compile(r"^([245])\.(\d{1,3})\.(\d{1,3})\b")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]+")
+
+
+class Outcome(StrEnum):
+    DELIVERED = "delivered"
+    TEMPORARY = "temporary"
+    PERMANENT = "permanent"
+
+
+@dataclass(frozen=True)
+class RcptResult:
+    """What happened to one recipient in one attempt."""
+
+    outcome: Outcome
+    code: int  # the SMTP reply code (or 451/550-style code we chose for local failures)
+    status: str  # RFC 3463 enhanced status, e.g. "5.1.1"
+    text: str  # the server's reply text (one line, control characters removed) or our reason
+    hop: str = ""  # "host:port" that gave the answer, "" if none did
+
+    @property
+    def describe(self) -> str:
+        """'550 5.1.1 User unknown': what QueuedMessage.failed and the DSN carry."""
+        return f"{self.code} {self.status} {self.text}".strip()
+
+
+def classify(code: int, message: str, hop: str = "") -> RcptResult:
+    """An SMTP reply → a result. Anything that is neither 2xx nor 5xx is retried (fail closed)."""
+    text = _CONTROL.sub(" ", message).strip()
+    match = _ENHANCED.match(text)
+    if 200 <= code < 300:
+        outcome = Outcome.DELIVERED
+    elif 500 <= code < 600:
+        outcome = Outcome.PERMANENT
+    else:
+        outcome = Outcome.TEMPORARY
+    default_status = {Outcome.DELIVERED: "2.0.0", Outcome.PERMANENT: "5.0.0", Outcome.TEMPORARY: "4.0.0"}
+    status = default_status[outcome]
+    if match and match.group(1) == status[0]:
+        status = match.group(0)
+        text = text[match.end() :].strip()
+    return RcptResult(outcome, code, status, text, hop)
+
+
+def temporary(status: str, text: str, hop: str = "", code: int = 451) -> RcptResult:
+    return RcptResult(Outcome.TEMPORARY, code, status, text, hop)
+
+
+def _describe_error(exc: BaseException) -> str:
+    """A log- and DSN-safe description of a connection-level error (no addresses in it)."""
+    if isinstance(exc, aiosmtplib.SMTPResponseException):
+        return f"{type(exc).__name__} {exc.code}"
+    return type(exc).__name__
+
+
+_CONNECT_ERRORS: tuple[type[BaseException], ...] = (aiosmtplib.SMTPException, OSError, EOFError)
+_TRANSACTION_ERRORS: tuple[type[BaseException], ...] = (*_CONNECT_ERRORS, ValueError)
+
+
+class _HopFailed(Exception):
+    def __init__(self, result: RcptResult) -> None:
+        super().__init__(result.describe)
+        self.result = result
+
+
+class SmtpClient:
+    def __init__(self, relay: RelayConfig, max_idle_per_hop: int | None = None) -> None:
+        self.relay = relay
+        self.max_idle_per_hop = max_idle_per_hop if max_idle_per_hop is not None else relay.concurrency
+        self._idle: dict[str, list[tuple[SMTP, float]]] = {}
+        self.connections_opened = 0  # for metrics and tests
+
+    async def deliver(self, hops: list[NextHop], mail_from: str, rcpts: list[str], raw: bytes) -> dict[str, RcptResult]:
+        """Try the hops in order until one takes the transaction; a result for every recipient."""
+        if not rcpts:
+            return {}
+        last = temporary("4.4.1", "no next hop answered")
+        for hop in hops:
+            try:
+                conn = await self._acquire(hop)
+            except _HopFailed as failed:
+                last = failed.result
+                continue
+            return await self._transaction(conn, hop, mail_from, rcpts, raw)
+        return {r: last for r in rcpts}
+
+    async def close(self) -> None:
+        idle, self._idle = self._idle, {}
+        for conns in idle.values():
+            for conn, _ in conns:
+                await self._quit(conn)
+
+    # -- the transaction -------------------------------------------------------------------------
+
+    async def _transaction(
+        self, conn: SMTP, hop: NextHop, mail_from: str, rcpts: list[str], raw: bytes
+    ) -> dict[str, RcptResult]:
+        where = hop.key
+        results: dict[str, RcptResult] = {}
+        reusable = False
+        try:
+            options: list[str] = []
+            encoding = "ascii"
+            if not all(a.isascii() for a in (mail_from, *rcpts)):
+                if not conn.supports_extension("smtputf8"):
+                    # RFC 6531 3.4: without SMTPUTF8 at the next hop this cannot be delivered.
+                    reason = classify(553, "5.6.7 next hop does not support SMTPUTF8 addresses", where)
+                    reusable = True
+                    return {r: reason for r in rcpts}
+                options.append("SMTPUTF8")
+                encoding = "utf-8"
+            if conn.supports_extension("size"):
+                options.append(f"SIZE={len(raw)}")
+            if not raw.isascii() and conn.supports_extension("8bitmime"):
+                options.append("BODY=8BITMIME")
+
+            try:
+                await conn.mail(mail_from, options=options, encoding=encoding)
+            except aiosmtplib.SMTPSenderRefused as e:
+                refused = classify(e.code, e.message, where)
+                reusable = await self._rset(conn)
+                return {r: refused for r in rcpts}
+            except ValueError:  # aiosmtplib refuses to send an unsafe address
+                refused = classify(553, "5.1.7 bad sender address syntax", where)
+                reusable = True
+                return {r: refused for r in rcpts}
+
+            accepted: list[str] = []
+            for rcpt in rcpts:
+                try:
+                    await conn.rcpt(rcpt, encoding=encoding)
+                except aiosmtplib.SMTPRecipientRefused as e:
+                    results[rcpt] = classify(e.code, e.message, where)
+                except ValueError:  # aiosmtplib refuses to send an unsafe address
+                    results[rcpt] = classify(553, "5.1.3 bad recipient address syntax", where)
+                else:
+                    accepted.append(rcpt)
+            if not accepted:
+                reusable = await self._rset(conn)
+                return results
+
+            try:
+                response = await conn.data(raw)
+            except aiosmtplib.SMTPDataError as e:
+                refused = classify(e.code, e.message, where)
+                results.update((r, refused) for r in accepted)
+                reusable = await self._rset(conn)
+                return results
+            done = classify(response.code, response.message, where)
+            results.update((r, done) for r in accepted)
+            reusable = True
+            return results
+        except _TRANSACTION_ERRORS as e:
+            # Lost connection, timeout, 421, a protocol error: everything not yet answered is retried.
+            if isinstance(e, aiosmtplib.SMTPResponseException) and e.code >= 400:
+                failure = classify(e.code, e.message, where)
+                if failure.outcome is Outcome.PERMANENT:
+                    failure = temporary("4.4.2", f"{e.code} {failure.text}", where)
+            else:
+                failure = temporary("4.4.2", f"connection failed during the transaction ({_describe_error(e)})", where)
+            for r in rcpts:
+                results.setdefault(r, failure)
+            return results
+        finally:
+            if reusable and conn.is_connected:
+                self._park(hop, conn)
+            else:
+                conn.close()
+
+    async def _rset(self, conn: SMTP) -> bool:
+        """After a refused transaction: True if the connection is clean enough to reuse."""
+        if not conn.is_connected:
+            return False
+        try:
+            await conn.rset()
+        except _CONNECT_ERRORS:
+            return False
+        return True
+
+    # -- the pool --------------------------------------------------------------------------------
+
+    def _park(self, hop: NextHop, conn: SMTP) -> None:
+        idle = self._idle.setdefault(hop.key, [])
+        if len(idle) >= self.max_idle_per_hop:
+            conn.close()
+            return
+        idle.append((conn, time.monotonic()))
+
+    async def _acquire(self, hop: NextHop) -> SMTP:
+        idle = self._idle.get(hop.key, [])
+        while idle:
+            conn, since = idle.pop()
+            if time.monotonic() - since > MAX_IDLE_SECONDS or not conn.is_connected:
+                await self._quit(conn)
+                continue
+            try:
+                await conn.rset()  # also tells us whether the server closed the idle session
+            except _CONNECT_ERRORS:
+                conn.close()
+                continue
+            except BaseException:
+                conn.close()
+                raise
+            return conn
+        return await self._connect(hop)
+
+    async def _connect(self, hop: NextHop) -> SMTP:
+        try:
+            return await self._open(hop, try_starttls=True)
+        except _HopFailed as failed:
+            if hop.smarthost or not failed.result.status.startswith("4.7"):
+                raise
+        # Opportunistic TLS to an MX failed in the handshake: like Postfix, retry in plain text.
+        return await self._open(hop, try_starttls=False)
+
+    async def _open(self, hop: NextHop, try_starttls: bool) -> SMTP:
+        relay = self.relay
+        use_tls = hop.smarthost and relay.smarthost_tls == "tls"
+        conn = SMTP(
+            hostname=hop.address,
+            port=hop.port,
+            local_hostname=relay.helo_name,
+            timeout=relay.command_timeout,
+            use_tls=use_tls,
+            start_tls=False,  # decided below, explicitly
+            validate_certs=True,
+            tls_context=ssl.create_default_context() if use_tls else None,
+        )
+        where = hop.key
+        phase = "connect"
+        try:
+            await conn.connect(timeout=relay.connect_timeout)
+            self.connections_opened += 1
+            phase = "ehlo"
+            await self._hello(conn)
+            if hop.smarthost and relay.smarthost_tls == "starttls":
+                phase = "starttls"
+                if not conn.supports_extension("starttls"):
+                    raise _HopFailed(temporary("4.7.4", "smarthost does not offer STARTTLS", where))
+                await conn.starttls(server_hostname=hop.host, tls_context=ssl.create_default_context())
+                await self._hello(conn)
+            elif not hop.smarthost and try_starttls and conn.supports_extension("starttls"):
+                phase = "starttls"
+                await conn.starttls(server_hostname=hop.host, tls_context=_unverified_context())
+                await self._hello(conn)
+            if hop.smarthost and relay.smarthost_username:
+                phase = "auth"
+                await conn.login(relay.smarthost_username, relay.smarthost_password or "")
+        except _HopFailed:
+            conn.close()
+            raise
+        except _CONNECT_ERRORS as e:
+            conn.close()
+            status = "4.7.0" if phase in ("starttls", "auth") else "4.4.1"
+            raise _HopFailed(temporary(status, f"{phase} failed ({_describe_error(e)})", where)) from None
+        except BaseException:
+            conn.close()
+            raise
+        return conn
+
+    @staticmethod
+    async def _hello(conn: SMTP) -> None:
+        try:
+            await conn.ehlo()
+        except aiosmtplib.SMTPHeloError:
+            if not conn.is_connected:
+                raise
+            await conn.helo()
+
+    @staticmethod
+    async def _quit(conn: SMTP) -> None:
+        try:
+            with contextlib.suppress(*_CONNECT_ERRORS):
+                await asyncio.wait_for(conn.quit(), timeout=5)
+        except TimeoutError:
+            pass
+        finally:
+            conn.close()
+
+
+def _unverified_context() -> ssl.SSLContext:
+    context = ssl.create_default_context()
+    context.check_hostname = False
+    context.verify_mode = ssl.CERT_NONE
+    return context

@@ -1,0 +1,224 @@
+"""The delivery worker: takes due messages from the outbound queue and delivers them.
+
+For each claimed message: route every pending recipient (smarthost, or MX per domain), deliver one
+transaction per next hop, record per-recipient results, then
+
+- some recipients still temporary → back on the outbound queue, due at the next retry;
+- lifetime over → the remaining temporary recipients fail ("gave up after N days");
+- all done → if anything failed, ONE notice (DSN) to the sender is queued *before* the message is
+  finished, so a crash in between repeats work (a duplicate) but never loses the notice.
+
+Crash-safety is at-least-once: results are stored only when the message is moved or finished; a crash
+before that delivers again (duplicates allowed, losses not).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+import time
+from collections import Counter
+from collections.abc import Callable
+
+import dns.asyncresolver
+
+from gateway.config import Config
+from gateway.dnsresolver import make_resolver
+from gateway.message import QueuedMessage
+from gateway.outbound import retry
+from gateway.outbound.client import Outcome, RcptResult, SmtpClient, temporary
+from gateway.outbound.dsn import build_dsn, failures_of, wants_notice
+from gateway.outbound.nexthop import NextHop, NextHopResolver, RouteError, recipient_domain
+from gateway.queue_runner import QueueRunner
+from gateway.store.base import Lease, Queue, Store, StoreError
+
+log = logging.getLogger(__name__)
+
+_RECEIVED = re.compile(rb"^received:", re.I)
+
+
+def mask_address(address: str) -> str:
+    """'taro.yamada@example.co.jp' → 'ta***@example.co.jp': logs never carry addresses in clear."""
+    local, at, domain = address.rpartition("@")
+    if not at:
+        return "***"
+    return f"{local[:2]}***@{domain}"
+
+
+def received_count(raw: bytes) -> int:
+    """Received: header fields in the header section (loop detection)."""
+    count = 0
+    for line in re.split(rb"\r?\n", raw):
+        if not line:
+            break
+        if _RECEIVED.match(line):
+            count += 1
+    return count
+
+
+class DeliveryWorker(QueueRunner):
+    def __init__(
+        self,
+        store: Store,
+        config: Config,
+        resolver: dns.asyncresolver.Resolver | None = None,
+        *,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        relay = config.relay
+        super().__init__(
+            store,
+            Queue.OUTBOUND,
+            concurrency=relay.concurrency,
+            lease_seconds=config.worker.lease_seconds,
+            poll_interval=config.worker.poll_interval,
+        )
+        self.config = config
+        self.clock = clock
+        if resolver is None and not relay.smarthost:
+            resolver = make_resolver(relay.dns_nameservers, relay.dns_port, relay.dns_timeout)
+        self.router = NextHopResolver(relay, resolver)
+        self.client = SmtpClient(relay)
+
+    async def run(self, stop: asyncio.Event) -> None:
+        try:
+            await super().run(stop)
+        finally:
+            await self.close()
+
+    async def close(self) -> None:
+        """Close pooled connections (QUIT)."""
+        await self.client.close()
+
+    # -- one message -----------------------------------------------------------------------------
+
+    async def handle(self, lease: Lease) -> None:
+        message = lease.message
+        try:
+            raw = await asyncio.to_thread(self.store.raw, message.id)
+        except KeyError:
+            # Never drop: a message without its bytes goes to a human.
+            message.shunt_reason = "outbound: raw message missing from the store"
+            log.error("delivery %s: raw message missing, shunted", message.id)
+            await asyncio.to_thread(self.store.move, lease, Queue.SHUNT, message)
+            return
+
+        pending = list(message.pending)
+        if not pending and not message.delivered and not message.failed:
+            pending = list(message.envelope.rcpt_tos)  # queued without per-recipient state
+        results: dict[str, RcptResult] = {}
+        if pending:
+            results = await self._attempt(message, raw, pending)
+        now = self.clock()
+        self._record(message, pending, results, now)
+        self._log(message, results)
+
+        if message.pending:
+            due = retry.next_attempt_at(message.received_at, message.attempts, now, self.config.relay.retry)
+            if not await asyncio.to_thread(self.store.move, lease, Queue.OUTBOUND, message, due_at=due):
+                log.warning("delivery %s: lease lost before deferral; another worker has it", message.id)
+            return
+        await self._complete(lease, message, raw, now)
+
+    async def _attempt(self, message: QueuedMessage, raw: bytes, rcpts: list[str]) -> dict[str, RcptResult]:
+        limit = self.config.smtp.max_received_headers
+        if received_count(raw) > limit:
+            loop = RcptResult(Outcome.PERMANENT, 554, "5.4.6", f"mail loop: more than {limit} Received headers")
+            return dict.fromkeys(rcpts, loop)
+
+        results: dict[str, RcptResult] = {}
+        domains = sorted({recipient_domain(r) for r in rcpts})
+        routes = await asyncio.gather(*(self.router.route(d) for d in domains), return_exceptions=True)
+        by_domain = dict(zip(domains, routes, strict=True))
+        groups: dict[tuple[NextHop, ...], list[str]] = {}
+        for rcpt in rcpts:
+            route = by_domain[recipient_domain(rcpt)]
+            if isinstance(route, RouteError):
+                outcome = Outcome.PERMANENT if route.permanent else Outcome.TEMPORARY
+                results[rcpt] = RcptResult(outcome, route.code, route.status, route.text)
+            elif isinstance(route, BaseException):
+                raise route
+            else:
+                groups.setdefault(tuple(route), []).append(rcpt)
+        for hops, group in groups.items():
+            results.update(await self.client.deliver(list(hops), message.envelope.mail_from, group, raw))
+        for rcpt in rcpts:  # every recipient ends with a result, whatever happened above
+            results.setdefault(rcpt, temporary("4.4.0", "no result from the delivery attempt"))
+        return results
+
+    def _record(self, message: QueuedMessage, pending: list[str], results: dict[str, RcptResult], now: float) -> None:
+        if results:
+            message.attempts += 1
+        delivered = list(message.delivered)
+        still: list[str] = []
+        for rcpt in pending:
+            result = results[rcpt]
+            if result.outcome is Outcome.DELIVERED:
+                if rcpt not in delivered:
+                    delivered.append(rcpt)
+            elif result.outcome is Outcome.PERMANENT:
+                message.failed[rcpt] = result.describe
+            else:
+                still.append(rcpt)
+        message.delivered = tuple(delivered)
+        message.pending = tuple(still)
+        if still:
+            message.deferred_reason = results[still[0]].describe[:500]
+        relay_retry = self.config.relay.retry
+        if still and retry.expired(message.received_at, now, relay_retry):
+            gave_up = f"gave up after {retry.lifetime_text(relay_retry)}"
+            for rcpt in still:
+                last = results[rcpt]
+                message.failed[rcpt] = f"{last.code} 4.4.7 {gave_up}; last error: {last.status} {last.text}"
+            message.pending = ()
+            message.deferred_reason = gave_up
+
+    async def _complete(self, lease: Lease, message: QueuedMessage, raw: bytes, now: float) -> None:
+        if message.failed and wants_notice(message):
+            notice, body = build_dsn(
+                message,
+                raw,
+                failures_of(message),
+                postmaster=self.config.postmaster,
+                reporting_mta=self.config.relay.helo_name,
+                now=now,
+            )
+            try:
+                await asyncio.to_thread(self.store.accept, [(notice, body)], Queue.OUTBOUND)
+            except StoreError as e:
+                # Keep the results (nothing pending) so the retry writes the notice without delivering again.
+                log.warning("delivery %s: could not queue the notice (%s); will retry", message.id, e)
+                due = now + retry.backoff(1, self.config.relay.retry)
+                await asyncio.to_thread(self.store.move, lease, Queue.OUTBOUND, message, due_at=due)
+                return
+            log.info(
+                "delivery %s: notice %s queued for %d failed recipient(s)", message.id, notice.id, len(message.failed)
+            )
+        elif message.failed:
+            log.info(
+                "delivery %s: %d failed recipient(s), no notice (null sender or a notice itself)",
+                message.id,
+                len(message.failed),
+            )
+        if not await asyncio.to_thread(self.store.finish, lease):
+            log.warning("delivery %s: lease lost before finishing; another worker has it", message.id)
+
+    def _log(self, message: QueuedMessage, results: dict[str, RcptResult]) -> None:
+        outcomes = Counter(r.outcome for r in results.values())
+        hops = sorted({r.hop for r in results.values() if r.hop}) or ["-"]
+        codes = sorted({f"{r.code} {r.status}" for r in results.values()})
+        log.info(
+            "delivery %s: attempt %d, %d delivered, %d deferred, %d failed via %s [%s]%s",
+            message.id,
+            message.attempts,
+            outcomes[Outcome.DELIVERED],
+            outcomes[Outcome.TEMPORARY],
+            outcomes[Outcome.PERMANENT],
+            ",".join(hops),
+            "; ".join(codes),
+            " (notice)" if message.is_notice else "",
+        )
+        for rcpt, result in results.items():
+            if result.outcome is not Outcome.DELIVERED:
+                log.debug("delivery %s: %s %d %s", message.id, mask_address(rcpt), result.code, result.status)
