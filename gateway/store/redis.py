@@ -20,8 +20,9 @@ data lives in one key per message, so it spreads over the cluster.
   now + lease (that is the lease: it runs out by itself) and records a fresh token from `seq`.
 - move/finish/release: a script checks that the message is still on the lease's queue and that the lease
   hash still holds the caller's token (fencing), then changes the zsets.
-- Data is written BEFORE the queue change, and never in place: a move writes its fields (and raw) under
-  a new version named after the lease token, and the fenced script makes that version current. A worker
+- Data is written BEFORE the queue change, and never in place: accept and move write the fields (and
+  raw) under a new version of their own (`a.<random>` for an accepted batch, `<lease token>.<random>`
+  for a move), and the (fenced) script makes that version current. A worker
   whose lease was lost therefore cannot overwrite the data of the worker that took over (its version
   never becomes current), and a crash between the two steps leaves only an unused version behind (the
   lease runs out, the message is redone: at-least-once, never lost). Old versions are deleted after the
@@ -89,10 +90,10 @@ return out
 """
 
 # KEYS: due zset, order zset, fv, rv, lease, then the order zsets of every queue.
-# ARGV: now, then (id, received_at) pairs.
+# ARGV: now, data version, then (id, received_at) pairs.
 # A retried call (connection lost after the script ran) finds its ids on the same queue: no error.
 _ACCEPT = """
-for i = 2, #ARGV, 2 do
+for i = 3, #ARGV, 2 do
   local id = ARGV[i]
   for k = 6, #KEYS do
     if KEYS[k] ~= KEYS[2] and redis.call('ZSCORE', KEYS[k], id) then
@@ -103,12 +104,12 @@ for i = 2, #ARGV, 2 do
     return redis.error_reply('duplicate message id')
   end
 end
-for i = 2, #ARGV, 2 do
+for i = 3, #ARGV, 2 do
   local id = ARGV[i]
   redis.call('ZADD', KEYS[1], ARGV[1], id)
   redis.call('ZADD', KEYS[2], ARGV[i + 1], id)
-  redis.call('HSET', KEYS[3], id, '0')
-  redis.call('HSET', KEYS[4], id, '0')
+  redis.call('HSET', KEYS[3], id, ARGV[2])
+  redis.call('HSET', KEYS[4], id, ARGV[2])
 end
 return 1
 """
@@ -312,16 +313,28 @@ class RedisStore(Store):
     def accept(self, items: Sequence[tuple[QueuedMessage, bytes]], queue: Queue = Queue.INBOUND) -> None:
         if not items:
             return
+        if len({m.id for m, _ in items}) != len(items):
+            raise StoreError("duplicate message id in one batch")
         r = self._client()
+        # A version of this batch's own: a failed accept can never touch another message's data.
+        version = f"a.{secrets.token_hex(6)}"
         pipe = r.pipeline(transaction=False)
         for message, raw in items:
-            pipe.hset(self._data(message.id), mapping={"f:0": codec.encode(message), "r:0": raw})
+            pipe.hset(self._data(message.id), mapping={f"f:{version}": codec.encode(message), f"r:{version}": raw})
         pipe.execute()  # raises on the first failed command
-        args: list[str] = [_score(time.time())]
+        args: list[str] = [_score(time.time()), version]
         for message, _ in items:
             args += [message.id, _score(message.received_at)]
         keys = [self._due[queue], self._order[queue], self._fv, self._rv, self._lease]
-        self._accept(keys=keys + [self._order[q] for q in _QUEUES], args=args)
+        try:
+            self._accept(keys=keys + [self._order[q] for q in _QUEUES], args=args)
+        except redis.ResponseError:
+            with contextlib.suppress(redis.RedisError):  # best effort: unused versions of our own
+                pipe = r.pipeline(transaction=False)
+                for message, _ in items:
+                    pipe.hdel(self._data(message.id), f"f:{version}", f"r:{version}")
+                pipe.execute()
+            raise
 
     @_redis_errors
     def claim(self, queue: Queue, limit: int, lease_seconds: float, now: float | None = None) -> list[Lease]:

@@ -1,0 +1,110 @@
+"""Shared fixtures: a real Redis, a fresh store of each backend, and a message factory."""
+
+from __future__ import annotations
+
+import os
+import secrets
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import redis
+
+from gateway.message import Envelope, QueuedMessage, new_message_id
+from gateway.store.base import Store
+
+DEFAULT_TEST_REDIS_URL = "redis://127.0.0.1:6379/15"
+
+MakeMessage = Callable[..., tuple[QueuedMessage, bytes]]
+
+
+@pytest.fixture(scope="session")
+def redis_url() -> str:
+    """The test Redis (GATEWAY_TEST_REDIS_URL, default db 15 on localhost). Fails if none answers."""
+    url = os.environ.get("GATEWAY_TEST_REDIS_URL", DEFAULT_TEST_REDIS_URL)
+    try:
+        client = redis.Redis.from_url(url, socket_connect_timeout=2, socket_timeout=5)
+        try:
+            client.ping()
+        finally:
+            client.close()
+    except redis.RedisError as e:
+        if os.environ.get("GATEWAY_TEST_SKIP_REDIS") == "1":
+            pytest.skip(f"no Redis at {url} and GATEWAY_TEST_SKIP_REDIS=1")
+        pytest.fail(
+            f"no Redis answers at {url} ({type(e).__name__}: {e}).\n"
+            "Start one, e.g. `redis-server --port 6379 --appendonly yes --appendfsync always "
+            "--daemonize yes`, or point GATEWAY_TEST_REDIS_URL at one, "
+            "or set GATEWAY_TEST_SKIP_REDIS=1 to skip the Redis tests.",
+            pytrace=False,
+        )
+    return url
+
+
+def delete_redis_prefix(url: str, prefix: str) -> None:
+    """Delete every key a RedisStore with `prefix` may have written."""
+    client = redis.Redis.from_url(url)
+    try:
+        for pattern in (f"{{{prefix}:q}}:*", f"{prefix}:m:*"):
+            keys = list(client.scan_iter(match=pattern, count=1000))
+            for i in range(0, len(keys), 500):
+                client.delete(*keys[i : i + 500])
+    finally:
+        client.close()
+
+
+@pytest.fixture
+def redis_prefix(redis_url: str) -> Iterator[str]:
+    """A key prefix of this test's own; its keys are deleted afterwards."""
+    prefix = f"gwtest-{secrets.token_hex(6)}"
+    yield prefix
+    delete_redis_prefix(redis_url, prefix)
+
+
+@pytest.fixture(params=["sqlite", "redis"])
+def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """An open_store URL for a fresh, empty store of each backend."""
+    if request.param == "sqlite":
+        return f"sqlite://{tmp_path / 'store' / 'gateway.db'}"
+    url: str = request.getfixturevalue("redis_url")
+    prefix: str = request.getfixturevalue("redis_prefix")
+    return f"{url}{'&' if '?' in url else '?'}prefix={prefix}"
+
+
+@pytest.fixture
+def store(store_url: str) -> Iterator[Store]:
+    from gateway.store import open_store
+
+    s = open_store(store_url)
+    yield s
+    s.close()
+
+
+@pytest.fixture
+def make_message() -> MakeMessage:
+    """make_message(mail_from=..., rcpt_tos=..., body=..., received_at=..., **fields) -> (message, raw)."""
+
+    def make(
+        mail_from: str = "sender@example.co.jp",
+        rcpt_tos: tuple[str, ...] = ("rcpt@example.com",),
+        body: str = "Hello.",
+        received_at: float | None = None,
+        message_id: str | None = None,
+        **fields: Any,
+    ) -> tuple[QueuedMessage, bytes]:
+        mid = message_id or new_message_id()
+        raw = (
+            f"From: <{mail_from}>\r\nTo: {', '.join(f'<{r}>' for r in rcpt_tos)}\r\n"
+            f"Subject: test {mid}\r\nMessage-ID: <{mid}@test>\r\n\r\n{body}\r\n"
+        ).encode()
+        message = QueuedMessage(
+            id=mid,
+            envelope=Envelope(mail_from=mail_from, rcpt_tos=tuple(rcpt_tos), client_address="127.0.0.1"),
+            received_at=time.time() if received_at is None else received_at,
+            **fields,
+        )
+        return message, raw
+
+    return make

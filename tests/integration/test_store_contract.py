@@ -1,0 +1,544 @@
+"""One contract for every store backend (real sqlite files, a real Redis), plus the group committer."""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import logging
+import multiprocessing
+import socket
+import sqlite3
+import threading
+import time
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import pytest
+import redis
+
+from gateway.message import QueuedMessage
+from gateway.store import open_store
+from gateway.store.base import Lease, Queue, Store, StoreError
+from gateway.store.group_commit import GroupCommitter
+from gateway.store.redis import RedisStore
+from gateway.store.sqlite import SCHEMA_VERSION, SqliteStore
+
+LEASE = 300.0
+
+
+def later(seconds: float = 1.0) -> float:
+    """A claim time just after everything accepted so far became due."""
+    return time.time() + seconds
+
+
+def claim_one(store: Store, queue: Queue = Queue.INBOUND, now: float | None = None) -> Lease:
+    leases = store.claim(queue, 1, LEASE, now=later() if now is None else now)
+    assert len(leases) == 1
+    return leases[0]
+
+
+# -- accept, get, raw, counts
+
+
+def test_accept_stores_fields_and_raw_bytes(store: Store, make_message: Any) -> None:
+    msg, raw = make_message(rcpt_tos=("a@example.com", "b@example.net"), is_notice=True)
+    raw += bytes(range(256))  # raw is bytes, not text: every byte value survives
+    store.accept([(msg, raw)])
+    assert store.get(msg.id) == (Queue.INBOUND, msg)
+    assert store.raw(msg.id) == raw
+    assert store.counts() == {Queue.INBOUND: 1, Queue.OUTBOUND: 0, Queue.HOLD: 0, Queue.SHUNT: 0}
+
+
+def test_accept_to_another_queue_and_empty_batch(store: Store, make_message: Any) -> None:
+    store.accept([])
+    msg, raw = make_message(is_notice=True)
+    store.accept([(msg, raw)], Queue.OUTBOUND)
+    assert store.get(msg.id) == (Queue.OUTBOUND, msg)
+    assert store.claim(Queue.INBOUND, 10, LEASE, now=later()) == []
+    assert claim_one(store, Queue.OUTBOUND).message == msg
+
+
+def test_unknown_message(store: Store) -> None:
+    assert store.get("nope") is None
+    with pytest.raises(KeyError):
+        store.raw("nope")
+
+
+def test_accept_batch_is_all_or_none(store: Store, make_message: Any) -> None:
+    first, first_raw = make_message(body="first")
+    store.accept([(first, first_raw)])
+    lease = claim_one(store)
+    moved = dataclasses.replace(first, attempts=1, pending=first.envelope.rcpt_tos)
+    assert store.move(lease, Queue.OUTBOUND, moved)
+
+    fresh, fresh_raw = make_message(body="fresh")
+    clash = dataclasses.replace(fresh, id=first.id)
+    with pytest.raises(StoreError):
+        store.accept([(fresh, fresh_raw), (clash, b"clash")])
+    with pytest.raises(StoreError):
+        store.accept([(fresh, fresh_raw), (fresh, fresh_raw)])
+
+    assert store.get(fresh.id) is None
+    assert store.counts()[Queue.INBOUND] == 0
+    # The failed batches did not touch the message that already had that id.
+    assert store.get(first.id) == (Queue.OUTBOUND, moved)
+    assert store.raw(first.id) == first_raw
+
+
+# -- claim, leases, fencing
+
+
+def test_claim_respects_due_time_and_limit(store: Store, make_message: Any) -> None:
+    before = time.time() - 1
+    items = [make_message() for _ in range(5)]
+    store.accept(items)
+    assert store.claim(Queue.INBOUND, 10, LEASE, now=before) == []
+    leases = store.claim(Queue.INBOUND, 3, LEASE, now=later())
+    assert len(leases) == 3
+    assert all(lease.queue == Queue.INBOUND for lease in leases)
+    rest = store.claim(Queue.INBOUND, 10, LEASE, now=later())
+    assert len(rest) == 2
+    assert {lease.message.id for lease in leases + rest} == {m.id for m, _ in items}
+    assert store.claim(Queue.INBOUND, 10, LEASE, now=later()) == []
+    assert store.claim(Queue.INBOUND, 0, LEASE, now=later()) == []
+
+
+def test_a_lease_hides_the_message_until_it_runs_out(store: Store, make_message: Any) -> None:
+    msg, raw = make_message()
+    store.accept([(msg, raw)])
+    t = later()
+    first = store.claim(Queue.INBOUND, 10, 60, now=t)
+    assert [lease.message.id for lease in first] == [msg.id]
+    assert store.claim(Queue.INBOUND, 10, 60, now=t + 59) == []
+    # The worker died: the lease runs out and another worker gets the message again.
+    second = store.claim(Queue.INBOUND, 10, 60, now=t + 61)
+    assert [lease.message for lease in second] == [msg]
+    assert second[0].token != first[0].token
+    assert store.get(msg.id) == (Queue.INBOUND, msg)
+    assert store.counts()[Queue.INBOUND] == 1
+
+
+def test_a_stale_lease_cannot_change_anything(store: Store, make_message: Any) -> None:
+    msg, raw = make_message()
+    store.accept([(msg, raw)])
+    t = later()
+    stale = store.claim(Queue.INBOUND, 1, 60, now=t)[0]
+    current = store.claim(Queue.INBOUND, 1, 60, now=t + 61)[0]
+
+    changed = dataclasses.replace(msg, attempts=7, shunt_reason="stale")
+    assert not store.move(stale, Queue.OUTBOUND, changed, raw=b"stale bytes")
+    assert not store.move(stale, Queue.INBOUND, changed, due_at=t + 1000)
+    assert not store.finish(stale)
+    store.release(stale)  # silently ignored: it must not free the current holder's lease
+    assert store.get(msg.id) == (Queue.INBOUND, msg)
+    assert store.raw(msg.id) == raw
+    assert store.claim(Queue.INBOUND, 10, 60, now=t + 62) == []
+
+    assert store.finish(current)
+    assert store.get(msg.id) is None
+
+
+def test_a_used_lease_is_spent(store: Store, make_message: Any) -> None:
+    msg, raw = make_message()
+    store.accept([(msg, raw)])
+    lease = claim_one(store)
+    assert store.move(lease, Queue.OUTBOUND, msg)
+    assert not store.move(lease, Queue.SHUNT, dataclasses.replace(msg, shunt_reason="again"))
+    assert not store.finish(lease)
+    assert store.get(msg.id) == (Queue.OUTBOUND, msg)
+
+
+# -- move, defer, finish, release
+
+
+def test_move_with_new_fields_and_raw(store: Store, make_message: Any) -> None:
+    msg, raw = make_message(rcpt_tos=("a@example.com", "b@example.com"))
+    store.accept([(msg, raw)])
+    lease = claim_one(store)
+    relayed = dataclasses.replace(msg, pending=msg.envelope.rcpt_tos)
+    new_raw = b"X-Gateway: checked\r\n" + raw
+    assert store.move(lease, Queue.OUTBOUND, relayed, raw=new_raw)
+    assert store.get(msg.id) == (Queue.OUTBOUND, relayed)
+    assert store.raw(msg.id) == new_raw
+    assert store.counts()[Queue.INBOUND] == 0
+
+    lease = claim_one(store, Queue.OUTBOUND)
+    assert lease.message == relayed
+    partly = dataclasses.replace(
+        relayed,
+        attempts=1,
+        pending=("b@example.com",),
+        delivered=("a@example.com",),
+        failed={"c@example.com": "550 5.1.1 no such user"},
+        deferred_reason="451 4.3.0 try later",
+    )
+    assert store.move(lease, Queue.OUTBOUND, partly)  # no raw given: the raw bytes stay
+    assert store.get(msg.id) == (Queue.OUTBOUND, partly)
+    assert store.raw(msg.id) == new_raw
+
+
+def test_defer_is_a_move_to_the_same_queue_with_a_due_time(store: Store, make_message: Any) -> None:
+    msg, raw = make_message()
+    store.accept([(msg, raw)], Queue.OUTBOUND)
+    lease = claim_one(store, Queue.OUTBOUND)
+    due = time.time() + 3600
+    deferred = dataclasses.replace(msg, attempts=1, deferred_reason="421 busy")
+    assert store.move(lease, Queue.OUTBOUND, deferred, due_at=due)
+    assert store.claim(Queue.OUTBOUND, 10, LEASE, now=due - 1) == []
+    again = store.claim(Queue.OUTBOUND, 10, LEASE, now=due)
+    assert [lease.message for lease in again] == [deferred]
+
+
+def test_due_messages_are_claimed_earliest_first(store: Store, make_message: Any) -> None:
+    items = [make_message() for _ in range(3)]
+    store.accept(items)
+    leases = store.claim(Queue.INBOUND, 3, LEASE, now=later())
+    base = time.time() + 100
+    for offset, lease in zip((30, 10, 20), leases, strict=True):
+        assert store.move(lease, Queue.INBOUND, lease.message, due_at=base + offset)
+    order = [lease.message.id for lease in store.claim(Queue.INBOUND, 3, LEASE, now=base + 40)]
+    assert order == [leases[1].message.id, leases[2].message.id, leases[0].message.id]
+
+
+def test_finish_removes_message_and_raw(store: Store, make_message: Any) -> None:
+    keep, keep_raw = make_message()
+    msg, raw = make_message()
+    store.accept([(keep, keep_raw), (msg, raw)])
+    lease = next(lease for lease in store.claim(Queue.INBOUND, 2, LEASE, now=later()) if lease.message == msg)
+    assert store.finish(lease)
+    assert store.get(msg.id) is None
+    with pytest.raises(KeyError):
+        store.raw(msg.id)
+    assert not store.finish(lease)
+    assert store.counts()[Queue.INBOUND] == 1
+    assert store.raw(keep.id) == keep_raw
+
+
+def test_release_makes_the_message_due_again(store: Store, make_message: Any) -> None:
+    msg, raw = make_message()
+    store.accept([(msg, raw)])
+    lease = claim_one(store)
+    store.release(lease)
+    store.release(lease)  # idempotent
+    again = claim_one(store)
+    assert again.message == msg
+    assert again.token != lease.token
+    assert not store.move(lease, Queue.OUTBOUND, msg)  # a released lease is spent
+    assert store.move(again, Queue.OUTBOUND, msg)
+
+
+def test_shunt_queue_holds_messages_for_a_human(store: Store, make_message: Any) -> None:
+    msg, raw = make_message()
+    store.accept([(msg, raw)])
+    lease = claim_one(store)
+    broken = dataclasses.replace(msg, shunt_reason="parser error: ValueError")
+    assert store.move(lease, Queue.SHUNT, broken)
+    assert store.claim(Queue.INBOUND, 10, LEASE, now=later()) == []
+    assert store.get(msg.id) == (Queue.SHUNT, broken)
+    assert store.list_queue(Queue.SHUNT) == [broken]
+    assert store.raw(msg.id) == raw
+    assert store.counts() == {Queue.INBOUND: 0, Queue.OUTBOUND: 0, Queue.HOLD: 0, Queue.SHUNT: 1}
+    # An admin may requeue it: the shunt queue is claimable like any other.
+    lease = claim_one(store, Queue.SHUNT)
+    assert store.move(lease, Queue.INBOUND, dataclasses.replace(broken, shunt_reason=""))
+    assert store.counts()[Queue.SHUNT] == 0
+
+
+def test_list_queue_oldest_first_with_limit(store: Store, make_message: Any) -> None:
+    t = time.time()
+    items = [make_message(received_at=t - age) for age in (5, 50, 20, 1)]
+    store.accept(items[:2])
+    store.accept(items[2:])
+    expected = sorted((m for m, _ in items), key=lambda m: m.received_at)
+    assert store.list_queue(Queue.INBOUND) == expected
+    assert store.list_queue(Queue.INBOUND, limit=2) == expected[:2]
+    assert store.list_queue(Queue.HOLD) == []
+    # A claim or a deferral does not change the listing order.
+    for lease in store.claim(Queue.INBOUND, 4, LEASE, now=later()):
+        assert store.move(lease, Queue.INBOUND, lease.message, due_at=t + 1000 - lease.message.received_at)
+    assert store.list_queue(Queue.INBOUND) == expected
+
+
+def test_ping_and_closed_store(store: Store) -> None:
+    store.ping()
+    store.close()
+    with pytest.raises(StoreError):
+        store.ping()
+    with pytest.raises(StoreError):
+        store.claim(Queue.INBOUND, 1, LEASE)
+
+
+# -- concurrency
+
+
+def test_threads_claiming_concurrently_never_share_a_message(store: Store, make_message: Any) -> None:
+    items = [make_message() for _ in range(300)]
+    for i in range(0, len(items), 50):
+        store.accept(items[i : i + 50])
+    claimed: list[list[str]] = [[] for _ in range(8)]
+    errors: list[BaseException] = []
+    start = threading.Barrier(len(claimed))
+
+    def work(mine: list[str]) -> None:
+        try:
+            start.wait()
+            while leases := store.claim(Queue.INBOUND, 3, LEASE):
+                for lease in leases:
+                    mine.append(lease.message.id)
+                    assert store.move(lease, Queue.OUTBOUND, lease.message)
+        except BaseException as e:
+            errors.append(e)
+
+    threads = [threading.Thread(target=work, args=(mine,)) for mine in claimed]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    every = [mid for mine in claimed for mid in mine]
+    assert Counter(every).most_common(1)[0][1] == 1
+    assert set(every) == {m.id for m, _ in items}
+    assert store.counts()[Queue.OUTBOUND] == len(items)
+
+
+def _claim_in_process(url: str, start: Any, results: Any) -> None:
+    """A separate process: claim until the queue is empty, report what it got."""
+    store = open_store(url)
+    got: list[str] = []
+    try:
+        start.wait()
+        while leases := store.claim(Queue.INBOUND, 2, LEASE):
+            for lease in leases:
+                got.append(lease.message.id)
+                if not store.finish(lease):
+                    got.append("lost:" + lease.message.id)
+    finally:
+        store.close()
+        results.put(got)
+
+
+def test_processes_claiming_concurrently_never_share_a_message(store_url: str, store: Store, make_message: Any) -> None:
+    items = [make_message() for _ in range(200)]
+    store.accept(items)
+    ctx = multiprocessing.get_context("spawn")
+    start = ctx.Barrier(4)
+    results = ctx.Queue()
+    procs = [ctx.Process(target=_claim_in_process, args=(store_url, start, results)) for _ in range(4)]
+    for p in procs:
+        p.start()
+    got = [results.get(timeout=120) for _ in procs]
+    for p in procs:
+        p.join()
+        assert p.exitcode == 0
+    every = [mid for mine in got for mid in mine]
+    assert Counter(every).most_common(1)[0][1] == 1
+    assert set(every) == {m.id for m, _ in items}
+    assert store.counts()[Queue.INBOUND] == 0
+
+
+def _accept_in_process(url: str, start: Any, results: Any, ids: list[str]) -> None:
+    try:
+        start.wait()
+        store = open_store(url)  # several processes create the same fresh file at once
+        now = time.time()
+        from gateway.message import Envelope
+
+        for mid in ids:
+            message = QueuedMessage(id=mid, envelope=Envelope("a@example.co.jp", ("b@example.com",)), received_at=now)
+            store.accept([(message, mid.encode())])
+        store.close()
+        results.put("ok")
+    except BaseException as e:
+        results.put(f"{type(e).__name__}: {e}")
+
+
+def test_sqlite_processes_opening_a_fresh_file_at_once(tmp_path: Path) -> None:
+    url = f"sqlite://{tmp_path / 'fresh' / 'gateway.db'}"
+    ctx = multiprocessing.get_context("spawn")
+    start = ctx.Barrier(4)
+    results = ctx.Queue()
+    ids = [[f"p{p}m{i}" for i in range(20)] for p in range(4)]
+    procs = [ctx.Process(target=_accept_in_process, args=(url, start, results, mine)) for mine in ids]
+    for p in procs:
+        p.start()
+    outcomes = [results.get(timeout=120) for _ in procs]
+    for p in procs:
+        p.join()
+    assert outcomes == ["ok"] * 4
+    store = open_store(url)
+    try:
+        assert store.counts()[Queue.INBOUND] == 80
+        assert store.raw("p3m19") == b"p3m19"
+    finally:
+        store.close()
+
+
+# -- backend specifics
+
+
+def test_sqlite_file_settings(tmp_path: Path) -> None:
+    path = tmp_path / "a" / "b" / "gateway.db"
+    store = SqliteStore(path)
+    store.ping()
+    store.close()
+    conn = sqlite3.connect(path)
+    try:
+        assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+        assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
+        conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION + 1}")
+        conn.commit()
+    finally:
+        conn.close()
+    with pytest.raises(StoreError, match="schema version"):
+        SqliteStore(path)
+
+
+def test_redis_keys_of_one_operation_share_a_hash_slot(redis_url: str, redis_prefix: str, make_message: Any) -> None:
+    """Every key a script touches must hash to one slot (Redis Cluster)."""
+    from redis.crc import key_slot
+
+    store = RedisStore(redis_url, prefix=redis_prefix)
+    try:
+        msg, raw = make_message()
+        store.accept([(msg, raw)])
+        lease = claim_one(store)
+        assert store.move(lease, Queue.OUTBOUND, msg, raw=b"new")
+        client = redis.Redis.from_url(redis_url)
+        try:
+            queue_keys = list(client.scan_iter(match=f"{{{redis_prefix}:q}}:*"))
+            data_keys = list(client.scan_iter(match=f"{redis_prefix}:m:*"))
+        finally:
+            client.close()
+        assert len({key_slot(k) for k in queue_keys}) == 1
+        assert len(queue_keys) >= 5
+        assert data_keys == [f"{redis_prefix}:m:{{{msg.id}}}".encode()]
+        # Only the current version of the data is kept.
+        client = redis.Redis.from_url(redis_url)
+        try:
+            assert len(client.hkeys(data_keys[0])) == 2
+        finally:
+            client.close()
+    finally:
+        store.close()
+
+
+def test_redis_warns_when_persistence_is_not_durable(
+    redis_url: str, redis_prefix: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    client = redis.Redis.from_url(redis_url, decode_responses=True)
+    try:
+        config = {**client.config_get("appendonly"), **client.config_get("appendfsync")}
+        config.update(client.config_get("maxmemory-policy"))
+    finally:
+        client.close()
+    durable = config == {"appendonly": "yes", "appendfsync": "always", "maxmemory-policy": "noeviction"}
+    with caplog.at_level(logging.WARNING, logger="gateway.store.redis"):
+        RedisStore(redis_url, prefix=redis_prefix).close()
+    warned = [r for r in caplog.records if "appendfsync always" in r.getMessage()]
+    assert len(warned) == (0 if durable else 1)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+def test_redis_unreachable_raises_store_error(make_message: Any) -> None:
+    store = RedisStore(f"redis://127.0.0.1:{free_port()}/0")
+    try:
+        with pytest.raises(StoreError):
+            store.ping()
+        with pytest.raises(StoreError):
+            store.accept([make_message()])
+        with pytest.raises(StoreError):
+            store.get("x")
+    finally:
+        store.close()
+
+
+def test_open_store_urls(tmp_path: Path, redis_url: str, redis_prefix: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    with pytest.raises(ValueError, match="unknown scheme"):
+        open_store("postgres://localhost/gw")
+    with pytest.raises(ValueError):
+        open_store("no-scheme")
+    monkeypatch.chdir(tmp_path)
+    relative = open_store("sqlite://data/gw.db")
+    assert isinstance(relative, SqliteStore)
+    relative.close()
+    assert (tmp_path / "data" / "gw.db").exists()
+    remote = open_store(f"{redis_url}?prefix={redis_prefix}")
+    assert isinstance(remote, RedisStore)
+    assert remote.prefix == redis_prefix
+    remote.ping()
+    remote.close()
+    with pytest.raises(ValueError):
+        RedisStore("redis+sentinel://127.0.0.1:26379/")  # no service name
+    with pytest.raises(ValueError):
+        RedisStore("redis+sentinel://127.0.0.1:26379/mymaster/zero")
+
+
+# -- group commit
+
+
+async def test_group_commit_batches_concurrent_callers(store: Store, make_message: Any) -> None:
+    committer = GroupCommitter(store, max_batch=64)
+    items = [make_message() for _ in range(300)]
+    await asyncio.gather(*(committer.accept(m, raw) for m, raw in items))
+    assert committer.accepted == 300
+    assert committer.commits < 300
+    assert committer.commits >= 300 // 64
+    assert store.counts()[Queue.INBOUND] == 300
+    assert store.raw(items[123][0].id) == items[123][1]
+    await committer.close()
+
+
+async def test_group_commit_mixed_queues_and_close_drains(store: Store, make_message: Any) -> None:
+    committer = GroupCommitter(store)
+    inbound = [make_message() for _ in range(20)]
+    notices = [make_message(is_notice=True) for _ in range(5)]
+    tasks = [asyncio.create_task(committer.accept(m, raw)) for m, raw in inbound]
+    tasks += [asyncio.create_task(committer.accept(m, raw, Queue.OUTBOUND)) for m, raw in notices]
+    await asyncio.sleep(0)  # let every task hand its message in
+    await committer.close()
+    assert all(t.done() and t.exception() is None for t in tasks)
+    counts = store.counts()
+    assert (counts[Queue.INBOUND], counts[Queue.OUTBOUND]) == (20, 5)
+    with pytest.raises(StoreError):
+        await committer.accept(*make_message())
+
+
+async def test_group_commit_errors_reach_every_caller_of_the_batch(store: Store, make_message: Any) -> None:
+    store.close()
+    committer = GroupCommitter(store)
+    results = await asyncio.gather(*(committer.accept(*make_message()) for _ in range(10)), return_exceptions=True)
+    assert all(isinstance(r, StoreError) for r in results)
+    await committer.close()
+
+
+async def test_group_commit_with_unreachable_redis(make_message: Any) -> None:
+    store = RedisStore(f"redis://127.0.0.1:{free_port()}/0")
+    committer = GroupCommitter(store)
+    try:
+        results = await asyncio.gather(*(committer.accept(*make_message()) for _ in range(10)), return_exceptions=True)
+        assert all(isinstance(r, StoreError) for r in results)
+        assert committer.commits == 0
+    finally:
+        await committer.close()
+        store.close()
+
+
+async def test_group_commit_skips_callers_that_went_away(store: Store, make_message: Any) -> None:
+    committer = GroupCommitter(store)
+    gone_msg, gone_raw = make_message()
+    stay_msg, stay_raw = make_message()
+    gone = asyncio.create_task(committer.accept(gone_msg, gone_raw))
+    stay = asyncio.create_task(committer.accept(stay_msg, stay_raw))
+    await asyncio.sleep(0)
+    gone.cancel()  # the SMTP client disconnected before any commit started: no 250, nothing stored
+    await stay
+    await committer.close()
+    assert store.get(stay_msg.id) is not None
+    assert store.get(gone_msg.id) is None
