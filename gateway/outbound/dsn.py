@@ -49,7 +49,8 @@ class FailedRecipient:
 
 def wants_notice(message: QueuedMessage) -> bool:
     """Never a notice about a notice, never to the null sender."""
-    return not message.is_notice and not message.envelope.is_null_sender
+    # "<>" too, in case a null sender ever arrives unparsed: a notice to it could only loop.
+    return not message.is_notice and message.envelope.mail_from.strip() not in ("", "<>")
 
 
 def failures_of(message: QueuedMessage) -> list[FailedRecipient]:
