@@ -1,0 +1,319 @@
+"""The SMTP server: aiosmtpd's protocol with our limits, run on the current event loop.
+
+What we change in aiosmtpd 1.4.6 and why:
+- MAIL/RCPT: aiosmtpd parses addresses with email._header_value_parser, which silently drops source
+  routes and accepts quoted `@`. We hand the raw argument to the handler's strict parser instead.
+- DATA: our own reader. Only CRLF.CRLF ends DATA (a `.` after a bare LF is content), lines may be up
+  to max_line_length, the idle timer is kept alive while data flows, at most max_concurrent_data
+  transfers are read at once (aiosmtpd holds a message in memory several times over: beyond the
+  bound we answer 452 4.3.1 before the 354 rather than risk memory), and every reply carries an
+  enhanced status code. Exceptions escaping a hook answer 451, never aiosmtpd's permanent 500.
+- Connections beyond max_connections get `421 4.7.0` and are closed before the greeting.
+- AUTH (PLAIN, LOGIN) only after STARTTLS, at most a few attempts per connection.
+- aiosmtpd logs every command line (with addresses) at INFO on "mail.log": we drop its records
+  below WARNING.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import socket
+import ssl
+from dataclasses import dataclass, field
+from typing import Any
+
+from aiosmtpd.smtp import SMTP
+
+from gateway.config import SmtpConfig, parse_host_port
+from gateway.smtp.auth import Authenticator
+from gateway.smtp.handler import Accept, ReceiveHandler
+
+log = logging.getLogger(__name__)
+
+R_TOO_MANY_CONNECTIONS = b"421 4.7.0 Too many connections, try again later\r\n"
+R_SHUTTING_DOWN = "421 4.3.2 Service shutting down, try again later"
+R_DATA_BUSY = "452 4.3.1 Insufficient system resources, try again later"
+R_LINE_TOO_LONG = "552 5.3.4 Message line too long (limit {} octets)"
+R_DATA_TOO_BIG = "552 5.3.4 Message size exceeds fixed limit"
+MAX_AUTH_ATTEMPTS = 5
+
+
+class _MailLogFilter(logging.Filter):
+    """aiosmtpd's "mail.log" logs command lines (addresses) at INFO/DEBUG: keep only warnings."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return record.levelno >= logging.WARNING and "login_data is deprecated" not in str(record.msg)
+
+
+_mail_log = logging.getLogger("mail.log")
+if not any(isinstance(f, _MailLogFilter) for f in _mail_log.filters):
+    _mail_log.addFilter(_MailLogFilter())
+
+
+@dataclass
+class _Shared:
+    """State shared by all connections of one listening server (one event loop, so no locks)."""
+
+    config: SmtpConfig
+    connections: set[GatewaySMTP] = field(default_factory=set)
+    data_in_flight: int = 0
+    closing: bool = False
+
+
+class GatewaySMTP(SMTP):
+    def __init__(self, handler: ReceiveHandler, shared: _Shared, **kwargs: Any) -> None:
+        # Read by SMTP.__init__ for the StreamReader limit: raise it before the parent runs.
+        self.line_length_limit = shared.config.max_line_length
+        # aiosmtpd's per-command size limits are a class-level dict grown on every EHLO: own one.
+        self.command_size_limits = SMTP.command_size_limits.copy()
+        super().__init__(handler, **kwargs)
+        self.gw_handler = handler
+        self.shared = shared
+        self._refused = False
+        self._counted = False
+        self.in_data = False
+
+    # --- connection accounting ---------------------------------------------------------------
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        if self._original_transport is None:  # not the re-entry after STARTTLS
+            if self.shared.closing or len(self.shared.connections) >= self.shared.config.max_connections:
+                self._refused = True
+                assert isinstance(transport, asyncio.WriteTransport)
+                transport.write(R_TOO_MANY_CONNECTIONS)
+                transport.close()
+                log.warning("connection refused: %d connections open", len(self.shared.connections))
+                return
+            self.shared.connections.add(self)
+            self._counted = True
+        super().connection_made(transport)
+
+    def connection_lost(self, error: Exception | None) -> None:
+        if self._refused:
+            return
+        if self._counted:
+            self.shared.connections.discard(self)
+            self._counted = False
+        super().connection_lost(error)
+
+    def eof_received(self) -> bool | None:
+        if self._refused:
+            return False
+        return super().eof_received()
+
+    def data_received(self, data: bytes) -> None:
+        if self._refused:
+            return
+        super().data_received(data)
+
+    async def close_idle(self) -> None:
+        """Shutdown: say 421 and close, unless a message is being received."""
+        if self.in_data or self.transport is None:
+            return
+        with contextlib.suppress(Exception):  # the client may be gone already
+            await self.push(R_SHUTTING_DOWN)
+        if self.transport is not None:
+            self.transport.close()
+
+    # --- commands ----------------------------------------------------------------------------
+
+    async def smtp_MAIL(self, arg: str | None) -> None:
+        if await self.check_helo_needed():
+            return
+        assert self.envelope is not None
+        rest = self._strip_command_keyword("FROM:", arg or "")
+        if rest is None:
+            await self.push("501 5.5.4 Syntax: MAIL FROM:<address> [parameters]")
+            return
+        if self.envelope.mail_from is not None:
+            await self.push("503 5.5.1 Error: nested MAIL command")
+            return
+        await self.push(await self.gw_handler.handle_MAIL(self, self._sess(), self.envelope, rest))
+
+    async def smtp_RCPT(self, arg: str | None) -> None:
+        if await self.check_helo_needed():
+            return
+        assert self.envelope is not None
+        if self.envelope.mail_from is None:
+            await self.push("503 5.5.1 Error: need MAIL command")
+            return
+        rest = self._strip_command_keyword("TO:", arg or "")
+        if rest is None:
+            await self.push("501 5.5.4 Syntax: RCPT TO:<address>")
+            return
+        await self.push(await self.gw_handler.handle_RCPT(self, self._sess(), self.envelope, rest))
+
+    async def smtp_DATA(self, arg: str) -> None:
+        if await self.check_helo_needed():
+            return
+        assert self.envelope is not None
+        if self.envelope.mail_from is None:
+            await self.push("503 5.5.1 Error: need MAIL command")
+            return
+        if not self.envelope.rcpt_tos:
+            await self.push("503 5.5.1 Error: need RCPT command")
+            return
+        if arg:
+            await self.push("501 5.5.4 Syntax: DATA")
+            return
+        if self.shared.closing:
+            await self.push(R_SHUTTING_DOWN)
+            return
+        if self.shared.data_in_flight >= self.shared.config.max_concurrent_data:
+            log.warning("DATA deferred: %d transfers in progress", self.shared.data_in_flight)
+            await self.push(R_DATA_BUSY)
+            return
+        self.shared.data_in_flight += 1
+        self.in_data = True
+        try:
+            await self.push("354 End data with <CR><LF>.<CR><LF>")
+            raw, problem = await self._read_data()
+            if problem is not None:
+                status = problem
+            else:
+                self.envelope.content = self.envelope.original_content = raw
+                self._reset_timeout()  # the store write gets a full timeout of its own
+                try:
+                    status = await self.gw_handler.handle_DATA(self, self._sess(), self.envelope)
+                except asyncio.CancelledError:
+                    raise
+                except Exception as e:
+                    status = await self.gw_handler.handle_exception(e)
+            self._set_post_data_state()
+            await self.push(status)
+        finally:
+            self.in_data = False
+            self.shared.data_in_flight -= 1
+
+    async def _read_data(self) -> tuple[bytes, str | None]:
+        """Read dot-terminated content. Returns (content, None) or (b"", rejection reply).
+
+        Segments are read up to every LF so that the line-length limit holds for bare-LF content
+        too. Lines are CRLF-terminated (RFC 5321 §2.3.8): only `.` CRLF right after a CRLF ends the
+        data, and only a dot right after a CRLF is removed (§4.5.2); a dot after a bare LF is
+        content, kept as it came.
+        """
+        config = self.shared.config
+        limit, max_size = config.max_line_length, config.max_message_size
+        reader = self._reader
+        loop = asyncio.get_running_loop()
+        data = bytearray()
+        problem: str | None = None
+        at_crlf_start = True  # the previous segment ended with CRLF
+        continuation = False  # the previous read was part of an over-long line
+        chunk_ended_cr = False  # ... and ended with CR (the LF may come in the next read)
+        last_reset = loop.time()
+        keepalive = config.timeout / 4
+        while True:
+            try:
+                seg = await reader.readuntil(b"\n")
+            except asyncio.LimitOverrunError as e:
+                # Over-long line: drop it, keep reading to the end, then answer (RFC 5321 §4.2.5).
+                chunk = await reader.readexactly(e.consumed)
+                chunk_ended_cr = chunk.endswith(b"\r")
+                problem = problem or R_LINE_TOO_LONG.format(limit)
+                data = bytearray()
+                continuation = True
+                at_crlf_start = False
+                continue
+            if not continuation and at_crlf_start and seg == b".\r\n":
+                break
+            if continuation:
+                continuation = False
+            elif len(seg) > limit:
+                problem = problem or R_LINE_TOO_LONG.format(limit)
+            if problem is None:
+                if at_crlf_start and seg[:1] == b".":
+                    data += memoryview(seg)[1:]
+                else:
+                    data += seg
+                if len(data) > max_size:
+                    problem = R_DATA_TOO_BIG
+                    data = bytearray()
+            at_crlf_start = seg.endswith(b"\r\n") or (seg == b"\n" and chunk_ended_cr)
+            chunk_ended_cr = False
+            now = loop.time()
+            if now - last_reset > keepalive:  # data is flowing: not idle
+                self._reset_timeout()
+                last_reset = now
+        if problem is not None:
+            return b"", problem
+        return bytes(data), None
+
+    def _sess(self) -> Any:
+        assert self.session is not None
+        return self.session
+
+
+@dataclass
+class SmtpServerHandle:
+    """A listening SMTP server. `port` is the bound port (useful with port 0)."""
+
+    server: asyncio.Server
+    shared: _Shared
+    handler: ReceiveHandler
+    port: int
+
+    @property
+    def sockets(self) -> list[socket.socket]:
+        return list(self.server.sockets)
+
+    async def close(self, grace: float = 10.0) -> None:
+        """Stop accepting, let transfers in flight finish (up to `grace` seconds), then close all."""
+        self.shared.closing = True
+        self.server.close()
+        for conn in list(self.shared.connections):
+            await conn.close_idle()
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + grace
+        while (self.shared.data_in_flight or self.handler.in_flight) and loop.time() < deadline:
+            await asyncio.sleep(0.05)
+        for conn in list(self.shared.connections):
+            if conn.transport is not None:
+                conn.transport.close()
+        await self.server.wait_closed()
+
+
+def tls_context(config: SmtpConfig) -> ssl.SSLContext | None:
+    if not config.tls_cert or not config.tls_key:
+        return None
+    ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    ctx.minimum_version = ssl.TLSVersion.TLSv1_2
+    ctx.load_cert_chain(str(config.tls_cert), str(config.tls_key))
+    return ctx
+
+
+async def start_smtp_server(config: SmtpConfig, accept: Accept) -> SmtpServerHandle:
+    """Listen on config.listen (SO_REUSEPORT, so several processes can share the port)."""
+    host, port = parse_host_port(config.listen)
+    tls = tls_context(config)
+    authenticator = Authenticator(config.auth_users)
+    auth_offered = authenticator.configured and tls is not None
+    if authenticator.configured and tls is None:
+        log.warning("smtp.auth_users is set but no tls_cert/tls_key: AUTH is only offered after STARTTLS")
+    handler = ReceiveHandler(config, accept, auth_offered=auth_offered)
+    shared = _Shared(config)
+    loop = asyncio.get_running_loop()
+
+    def factory() -> GatewaySMTP:
+        return GatewaySMTP(
+            handler,
+            shared,
+            data_size_limit=config.max_message_size,
+            hostname=config.hostname,
+            tls_context=tls,
+            require_starttls=config.require_tls and tls is not None,
+            timeout=config.timeout,
+            auth_require_tls=True,
+            authenticator=authenticator,
+            auth_exclude_mechanism=[] if auth_offered else ["LOGIN", "PLAIN"],
+            command_call_limit={"AUTH": MAX_AUTH_ATTEMPTS, "*": 2**31},
+            loop=loop,
+        )
+
+    server = await loop.create_server(factory, host=host or None, port=port, reuse_port=True, reuse_address=True)
+    handle = SmtpServerHandle(server, shared, handler, int(server.sockets[0].getsockname()[1]))
+    log.info("SMTP listening on %s:%d (tls=%s, auth=%s)", host, handle.port, tls is not None, auth_offered)
+    return handle
