@@ -356,8 +356,8 @@ def _message_signals(
         shown_domain = unicode_domain(sender_domain) if sender_domain else "(invalid)"
         result.add("sender_not_internal", reason("sender_not_internal", domain=shown_domain))
     if result.header_errors:
-        names = ", ".join(sorted({e.split(":", 1)[0] for e in result.header_errors}))
-        result.add("header_unparseable", reason("header_unparseable", headers=names))
+        bad_headers = ", ".join(sorted({e.split(":", 1)[0] for e in result.header_errors}))
+        result.add("header_unparseable", reason("header_unparseable", headers=bad_headers))
 
 
 def _valid(risks: list[RecipientRisk]) -> list[RecipientRisk]:
