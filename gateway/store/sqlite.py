@@ -52,6 +52,13 @@ CREATE TABLE raw_messages (
 """
 
 
+def _is_busy(error: sqlite3.Error) -> bool:
+    code = getattr(error, "sqlite_errorcode", None)
+    if isinstance(code, int):
+        return code & 0xFF in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED)
+    return "locked" in str(error) or "busy" in str(error)
+
+
 class SqliteStore(Store):
     def __init__(self, path: str | Path, *, busy_timeout: float = 30.0) -> None:
         self.path = Path(path)
@@ -81,18 +88,7 @@ class SqliteStore(Store):
         conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
         if conn is not None:
             return conn
-        try:
-            # isolation_level=None: we issue BEGIN IMMEDIATE / COMMIT ourselves.
-            # check_same_thread=False only so that close() may close every thread's connection.
-            conn = sqlite3.connect(self.path, timeout=self._busy_timeout, isolation_level=None, check_same_thread=False)
-            conn.execute(f"PRAGMA busy_timeout = {int(self._busy_timeout * 1000)}")
-            mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
-            if str(mode).lower() != "wal":
-                conn.close()
-                raise StoreError(f"{self.path}: cannot switch to WAL mode (got {mode!r})")
-            conn.execute("PRAGMA synchronous = FULL")
-        except sqlite3.Error as e:
-            raise StoreError(f"cannot open {self.path}: {e}") from e
+        conn = self._open()
         with self._lock:
             if self._closed:
                 conn.close()
@@ -100,6 +96,39 @@ class SqliteStore(Store):
             self._connections.append(conn)
         self._local.conn = conn
         return conn
+
+    def _open(self) -> sqlite3.Connection:
+        # Switching a fresh file to WAL takes an exclusive lock and, when several processes open the
+        # file at once, fails with "database is locked" at once instead of waiting: retry until the
+        # busy timeout. Once the file is in WAL mode (persistent) nothing needs switching.
+        deadline = time.monotonic() + self._busy_timeout
+        while True:
+            try:
+                # isolation_level=None: we issue BEGIN IMMEDIATE / COMMIT ourselves.
+                # check_same_thread=False only so that close() may close every thread's connection.
+                conn = sqlite3.connect(
+                    self.path, timeout=self._busy_timeout, isolation_level=None, check_same_thread=False
+                )
+            except sqlite3.Error as e:
+                raise StoreError(f"cannot open {self.path}: {e}") from e
+            try:
+                conn.execute(f"PRAGMA busy_timeout = {int(self._busy_timeout * 1000)}")
+                if str(conn.execute("PRAGMA journal_mode").fetchone()[0]).lower() != "wal":
+                    mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
+                    if str(mode).lower() != "wal":
+                        raise StoreError(f"{self.path}: cannot switch to WAL mode (got {mode!r})")
+                conn.execute("PRAGMA synchronous = FULL")
+                return conn
+            except sqlite3.OperationalError as e:
+                conn.close()
+                if not _is_busy(e) or time.monotonic() > deadline:
+                    raise StoreError(f"cannot open {self.path}: {e}") from e
+                time.sleep(0.01)
+            except BaseException as e:
+                conn.close()
+                if isinstance(e, sqlite3.Error):
+                    raise StoreError(f"cannot open {self.path}: {e}") from e
+                raise
 
     @contextmanager
     def _tx(self) -> Iterator[sqlite3.Connection]:

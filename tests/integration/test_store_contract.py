@@ -6,13 +6,18 @@ import asyncio
 import dataclasses
 import logging
 import multiprocessing
+import secrets
+import shutil
 import socket
 import sqlite3
+import subprocess
 import threading
 import time
 from collections import Counter
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
 import redis
@@ -542,3 +547,47 @@ async def test_group_commit_skips_callers_that_went_away(store: Store, make_mess
     await committer.close()
     assert store.get(stay_msg.id) is not None
     assert store.get(gone_msg.id) is None
+
+
+@pytest.fixture
+def sentinel_url(redis_url: str, redis_prefix: str, tmp_path: Path) -> Iterator[str]:
+    """A real Sentinel (redis-server --sentinel) watching the test Redis, as a redis+sentinel URL."""
+    parts = urlsplit(redis_url)
+    server = shutil.which("redis-server")
+    if parts.scheme != "redis" or server is None:
+        pytest.skip("needs redis-server and a redis:// test Redis")
+    host, port, db = parts.hostname or "127.0.0.1", parts.port or 6379, parts.path.strip("/") or "0"
+    sentinel_port = free_port()
+    service = f"gwtest{secrets.token_hex(4)}"
+    conf = tmp_path / "sentinel.conf"
+    conf.write_text(
+        f"port {sentinel_port}\nbind 127.0.0.1\ndir {tmp_path}\nsentinel monitor {service} {host} {port} 1\n"
+    )
+    proc = subprocess.Popen([server, str(conf), "--sentinel"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        client = redis.Redis(port=sentinel_port, socket_connect_timeout=1)
+        for _ in range(100):  # wait until it answers (start-up, not a timing assertion)
+            try:
+                client.ping()
+                break
+            except redis.ConnectionError:
+                time.sleep(0.05)
+        client.close()
+        yield f"redis+sentinel://127.0.0.1:{sentinel_port}/{service}/{db}?prefix={redis_prefix}"
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+
+
+def test_redis_through_sentinel(sentinel_url: str, make_message: Any) -> None:
+    store = open_store(sentinel_url)
+    try:
+        msg, raw = make_message()
+        store.accept([(msg, raw)])
+        lease = claim_one(store)
+        assert store.move(lease, Queue.OUTBOUND, msg)
+        assert store.get(msg.id) == (Queue.OUTBOUND, msg)
+        assert store.finish(claim_one(store, Queue.OUTBOUND))
+        assert store.counts()[Queue.OUTBOUND] == 0
+    finally:
+        store.close()
