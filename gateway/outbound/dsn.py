@@ -34,6 +34,7 @@ INTRO_EN = (
     "Please check the addresses and send the message again if needed."
 )
 
+_SUBJECT_ENCODED = Header(SUBJECT, "utf-8").encode(linesep="\r\n")
 _SMTP_REPLY = re.compile(r"^(\d{3})\s+([245]\.\d{1,3}\.\d{1,3})\s*(.*)$", re.DOTALL)
 _UNSAFE = re.compile(r"[\x00-\x1f\x7f]+")
 _FIELD = re.compile(rb"^[\x21-\x39\x3b-\x7e]+:")
@@ -86,7 +87,7 @@ def build_dsn(
     head = [
         f"From: Mail Delivery System <{_clean(postmaster)}>",
         f"To: <{sender}>",
-        f"Subject: {Header(SUBJECT, 'utf-8').encode()}",
+        f"Subject: {_SUBJECT_ENCODED}",
         f"Date: {formatdate(now, localtime=False)}",
         f"Message-ID: <{new_message_id()}.dsn@{mta}>",
         "Auto-Submitted: auto-replied",
@@ -180,7 +181,7 @@ def _ascii(text: str) -> str:
 
 
 def _diagnostic(text: str) -> str:
-    return _UNSAFE.sub(" ", text).strip()[:MAX_DIAGNOSTIC_CHARS]
+    return " ".join(_UNSAFE.sub(" ", text).split())[:MAX_DIAGNOSTIC_CHARS]
 
 
 def _address_type(address: str) -> str:

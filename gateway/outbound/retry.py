@@ -27,7 +27,9 @@ def expired(received_at: float, now: float, retry: RetryConfig) -> bool:
 def next_attempt_at(received_at: float, attempts: int, now: float, retry: RetryConfig) -> float:
     """When to try again. Never later than the end of the lifetime, so that the last try (and the
     give-up notice) happens on time instead of up to one `maximum` late."""
-    return min(now + backoff(attempts, retry), max(expires_at(received_at, retry), now))
+    delay = now + backoff(attempts, retry)
+    end = expires_at(received_at, retry)
+    return min(delay, end) if now < end else delay
 
 
 def lifetime_text(retry: RetryConfig) -> str:

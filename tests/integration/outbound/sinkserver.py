@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import email
 import email.policy
+import ssl
 from collections.abc import Callable
 from dataclasses import dataclass
 from email.message import Message
@@ -21,6 +22,7 @@ class Got:
     mail_from: str  # "" for the null sender
     rcpt_tos: tuple[str, ...]
     data: bytes
+    tls: bool = False
 
     @property
     def message(self) -> Message:
@@ -60,11 +62,14 @@ class _Handler:
 
     async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
         mail_from = "" if envelope.mail_from in ("<>", "") else str(envelope.mail_from)
-        got = Got(mail_from, tuple(envelope.rcpt_tos), bytes(envelope.original_content or b""))
+        got = Got(mail_from, tuple(envelope.rcpt_tos), bytes(envelope.original_content or b""), session.ssl is not None)
+        self.sink.data_started.set()
+        if self.sink.hold_data is not None:
+            await self.sink.hold_data.wait()
         if self.sink.drop_data:
             self.sink.drop_data -= 1
             self.sink.dropped.append(got)
-            assert server.transport is not None
+            assert isinstance(server.transport, asyncio.Transport)
             server.transport.abort()  # no reply at all: the client sees the connection go away
             return "421 4.4.2 gone"  # never reaches the client
         reply = self.sink.data_reply(got) if self.sink.data_reply else None
@@ -79,9 +84,10 @@ class _Handler:
 class Sink:
     """`async with Sink() as sink:` listens on 127.0.0.1:sink.port (0 = any free port)."""
 
-    def __init__(self, host: str = "127.0.0.1", port: int = 0) -> None:
+    def __init__(self, host: str = "127.0.0.1", port: int = 0, tls_context: ssl.SSLContext | None = None) -> None:
         self.host = host
         self.port = port
+        self.tls_context = tls_context  # offer STARTTLS with it
         self.messages: list[Got] = []
         self.refused: list[Got] = []  # answered with data_reply
         self.dropped: list[Got] = []  # connection dropped at the end of DATA
@@ -92,11 +98,13 @@ class Sink:
         self.connections = 0
         self.rsets = 0
         self.arrived = asyncio.Event()
+        self.data_started = asyncio.Event()
+        self.hold_data: asyncio.Event | None = None  # DATA waits for it before answering
         self._server: asyncio.Server | None = None
 
     def _factory(self) -> SMTP:
         self.connections += 1
-        return SMTP(_Handler(self), hostname="sink.test", ident="sink")
+        return SMTP(_Handler(self), hostname="sink.test", ident="sink", tls_context=self.tls_context)
 
     async def __aenter__(self) -> Sink:
         loop = asyncio.get_running_loop()

@@ -9,6 +9,7 @@ import email
 import email.policy
 import time
 from collections.abc import Callable
+from email.message import Message
 from typing import Any
 
 from gateway.config import Config
@@ -95,7 +96,7 @@ def status_blocks(notice: Got) -> list[dict[str, str]]:
         if part.get_content_type() == "message/delivery-status":
             payload = part.get_payload()
             assert isinstance(payload, list)
-            return [dict(block.items()) for block in payload[1:]]
+            return [dict(block.items()) for block in payload[1:] if isinstance(block, Message)]
     raise AssertionError("no message/delivery-status part")
 
 
