@@ -263,6 +263,7 @@ class SqliteStore(Store):
         self._read("SELECT 1")
 
     def close(self) -> None:
+        """Close every thread's connection; call it once no other call is in flight (shutdown)."""
         with self._lock:
             self._closed = True
             connections, self._connections = self._connections, []
