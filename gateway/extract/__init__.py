@@ -1,0 +1,49 @@
+"""Everything a message carries, as text segments with provenance, within limits, fail-closed.
+
+    extraction = extract_message(raw, limits)            # in-process; never raises
+    extraction = await extract_in_worker(raw, limits)    # gateway.extract.sandbox: CPU/memory/time-limited
+
+Anything that cannot be read (encrypted, unknown, malformed, over a limit) is an UNSCANNABLE
+finding with a reason code (gateway.extract.reasons) and the attachment's name, never an exception.
+"""
+
+from __future__ import annotations
+
+from gateway.content import AttachmentInfo, Extraction, Finding, Segment
+from gateway.extract.limits import ExtractLimits
+from gateway.extract.reasons import AMBIGUOUS_MIME, UNSCANNABLE, Reason
+
+__all__ = [
+    "AMBIGUOUS_MIME",
+    "UNSCANNABLE",
+    "AttachmentInfo",
+    "ExtractLimits",
+    "Extraction",
+    "Finding",
+    "Reason",
+    "Segment",
+    "extract_message",
+]
+
+
+def extract_message(raw: bytes, limits: ExtractLimits | None = None) -> Extraction:
+    """Read the whole message. Never raises: every problem becomes an UNSCANNABLE finding."""
+    from gateway.extract.context import Context, LimitExceeded, Unscannable, Where
+    from gateway.extract.mime import parse, read_message
+
+    ctx = Context(limits or ExtractLimits())
+    try:
+        if not isinstance(raw, bytes | bytearray | memoryview):
+            raise TypeError(f"raw message must be bytes, not {type(raw).__name__}")
+        raw = bytes(raw)
+        read_message(ctx, parse(raw), Where(), "", 0, raw)
+    except (LimitExceeded, Unscannable) as e:
+        if not any(f.reason == e.reason for f in ctx.out.findings):  # else already reported where it hit
+            ctx.unscannable(e.reason, e.detail, Where())
+    except RecursionError:
+        ctx.unscannable(Reason.LIMIT_MIME_DEPTH, "message structure nested too deeply to parse", Where())
+    except MemoryError:
+        ctx.unscannable(Reason.LIMIT_MEMORY, "out of memory while reading the message", Where())
+    except Exception as e:
+        ctx.unscannable(Reason.INTERNAL_ERROR, f"{type(e).__name__}: {e}"[:300], Where())
+    return ctx.out

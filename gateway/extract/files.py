@@ -1,0 +1,167 @@
+"""One attached file (or archive member) to text: detect by content, hand to the format's reader,
+and turn every failure into an UNSCANNABLE finding with the file's name."""
+
+from __future__ import annotations
+
+from gateway.content import AttachmentInfo
+from gateway.extract import archive, office, ole
+from gateway.extract.context import Context, LimitExceeded, Unscannable, Where
+from gateway.extract.detect import IMAGES, UNSUPPORTED, classify_zip, sniff
+from gateway.extract.pdf import read_pdf
+from gateway.extract.reasons import Reason
+from gateway.extract.rtf import rtf_to_text
+from gateway.extract.text import decode, read_calendar, read_html, read_table_text
+
+_SPREADSHEETS = {"xlsx", "xlsm", "ods", "xls"}
+_ENCRYPTED = {Reason.ENCRYPTED_ZIP, Reason.ENCRYPTED_PDF, Reason.ENCRYPTED_OFFICE}
+
+
+def read_file(ctx: Context, data: bytes, name: str, declared: str, where: Where) -> None:
+    state: dict[str, object] = {"type": "unknown", "encrypted": False}
+    before = len(ctx.out.segments)
+    try:
+        ctx.count_file(where)
+        if len(data) > ctx.limits.max_attachment_bytes:
+            raise LimitExceeded(
+                Reason.LIMIT_ATTACHMENT_SIZE, f"{len(data)} bytes, over {ctx.limits.max_attachment_bytes}"
+            )
+        if where.depth > ctx.limits.max_archive_depth:
+            raise LimitExceeded(Reason.LIMIT_ARCHIVE_DEPTH, f"nested deeper than {ctx.limits.max_archive_depth} levels")
+        state["type"] = sniff(data, name, declared)
+        state["type"] = _dispatch(ctx, data, name, declared, where, str(state["type"]), state)
+    except (LimitExceeded, Unscannable) as e:
+        state["encrypted"] = e.reason in _ENCRYPTED
+        ctx.unscannable(e.reason, e.detail, where)
+        if e.reason == Reason.LIMIT_DECOMPRESSED:
+            raise
+    except MemoryError:
+        ctx.unscannable(Reason.LIMIT_MEMORY, f"out of memory reading {state['type']}", where)
+    except RecursionError:
+        ctx.unscannable(Reason.PARSE_ERROR, f"{state['type']}: structure nested too deeply", where)
+    except Exception as e:
+        ctx.unscannable(Reason.PARSE_ERROR, f"{state['type']}: {type(e).__name__}: {e}"[:300], where)
+    ctx.attachment(
+        AttachmentInfo(
+            name=name,
+            detected_type=str(state["type"]),
+            size=len(data),
+            declared_type=declared,
+            part=where.part,
+            path=where.path,
+            encrypted=bool(state["encrypted"]),
+            text_extracted=len(ctx.out.segments) > before,
+        )
+    )
+
+
+def _dispatch(
+    ctx: Context, data: bytes, name: str, declared: str, where: Where, kind: str, state: dict[str, object]
+) -> str:
+    if kind in ("text", "csv", "tsv", "html", "calendar"):
+        dec = decode(ctx, data, None, where)
+        if kind == "html":
+            read_html(ctx, dec.text, "attachment", where, charset=dec.charset)
+        elif kind == "calendar":
+            read_calendar(ctx, dec.text, "attachment", where)
+        elif kind in ("csv", "tsv"):
+            read_table_text(ctx, dec.text, "\t" if kind == "tsv" else ",", where, f"text/{kind}", dec.charset)
+        else:
+            ctx.text(dec.text, "attachment", where, "text/plain", charset=dec.charset)
+        return kind
+    if kind == "eml":
+        from gateway.extract.mime import read_attached_message
+
+        read_attached_message(ctx, data, where)
+        return kind
+    if kind == "zip":
+        return _read_zip(ctx, data, where, state)
+    if kind == "ole":
+        return _read_ole(ctx, data, where, state)
+    if kind == "pdf":
+        read_pdf(ctx, data, where)
+        return kind
+    if kind == "rtf":
+        ctx.text(rtf_to_text(data), "attachment", where, "text/rtf")
+        return kind
+    if kind in IMAGES:
+        return kind  # no text layer; recorded in the attachment facts (no OCR)
+    if kind in UNSUPPORTED:
+        raise Unscannable(Reason.UNSUPPORTED_FORMAT, f"{UNSUPPORTED[kind]} cannot be read")
+    raise Unscannable(Reason.UNKNOWN_FORMAT, f"unknown binary format (declared {declared or 'nothing'})")
+
+
+def _read_zip(ctx: Context, data: bytes, where: Where, state: dict[str, object]) -> str:
+    zf, infos = archive.open_zip(data, ctx, where)
+    kind = classify_zip([i.filename for i in infos])
+    state["type"] = kind
+    if kind == "zip":
+        for info in infos:
+            if info.is_dir():
+                continue
+            member = where.inside(archive.member_name(info))
+            try:
+                blob = archive.read_member(zf, info, ctx, member)
+            except (LimitExceeded, Unscannable) as e:
+                ctx.unscannable(e.reason, e.detail, member)
+                ctx.attachment(
+                    AttachmentInfo(
+                        name=member.path[-1] if member.path else member.attachment,
+                        detected_type="unknown",
+                        size=info.file_size,
+                        part=member.part,
+                        path=member.path,
+                        encrypted=e.reason == Reason.ENCRYPTED_ZIP,
+                    )
+                )
+                if e.reason == Reason.LIMIT_DECOMPRESSED:
+                    raise
+                continue
+            read_file(ctx, blob, member.path[-1] if member.path else member.attachment, "", member)
+        return kind
+    keep = {
+        "xlsx": set(),
+        "xlsm": set(),
+        "docx": {"word/"},
+        "pptx": {"ppt/slides/slide", "ppt/notesslides/notesslide"},
+        "odf": {"mimetype", "content.xml", "styles.xml"},
+    }.get(kind, set())
+    parts = archive.scan_members(zf, infos, ctx, where, keep)
+    if kind in ("xlsx", "xlsm"):
+        office.read_spreadsheet(ctx, data, where, kind)
+    elif kind == "docx":
+        office.read_docx(ctx, parts, where)
+    elif kind == "pptx":
+        office.read_pptx(ctx, parts, where)
+    elif kind == "odf":
+        mimetype = parts.get("mimetype", b"").decode("ascii", "replace").strip()
+        kind = {"spreadsheet": "ods", "text": "odt", "presentation": "odp"}.get(mimetype.rsplit(".", 1)[-1], "odf")
+        if kind == "ods":
+            office.read_spreadsheet(ctx, data, where, kind)
+        else:
+            office.read_odf_text(ctx, parts, where, kind)
+    else:
+        raise Unscannable(Reason.UNSUPPORTED_FORMAT, "Office package of an unknown kind")
+    return kind
+
+
+def _read_ole(ctx: Context, data: bytes, where: Where, state: dict[str, object]) -> str:
+    f = ole.open_ole(data)
+    kind = ole.classify(f)
+    state["type"] = kind
+    if kind == "encrypted-ooxml":
+        raise Unscannable(Reason.ENCRYPTED_OFFICE, "password-protected Office document (encrypted package)")
+    if kind == "xls":
+        office.read_spreadsheet(ctx, data, where, kind)
+    elif kind == "msg":
+        ole.read_msg(ctx, f, where, read_file)
+    elif kind == "doc":
+        if ole.word_encrypted(f):
+            raise Unscannable(Reason.ENCRYPTED_OFFICE, "password-protected Word 97-2003 document")
+        raise Unscannable(Reason.UNSUPPORTED_FORMAT, "Word 97-2003 (.doc) documents cannot be read")
+    elif kind == "ppt":
+        if ole.ppt_encrypted(f):
+            raise Unscannable(Reason.ENCRYPTED_OFFICE, "password-protected PowerPoint 97-2003 file")
+        raise Unscannable(Reason.UNSUPPORTED_FORMAT, "PowerPoint 97-2003 (.ppt) files cannot be read")
+    else:
+        raise Unscannable(Reason.UNKNOWN_FORMAT, "OLE compound file of an unknown kind")
+    return kind
