@@ -205,23 +205,26 @@ def parse_address_list(value: str) -> ParsedAddressList:
         return result
 
     phrase: list[str] = []  # text outside angle brackets, comments removed
+    unquoted: list[str] = []  # the same without quoted strings (to check a display name)
     angle: str | None = None  # content of <...> once closed
     in_group = False
     bad = ""
 
     def flush() -> None:
-        nonlocal phrase, angle, bad
+        nonlocal phrase, unquoted, angle, bad
         outside = "".join(phrase).strip()
         try:
             if bad:
                 raise AddressError(bad)
+            if angle is not None and any(ch in '@()[]\\"' for ch in unquoted):
+                raise AddressError("special characters in an unquoted display name")
             if angle is not None:
                 result.addresses.append(parse_address(angle.strip()))
             elif outside:
                 result.addresses.append(parse_address(outside))
         except AddressError as e:
             result.errors.append(str(e))
-        phrase, angle, bad = [], None, ""
+        phrase, unquoted, angle, bad = [], [], None, ""
 
     i, n = 0, len(text)
     while i < n:
@@ -253,14 +256,14 @@ def parse_address_list(value: str) -> ParsedAddressList:
             phrase.append(" ")
             i = close + 1
             continue
-        if c == ">":
-            bad = bad or "unexpected '>'"
+        if c in ">)":
+            bad = bad or f"unexpected {c!r}"
         elif c == ":" and angle is None:
             if in_group:
                 bad = bad or "nested group"
             else:  # group display name ends here; members follow
                 in_group = True
-                phrase = []
+                phrase, unquoted = [], []
                 i += 1
                 continue
         elif c == ";":
@@ -277,6 +280,7 @@ def parse_address_list(value: str) -> ParsedAddressList:
         elif angle is not None and not c.isspace():
             bad = bad or "text after an angle address"
         phrase.append(c)
+        unquoted.append(c)
         i += 1
     if bad or in_group:
         bad = bad or "unterminated group"

@@ -14,6 +14,9 @@ from publicsuffixlist import PublicSuffixList
 
 _PSL = PublicSuffixList()
 
+# The PSL lists only 'lg.jp', which would make every Tokyo municipality one organisation 'tokyo.lg.jp'.
+DEFAULT_EXTRA_SUFFIXES = ("*.lg.jp",)
+
 
 class RecipientClass(StrEnum):
     INTERNAL = "internal"
@@ -29,7 +32,7 @@ def in_domain(domain: str, parent: str) -> bool:
 class Organisations:
     """Registrable domain of a domain, with site rules added to the PSL (`extra_public_suffixes`)."""
 
-    def __init__(self, extra_suffixes: Iterable[str] = ()) -> None:
+    def __init__(self, extra_suffixes: Iterable[str] = DEFAULT_EXTRA_SUFFIXES) -> None:
         self._extra = [tuple(s.split(".")) for s in extra_suffixes]
         self.of = lru_cache(maxsize=65536)(self._of)
 

@@ -81,16 +81,20 @@ def skeleton(name: str) -> str:
     return s.translate(_ASCII_CONFUSABLE).replace("rn", "m").replace("vv", "w")
 
 
+_JAPANESE = frozenset({"HAN", "HIRAGANA", "KATAKANA"})
+
+
 def is_mixed_script(domain: str) -> bool:
-    """A label mixing scripts (Latin with Cyrillic ...), the usual homograph trick."""
+    """A label mixing scripts (Latin with Cyrillic ...), the usual homograph trick. Kanji, hiragana
+    and katakana together are one writing system (例え, ソフト株式会社), not a mix."""
     for label in unicode_domain(domain).split("."):
-        if not label.isascii() and confusables.is_mixed_script(label):
+        if label.isascii():
+            continue
+        found = set(categories.unique_aliases(label)) - {"COMMON"}
+        groups = {"JAPANESE" if s in _JAPANESE else s for s in found}
+        if len(groups) > 1:
             return True
     return False
-
-
-def scripts(domain: str) -> set[str]:
-    return set(categories.unique_aliases(unicode_domain(domain))) - {"COMMON"}
 
 
 class LookalikeIndex:

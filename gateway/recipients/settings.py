@@ -10,6 +10,7 @@ from __future__ import annotations
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from gateway.recipients.address import AddressError, normalise_domain, parse_address
+from gateway.recipients.domains import DEFAULT_EXTRA_SUFFIXES
 
 
 class _Strict(BaseModel):
@@ -95,7 +96,7 @@ class SenderGroup(RecipientLists):
 class LookalikeConfig(_Strict):
     """A recipient domain close to a known one but not equal to it (typo, 1/l, homoglyph, other TLD)."""
 
-    enabled: bool = True
+    enabled: bool = Field(default=True, description="Look for lookalike recipient domains at all.")
     min_name_length: int = Field(
         default=4,
         ge=1,
@@ -136,9 +137,9 @@ class LookalikeConfig(_Strict):
 class DnsCheckConfig(_Strict):
     """Does the recipient domain exist and accept mail (MX, or A/AAAA as implicit MX)?"""
 
-    enabled: bool = True
+    enabled: bool = Field(default=True, description="Check recipient domains in DNS at all.")
     nameservers: list[str] = Field(default_factory=list, description="Resolvers to ask; empty means /etc/resolv.conf.")
-    port: int = Field(default=53, gt=0, le=65535)
+    port: int = Field(default=53, gt=0, le=65535, description="Port of the resolvers in `nameservers`.")
     timeout: float = Field(default=2.0, gt=0, description="Seconds for one DNS query (a failure is 'unknown').")
     cache_ttl: float = Field(default=3600.0, ge=0, description="Seconds a 'exists' answer is cached.")
     negative_cache_ttl: float = Field(
@@ -165,7 +166,7 @@ class RecipientsConfig(RecipientLists):
         default_factory=list, description="Group companies: neither internal nor external ('affiliate')."
     )
     extra_public_suffixes: list[str] = Field(
-        default_factory=lambda: ["*.lg.jp"],
+        default_factory=lambda: list(DEFAULT_EXTRA_SUFFIXES),
         description="Suffixes added to the Public Suffix List when deciding the organisation. The PSL "
         "lists only 'lg.jp', so every Tokyo municipality would be the one organisation 'tokyo.lg.jp'; "
         "'*.lg.jp' makes city.shibuya.tokyo.lg.jp the organisation shibuya.tokyo.lg.jp.",
@@ -184,8 +185,12 @@ class RecipientsConfig(RecipientLists):
         description="An organisation nobody here has mailed within this many days "
         "is 'first time' for the organisation.",
     )
-    lookalike: LookalikeConfig = Field(default_factory=LookalikeConfig)
-    dns: DnsCheckConfig = Field(default_factory=DnsCheckConfig)
+    lookalike: LookalikeConfig = Field(
+        default_factory=LookalikeConfig, description="Lookalike-domain detection (see LookalikeConfig)."
+    )
+    dns: DnsCheckConfig = Field(
+        default_factory=DnsCheckConfig, description="DNS checks of recipient domains (see DnsCheckConfig)."
+    )
     visible_external_threshold: int = Field(
         default=10,
         ge=1,
