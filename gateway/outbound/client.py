@@ -280,7 +280,7 @@ class SmtpClient:
                 await self._hello(conn)
             if hop.smarthost and relay.smarthost_username:
                 phase = "auth"
-                await conn.login(relay.smarthost_username, relay.smarthost_password or "")
+                await self._login(conn, relay.smarthost_username, relay.smarthost_password or "")
         except _HopFailed:
             conn.close()
             raise
@@ -292,6 +292,18 @@ class SmtpClient:
             conn.close()
             raise
         return conn
+
+    @staticmethod
+    async def _login(conn: SMTP, username: str, password: str) -> None:
+        """One mechanism, one try: aiosmtplib's login() would try every mechanism in turn after a
+        refusal (several failures against lockout policies, and LOGIN after PLAIN hangs some servers)."""
+        methods = conn.supported_auth_methods
+        if "plain" in methods:
+            await conn.auth_plain(username, password)
+        elif "login" in methods:
+            await conn.auth_login(username, password)
+        else:
+            await conn.login(username, password)
 
     @staticmethod
     async def _hello(conn: SMTP) -> None:

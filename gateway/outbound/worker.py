@@ -35,6 +35,8 @@ from gateway.store.base import Lease, Queue, Store, StoreError
 
 log = logging.getLogger(__name__)
 
+LEASE_BUDGET = 0.8  # share of the lease one delivery attempt may use
+
 _RECEIVED = re.compile(rb"^received:", re.I)
 
 
@@ -141,8 +143,15 @@ class DeliveryWorker(QueueRunner):
                 raise route
             else:
                 groups.setdefault(tuple(route), []).append(rcpt)
+        # Stay inside the lease: a worker that overruns it races the one that takes over (duplicates).
+        deadline = asyncio.get_running_loop().time() + self.lease_seconds * LEASE_BUDGET
         for hops, group in groups.items():
-            results.update(await self.client.deliver(list(hops), message.envelope.mail_from, group, raw))
+            try:
+                async with asyncio.timeout_at(deadline):
+                    results.update(await self.client.deliver(list(hops), message.envelope.mail_from, group, raw))
+            except TimeoutError:
+                budget = temporary("4.4.1", "delivery attempt ran out of time", hops[0].key if hops else "")
+                results.update((r, budget) for r in group if r not in results)
         for rcpt in rcpts:  # every recipient ends with a result, whatever happened above
             results.setdefault(rcpt, temporary("4.4.0", "no result from the delivery attempt"))
         return results

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from email.message import Message
 from typing import Any
 
-from aiosmtpd.smtp import SMTP, Envelope, Session
+from aiosmtpd.smtp import SMTP, AuthResult, Envelope, LoginPassword, Session
 
 
 @dataclass(frozen=True)
@@ -84,10 +84,18 @@ class _Handler:
 class Sink:
     """`async with Sink() as sink:` listens on 127.0.0.1:sink.port (0 = any free port)."""
 
-    def __init__(self, host: str = "127.0.0.1", port: int = 0, tls_context: ssl.SSLContext | None = None) -> None:
+    def __init__(
+        self,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        tls_context: ssl.SSLContext | None = None,
+        credentials: tuple[str, str] | None = None,
+    ) -> None:
         self.host = host
         self.port = port
         self.tls_context = tls_context  # offer STARTTLS with it
+        self.credentials = credentials  # require AUTH with these (plain text allowed: loopback tests)
+        self.logins: list[tuple[str, bool]] = []  # (username, accepted)
         self.messages: list[Got] = []
         self.refused: list[Got] = []  # answered with data_reply
         self.dropped: list[Got] = []  # connection dropped at the end of DATA
@@ -104,7 +112,26 @@ class Sink:
 
     def _factory(self) -> SMTP:
         self.connections += 1
-        return SMTP(_Handler(self), hostname="sink.test", ident="sink", tls_context=self.tls_context)
+        if self.credentials is None:
+            return SMTP(_Handler(self), hostname="sink.test", ident="sink", tls_context=self.tls_context)
+        return SMTP(
+            _Handler(self),
+            hostname="sink.test",
+            ident="sink",
+            tls_context=self.tls_context,
+            authenticator=self._authenticate,
+            auth_required=True,
+            auth_require_tls=False,
+        )
+
+    def _authenticate(
+        self, server: SMTP, session: Session, envelope: Envelope, mechanism: str, data: Any
+    ) -> AuthResult:
+        assert isinstance(data, LoginPassword) and self.credentials is not None
+        user, password = data.login.decode(), data.password.decode()
+        ok = (user, password) == self.credentials
+        self.logins.append((user, ok))
+        return AuthResult(success=ok, handled=False)
 
     async def __aenter__(self) -> Sink:
         loop = asyncio.get_running_loop()

@@ -129,3 +129,26 @@ async def test_smarthost_tls_none_never_starts_tls(self_signed: ssl.SSLContext) 
         await client.close()
     assert results[RCPT].outcome is Outcome.DELIVERED
     assert not sink.messages[0].tls
+
+
+@pytest.mark.filterwarnings("ignore:Requiring AUTH")  # aiosmtpd: plain-text AUTH on loopback
+async def test_smarthost_auth() -> None:
+    async with Sink(credentials=("gw", "s3cret")) as sink:
+        relay = make_config(f"127.0.0.1:{sink.port}", smarthost_username="gw", smarthost_password="s3cret").relay
+        client = SmtpClient(relay)
+        results = await client.deliver([smarthost(sink.port)], SENDER, [RCPT], MESSAGE)
+        await client.close()
+    assert results[RCPT].outcome is Outcome.DELIVERED
+    assert sink.logins == [("gw", True)]
+
+
+@pytest.mark.filterwarnings("ignore:Requiring AUTH")  # aiosmtpd: plain-text AUTH on loopback
+async def test_smarthost_auth_refused_is_temporary() -> None:
+    async with Sink(credentials=("gw", "s3cret")) as sink:
+        relay = make_config(f"127.0.0.1:{sink.port}", smarthost_username="gw", smarthost_password="wrong").relay
+        client = SmtpClient(relay)
+        results = await client.deliver([smarthost(sink.port)], SENDER, [RCPT], MESSAGE)
+        await client.close()
+    # A misconfigured password must not bounce mail: keep it queued and retry.
+    assert (results[RCPT].outcome, results[RCPT].status) == (Outcome.TEMPORARY, "4.7.0")
+    assert sink.messages == []

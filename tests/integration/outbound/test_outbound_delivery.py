@@ -5,6 +5,7 @@ next `run_once` (no sleeps, no timed assertions)."""
 
 from __future__ import annotations
 
+import asyncio
 import email
 import email.policy
 import time
@@ -282,3 +283,40 @@ async def test_sender_refused_is_permanent_for_all(outbound_store: Store) -> Non
     (notice,) = sink.notices
     assert {b["Status"] for b in status_blocks(notice)} == {"5.7.1"}
     assert len(status_blocks(notice)) == 2
+
+
+async def test_an_attempt_stays_within_the_lease(outbound_store: Store) -> None:
+    async with Sink() as sink:
+        sink.hold_data = asyncio.Event()  # the next hop takes the message but never answers DATA
+        config = make_config(f"127.0.0.1:{sink.port}")
+        config = config.model_copy(update={"worker": config.worker.model_copy(update={"lease_seconds": 0.5})})
+        worker = worker_for(outbound_store, config)
+        queued = enqueue(outbound_store, ["partner@partner.example"])
+        assert await worker.run_once() == 1
+        found = outbound_store.get(queued.id)
+        assert found is not None and found[1].pending == ("partner@partner.example",)
+        assert "ran out of time" in found[1].deferred_reason
+        sink.hold_data.set()
+        sink.hold_data = None
+        await settle(worker)
+        await worker.close()
+    assert sink.messages[-1].rcpt_tos == ("partner@partner.example",)
+    assert sink.connections == 2
+    assert outbound(outbound_store) == 0
+
+
+async def test_run_delivers_until_stopped(outbound_store: Store) -> None:
+    async with Sink() as sink:
+        worker = worker_for(outbound_store, make_config(f"127.0.0.1:{sink.port}"))
+        stop = asyncio.Event()
+        running = asyncio.create_task(worker.run(stop))
+        for i in range(3):
+            enqueue(outbound_store, [f"p{i}@partner.example"])
+        for _ in range(1000):
+            if len(sink.messages) == 3:
+                break
+            await asyncio.sleep(0.01)
+        stop.set()
+        await running
+    assert sorted(r for m in sink.messages for r in m.rcpt_tos) == [f"p{i}@partner.example" for i in range(3)]
+    assert outbound(outbound_store) == 0
