@@ -72,6 +72,8 @@ class Segment:
         if self.attachment:
             bits.append(f"attachment {self.attachment}")
             bits.extend(self.path)
+            if self.kind in ("subject", "display-name", "body", "calendar"):
+                bits.append(f"{self.kind} {self.field}".rstrip())
         elif self.kind in ("subject", "display-name"):
             bits.append(f"header {self.field}" if self.field else self.kind)
         else:
