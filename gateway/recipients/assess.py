@@ -101,7 +101,12 @@ class RecipientContext:
         lk = self.config.lookalike
         if self.history is not None and lk.enabled and lk.frequent_domains:
             since = now - self.config.org_first_time_window_days * DAY
-            top = await asyncio.to_thread(self.history.top_domains, lk.frequent_domains, since)
+            try:
+                top = await asyncio.to_thread(self.history.top_domains, lk.frequent_domains, since)
+            except Exception as e:  # the store being away must not stop assessments: try again later
+                log.warning("frequently used domains unavailable: %s", e.__class__.__name__)
+                self._frequent_at = now
+                return
             for org, _count in top:
                 known.setdefault(org, "frequent")
         self.lookalikes = LookalikeIndex(known, self.orgs, lk)

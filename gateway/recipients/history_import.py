@@ -265,3 +265,38 @@ def import_csv(
     if progress is not None:
         progress(counts)
     return counts
+
+
+def import_files(
+    history: RecipientHistory,
+    *,
+    postfix: Iterable[str | Path] = (),
+    csv_files: Iterable[str | Path] = (),
+    internal_domains: Iterable[str] = (),
+    ignore_relays: Iterable[str] = (),
+    echo: Callable[[str], None] = print,
+) -> ImportCounts:
+    """What `gateway history import` runs: every file in turn, a progress line per 50,000 lines and
+    a summary per file (counts only, never addresses). Returns the totals."""
+    totals = ImportCounts()
+    internal = list(internal_domains)
+    relays = list(ignore_relays)
+
+    def report(path: str | Path) -> Progress:
+        return lambda c: echo(f"{path}: {c.lines} lines, {c.deliveries} deliveries, {c.recorded} recorded")
+
+    def add(path: str | Path, counts: ImportCounts) -> None:
+        skipped = {k: v for k, v in counts.to_json().items() if k.startswith(("skipped_", "not_")) and v}
+        echo(f"{path}: done: {counts.recorded} recorded" + (f", {skipped}" if skipped else ""))
+        for k, v in counts.to_json().items():
+            setattr(totals, k, getattr(totals, k) + v)
+
+    for path in postfix:
+        add(
+            path,
+            import_postfix_log(path, history, internal_domains=internal, ignore_relays=relays, progress=report(path)),
+        )
+    for path in csv_files:
+        add(path, import_csv(path, history, progress=report(path)))
+    echo(f"history now holds {history.counts()['pairs']} sender-recipient pairs")
+    return totals

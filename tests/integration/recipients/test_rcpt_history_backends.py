@@ -13,7 +13,7 @@ import pytest
 import redis
 
 from gateway.recipients.history import RecipientHistory, open_history
-from gateway.recipients.history_import import ImportCounts, import_csv, import_postfix_log
+from gateway.recipients.history_import import ImportCounts, import_csv, import_files, import_postfix_log
 
 DATA = Path(__file__).parents[2] / "data" / "recipients"
 NOW = time.mktime((2025, 6, 1, 12, 0, 0, 0, 0, -1))
@@ -168,3 +168,33 @@ def test_open_history_rejects_unknown_urls() -> None:
         open_history("mysql://x")
     with pytest.raises(ValueError):
         open_history("sqlite:///")
+
+
+def test_import_files_as_the_cli_runs_it(history: RecipientHistory) -> None:
+    lines: list[str] = []
+    totals = import_files(
+        history,
+        postfix=[DATA / "maillog.sample"],
+        csv_files=[DATA / "history.csv"],
+        internal_domains=["example.co.jp"],
+        ignore_relays=["127.0.0.1:10025"],
+        echo=lines.append,
+    )
+    assert totals.recorded == 6 + 4
+    assert any("done: 6 recorded" in line for line in lines)
+    assert lines[-1].startswith("history now holds")
+    assert not any("@" in line for line in lines)  # no addresses printed
+
+
+async def test_unreachable_history_leaves_first_time_unknown() -> None:
+    from gateway.message import Envelope
+    from gateway.recipients import RecipientContext, RecipientsConfig, assess_recipients
+    from tests.support.net import free_port
+
+    history = open_history(f"redis://127.0.0.1:{free_port()}/15")  # nothing listens there
+    cfg = RecipientsConfig.model_validate({"dns": {"enabled": False}})
+    ctx = RecipientContext.create(cfg, ["example.co.jp"], history=history)
+    result = await assess_recipients(Envelope(S, ("a@customer.example",)), None, ctx, now=NOW)
+    r = result.recipients[0]
+    assert (r.first_time_sender, r.first_time_org) == (None, None)
+    assert r.signals == ["external"]
