@@ -209,6 +209,14 @@ def parse_path(path: str, *, allow_null: bool = False, smtputf8: bool = False) -
     return f"{local}@{domain}"
 
 
+def parse_mailbox(mailbox: str, *, smtputf8: bool = False) -> str:
+    """A bare `local@domain` (e.g. from a header, already split by another parser) checked with the
+    same rules as an envelope path; returns it normalised. Raises AddressError."""
+    if not mailbox:
+        raise AddressError(Problem.NULL)
+    return parse_path(f"<{mailbox}>", smtputf8=smtputf8)
+
+
 def _closing_quote(inner: str) -> int:
     escaped = False
     for i in range(1, len(inner)):

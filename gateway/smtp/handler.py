@@ -24,7 +24,7 @@ from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import Any
 
-from aiosmtpd.smtp import SMTP, Session
+from aiosmtpd.smtp import SMTP, Session, TLSSetupException
 from aiosmtpd.smtp import Envelope as SmtpEnvelope
 
 from gateway.config import SmtpConfig
@@ -269,7 +269,11 @@ class ReceiveHandler:
         return text.encode("ascii", "replace")
 
     async def handle_exception(self, error: Exception) -> str:
-        log.error("SMTP session error: %s", type(error).__name__, exc_info=error)
+        """aiosmtpd's last resort for an exception escaping a command: 451, never its permanent 500."""
+        if isinstance(error, TLSSetupException):  # the client's handshake failed: not our error
+            log.info("TLS handshake failed: %s", error.__cause__ or error)
+        else:
+            log.error("SMTP session error: %s", type(error).__name__, exc_info=error)
         return R_INTERNAL
 
 

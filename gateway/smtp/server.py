@@ -303,6 +303,7 @@ async def start_smtp_server(config: SmtpConfig, accept: Accept) -> SmtpServerHan
             shared,
             data_size_limit=config.max_message_size,
             hostname=config.hostname,
+            ident="ESMTP",  # no software name and version in the banner
             tls_context=tls,
             require_starttls=config.require_tls and tls is not None,
             timeout=config.timeout,

@@ -11,6 +11,7 @@ from gateway.smtp.addresses import (
     Problem,
     mask,
     parse_esmtp_params,
+    parse_mailbox,
     parse_path,
     split_path_and_params,
 )
@@ -165,3 +166,10 @@ def test_any_input_parses_or_raises_address_error(text: str) -> None:
 @given(st.from_regex(r"[a-z0-9]{1,10}(\.[a-z0-9]{1,10}){0,2}@[a-z]{1,10}\.[a-z]{2,5}", fullmatch=True))
 def test_simple_addresses_round_trip(address: str) -> None:
     assert parse_path(f"<{address}>") == address
+
+
+def test_parse_mailbox() -> None:
+    assert parse_mailbox("Alice@Example.CO.JP") == "Alice@example.co.jp"
+    for bad in ("", "<a@b.example>", "a%b@c.example", "@a:b@c.example", "a@b@c.example", "a"):
+        with pytest.raises(AddressError):
+            parse_mailbox(bad)
