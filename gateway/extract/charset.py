@@ -224,9 +224,11 @@ def decode_text(data: bytes, declared: str | None = None) -> Decoded:
     if codec and _PERMISSIVE.match(codec) and not _looks_japanese(data):
         text = data.decode(codec, errors="replace")
         return Decoded(text, codec, text.count("\ufffd"))
-    for guess in ("cp932", "euc-jp"):
-        if (text_or_none := _strict(data, guess)) is not None and _plausible_japanese(text_or_none):
-            return Decoded(text_or_none, guess, 0)
+    candidates = [(g, t) for g in ("cp932", "euc-jp") if (t := _strict(data, g)) is not None and _plausible_japanese(t)]
+    if candidates:
+        # EUC-JP bytes are also valid CP932 (as half-width katakana): prefer kanji and hiragana.
+        guess, text = max(candidates, key=lambda c: len(_IDEOGRAPHIC.findall(c[1][:100_000])))
+        return Decoded(text, guess, 0)
     detected = _detect(data)
     if detected:
         detected_codec = _codec(detected) or detected
@@ -237,7 +239,11 @@ def decode_text(data: bytes, declared: str | None = None) -> Decoded:
     return Decoded(text, fallback, text.count("\ufffd"))
 
 
-_KANA_KANJI = re.compile(r"[\u3040-\u30ff\u4e00-\u9fff\uff66-\uff9f]")
+# Kana, kanji, CJK punctuation, full-width forms, circled numbers and ㈱-style symbols.
+_KANA_KANJI = re.compile(r"[\u2460-\u24ff\u3000-\u30ff\u3200-\u33ff\u4e00-\u9fff\uf900-\ufaff\uff01-\uff9f]")
+
+
+_IDEOGRAPHIC = re.compile(r"[\u3041-\u309f\u4e00-\u9fff]")
 
 
 def _plausible_japanese(text: str) -> bool:

@@ -113,6 +113,11 @@ def filename(part: Message) -> str:
     raw = part.get_param("filename", None, "content-disposition") or part.get_param("name")
     if raw is None:
         return ""
+    if isinstance(raw, str) and "\ufffd" in raw:  # raw 8-bit bytes in the header: decode the header
+        for header, param in (("Content-Disposition", "filename"), ("Content-Type", "name")):
+            m = re.search(rf'{param}\s*=\s*(?:"([^"]*)"|([^;\s]+))', header_text(part.get(header)), re.I)
+            if m:
+                return (m.group(1) or m.group(2) or "").strip()
     if isinstance(raw, tuple):  # RFC 2231: (charset, language, value as latin-1 bytes)
         charset, _lang, value = raw
         text = decode_text(bytes(value, "raw-unicode-escape"), charset or None).text
