@@ -30,6 +30,11 @@ class Received:
         return None if value is None else str(value)
 
 
+def _sender(mail_from: str | None) -> str:
+    """aiosmtpd reports the null sender as "<>"; the gateway's Envelope uses ""."""
+    return "" if mail_from in (None, "", "<>") else mail_from
+
+
 class _Recorder:
     def __init__(self, sink: RecordingSink) -> None:
         self.sink = sink
@@ -49,7 +54,7 @@ class _Recorder:
             return reply
         data = envelope.original_content or b""
         with self.sink.lock:
-            self.sink.messages.append(Received(envelope.mail_from or "", tuple(envelope.rcpt_tos), bytes(data)))
+            self.sink.messages.append(Received(_sender(envelope.mail_from), tuple(envelope.rcpt_tos), bytes(data)))
             self.sink.arrived.notify_all()
         return "250 2.0.0 Ok: stored"
 
