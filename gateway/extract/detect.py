@@ -146,14 +146,20 @@ def utf16_guess(sample: bytes) -> str | None:
     """UTF-16 without a BOM: ASCII-range characters put NULs at every other byte."""
     if len(sample) < 4:
         return None
-    even = sample[0::2].count(0)
-    odd = sample[1::2].count(0)
-    half = len(sample) // 2
-    if odd > 0.3 * half and even < 0.05 * half:
-        return "utf-16-le"
-    if even > 0.3 * half and odd < 0.05 * half:
-        return "utf-16-be"
+    sample = sample[: len(sample) // 2 * 2]
+    for codec in ("utf-16-le", "utf-16-be"):
+        try:
+            text = sample.decode(codec)
+        except UnicodeDecodeError:
+            continue
+        readable = len(_READABLE.findall(text))
+        if readable >= 0.95 * len(text):
+            return codec
     return None
+
+
+# Characters of ordinary Japanese and English text (a wrong UTF-16 reading gives other planes).
+_READABLE = re.compile(r"[\t\n\r\x20-\x7e\u00a0-\u00ff\u2010-\u2027\u2460-\u24ff\u3000-\u30ff\u4e00-\u9fff\uff01-\uff9f]")
 
 
 def classify_zip(names: list[str]) -> str:
