@@ -159,7 +159,9 @@ def utf16_guess(sample: bytes) -> str | None:
 
 
 # Characters of ordinary Japanese and English text (a wrong UTF-16 reading gives other planes).
-_READABLE = re.compile(r"[\t\n\r\x20-\x7e\u00a0-\u00ff\u2010-\u2027\u2460-\u24ff\u3000-\u30ff\u4e00-\u9fff\uff01-\uff9f]")
+_READABLE = re.compile(
+    r"[\t\n\r\x20-\x7e\u00a0-\u00ff\u2010-\u2027\u2460-\u24ff\u3000-\u30ff\u4e00-\u9fff\uff01-\uff9f]"
+)
 
 
 def classify_zip(names: list[str]) -> str:

@@ -50,8 +50,13 @@ def attach(m: MIMEMultipart, data: bytes, name: str, ctype: str = "application/o
 def raw_text_mail(body: bytes, charset: str, cte: str = "8bit", subject: bytes = b"test") -> bytes:
     return (
         b"From: a@example.jp\r\nTo: b@example.com\r\nSubject: " + subject + b"\r\nMIME-Version: 1.0\r\n"
-        b"Content-Type: text/plain; charset=" + charset.encode() + b"\r\nContent-Transfer-Encoding: "
-        + cte.encode() + b"\r\n\r\n" + body + b"\r\n"
+        b"Content-Type: text/plain; charset="
+        + charset.encode()
+        + b"\r\nContent-Transfer-Encoding: "
+        + cte.encode()
+        + b"\r\n\r\n"
+        + body
+        + b"\r\n"
     )
 
 
@@ -315,10 +320,29 @@ def zipcrypto(members: dict[str, bytes], password: bytes = b"pass") -> bytes:
         offset = len(out)
         out += struct.pack("<4sHHHHHIIIHH", b"PK\x03\x04", 20, 0x801, 0, 0, 0, crc32, len(enc), len(data), len(n), 0)
         out += n + enc
-        central += struct.pack(
-            "<4sHHHHHHIIIHHHHHII", b"PK\x01\x02", 20, 20, 0x801, 0, 0, 0, crc32, len(enc), len(data), len(n),
-            0, 0, 0, 0, 0, offset,
-        ) + n
+        central += (
+            struct.pack(
+                "<4sHHHHHHIIIHHHHHII",
+                b"PK\x01\x02",
+                20,
+                20,
+                0x801,
+                0,
+                0,
+                0,
+                crc32,
+                len(enc),
+                len(data),
+                len(n),
+                0,
+                0,
+                0,
+                0,
+                0,
+                offset,
+            )
+            + n
+        )
     cd = len(out)
     out += central + struct.pack("<4sHHHHIIH", b"PK\x05\x06", 0, 0, len(members), len(members), len(central), cd, 0)
     return bytes(out)
@@ -338,10 +362,30 @@ def aes_zip(members: dict[str, bytes]) -> bytes:
             "<4sHHHHHIIIHH", b"PK\x03\x04", 51, 0x801, 99, 0, 0, 0, len(payload), len(data), len(n), len(extra)
         )
         out += n + extra + payload
-        central += struct.pack(
-            "<4sHHHHHHIIIHHHHHII", b"PK\x01\x02", 51, 51, 0x801, 99, 0, 0, 0, len(payload), len(data), len(n),
-            len(extra), 0, 0, 0, 0, offset,
-        ) + n + extra
+        central += (
+            struct.pack(
+                "<4sHHHHHHIIIHHHHHII",
+                b"PK\x01\x02",
+                51,
+                51,
+                0x801,
+                99,
+                0,
+                0,
+                0,
+                len(payload),
+                len(data),
+                len(n),
+                len(extra),
+                0,
+                0,
+                0,
+                0,
+                offset,
+            )
+            + n
+            + extra
+        )
     cd = len(out)
     out += central + struct.pack("<4sHHHHIIH", b"PK\x05\x06", 0, 0, len(members), len(members), len(central), cd, 0)
     return bytes(out)
@@ -374,9 +418,12 @@ def overlap_bomb(kernel: int = 1 << 20, entries: int = 200) -> bytes:
         n = b"f%05d" % i
         # Every entry's declared compressed size reaches the shared kernel at the end.
         csize = kern_at + len(kern) - (off + 30 + len(n))
-        central += struct.pack(
-            "<4sHHHHHHIIIHHHHHII", b"PK\x01\x02", 20, 20, 0, 8, 0, 0, crc, csize, kernel, len(n), 0, 0, 0, 0, 0, off
-        ) + n
+        central += (
+            struct.pack(
+                "<4sHHHHHHIIIHHHHHII", b"PK\x01\x02", 20, 20, 0, 8, 0, 0, crc, csize, kernel, len(n), 0, 0, 0, 0, 0, off
+            )
+            + n
+        )
     cd = len(out)
     out += central + struct.pack("<4sHHHHIIH", b"PK\x05\x06", 0, 0, entries, entries, len(central), cd, 0)
     return bytes(out)
@@ -387,7 +434,7 @@ def overlap_bomb(kernel: int = 1 << 20, entries: int = 200) -> bytes:
 
 def cfb(streams: dict[str, bytes]) -> bytes:
     """A version-3 compound file. Keys are paths ("a/b/c"); storages are made as needed."""
-    ENDOFCHAIN, FREESECT, FATSECT = 0xFFFFFFFE, 0xFFFFFFFF, 0xFFFFFFFD  # noqa: N806
+    ENDOFCHAIN, FREESECT, FATSECT = 0xFFFFFFFE, 0xFFFFFFFF, 0xFFFFFFFD
     nodes: dict[str, dict] = {"": {"name": "Root Entry", "type": 5, "children": [], "data": b""}}
     for path, data in streams.items():
         parts = path.split("/")
@@ -470,7 +517,9 @@ def cfb(streams: dict[str, bytes]) -> bytes:
             size,
         )
     while len(entries) % 512:
-        entries += struct.pack("<64sHBBIII16sIQQIQ", b"", 0, 0, 0, FREESECT, FREESECT, FREESECT, b"\0" * 16, 0, 0, 0, 0, 0)
+        entries += struct.pack(
+            "<64sHBBIII16sIQQIQ", b"", 0, 0, 0, FREESECT, FREESECT, FREESECT, b"\0" * 16, 0, 0, 0, 0, 0
+        )
     dir_start = chain(bytes(entries))
     nfat = 1
     while (len(sectors) + nfat) > nfat * 128:
@@ -534,7 +583,9 @@ def msg(subject: str, body: str, attachments: dict[str, bytes], embedded: dict[s
         a = f"__attach_version1.0_#{i:08X}/"
         streams[a + "__substg1.0_3707001F"] = _u(name)
         streams[a + "__properties_version1.0"] = b"\0" * 8
-        streams.update(props(a + "__substg1.0_3701000D/", inner["subject"], inner["body"], inner.get("attachments", {}), 24))
+        streams.update(
+            props(a + "__substg1.0_3701000D/", inner["subject"], inner["body"], inner.get("attachments", {}), 24)
+        )
     return cfb(streams)
 
 
@@ -562,4 +613,3 @@ def mime_message(*, text: str, html: str | None = None) -> bytes:
     if html is not None:
         m.attach(MIMEText(html, "html", "utf-8"))
     return m.as_bytes()
-

@@ -126,7 +126,9 @@ def _sjis_named_part():  # type: ignore[no-untyped-def]
     from urllib.parse import quote_from_bytes
 
     # RFC 2231 with a Shift_JIS label over CP932 bytes (①), as Japanese mailers write it.
-    part["Content-Disposition"] = "attachment; filename*=shift_jis'ja'" + quote_from_bytes("顧客リスト①.csv".encode("cp932"))
+    part["Content-Disposition"] = "attachment; filename*=shift_jis'ja'" + quote_from_bytes(
+        "顧客リスト①.csv".encode("cp932")
+    )
     return part
 
 
@@ -144,7 +146,9 @@ def test_raw_8bit_shift_jis_header_and_filename() -> None:
 
 @pytest.mark.parametrize("codec", ["cp932", "euc_jp", "utf-8", "utf-16", "iso2022_jp"])
 def test_csv_attachment_in_every_charset(codec: str) -> None:
-    data = "氏名,電話番号,メールアドレス\r\n山田 太郎,090-1234-5678,taro@example.jp\r\n鈴木 花子,080-1111-2222,h@x.jp\r\n"
+    data = (
+        "氏名,電話番号,メールアドレス\r\n山田 太郎,090-1234-5678,taro@example.jp\r\n鈴木 花子,080-1111-2222,h@x.jp\r\n"
+    )
     raw = with_attachment(data.encode(codec), "会員一覧.csv")
     x = extract_message(raw, ExtractLimits())
     (seg,) = [s for s in x.segments if s.attachment]

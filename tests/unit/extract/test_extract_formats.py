@@ -9,7 +9,7 @@ import pytest
 from extract_fixtures import HEADER, PEOPLE, docx, msg, ods, pdf, pptx, rtf, with_attachment, xlsx, zip_of
 
 from gateway.content import Segment
-from gateway.extract import ExtractLimits, Extraction, extract_message
+from gateway.extract import Extraction, ExtractLimits, extract_message
 from gateway.extract.detect import classify_zip, sniff
 
 L = ExtractLimits()
@@ -122,7 +122,13 @@ def test_msg_with_attachments_and_an_embedded_message() -> None:
         "名簿の件",
         "本文 山田 090-1234-5678",
         {"名簿.csv": "氏名,電話\r\n山田,090-1111-2222\r\n".encode("cp932")},
-        {"転送.msg": {"subject": "内側の件名", "body": "内側 鈴木", "attachments": {"x.txt": "内側添付 髙橋".encode()}}},
+        {
+            "転送.msg": {
+                "subject": "内側の件名",
+                "body": "内側 鈴木",
+                "attachments": {"x.txt": "内側添付 髙橋".encode()},
+            }
+        },
     )
     x = run(data, "mail.msg")
     assert not x.findings

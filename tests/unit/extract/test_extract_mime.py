@@ -11,7 +11,7 @@ from email.mime.text import MIMEText
 from extract_fixtures import attach, mail, xlsx
 
 from gateway.content import Segment
-from gateway.extract import ExtractLimits, Extraction, extract_message
+from gateway.extract import Extraction, ExtractLimits, extract_message
 from gateway.extract.normalise import normalise
 
 L = ExtractLimits()

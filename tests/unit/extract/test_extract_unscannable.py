@@ -29,7 +29,7 @@ from extract_fixtures import (
     zipcrypto,
 )
 
-from gateway.extract import ExtractLimits, Extraction, extract_message
+from gateway.extract import Extraction, ExtractLimits, extract_message
 
 L = ExtractLimits()
 
