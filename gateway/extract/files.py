@@ -151,6 +151,8 @@ def _read_ole(ctx: Context, data: bytes, where: Where, state: dict[str, object])
     if kind == "encrypted-ooxml":
         raise Unscannable(Reason.ENCRYPTED_OFFICE, "password-protected Office document (encrypted package)")
     if kind == "xls":
+        if ole.xls_encrypted(f):
+            raise Unscannable(Reason.ENCRYPTED_OFFICE, "password-protected Excel 97-2003 workbook")
         office.read_spreadsheet(ctx, data, where, kind)
     elif kind == "msg":
         ole.read_msg(ctx, f, where, read_file)

@@ -50,6 +50,24 @@ def word_encrypted(ole: olefile.OleFileIO) -> bool:
         return False
 
 
+def xls_encrypted(ole: olefile.OleFileIO) -> bool:
+    """[MS-XLS] a FILEPASS record (0x002F) in the workbook globals means the file is encrypted."""
+    name = "Workbook" if ole.exists("Workbook") else "Book"
+    try:
+        data = ole.openstream(name).read(1 << 20)
+    except Exception:
+        return False
+    pos = 0
+    while pos + 4 <= len(data):
+        rtype, length = struct.unpack_from("<HH", data, pos)
+        if rtype == 0x002F:
+            return True
+        if rtype == 0x000A:  # EOF of the globals substream
+            return False
+        pos += 4 + length
+    return False
+
+
 def ppt_encrypted(ole: olefile.OleFileIO) -> bool:
     return ole.exists("EncryptedSummary")
 

@@ -589,6 +589,29 @@ def msg(subject: str, body: str, attachments: dict[str, bytes], embedded: dict[s
     return cfb(streams)
 
 
+def xls(sheet: str, rows: list[list[str]], encrypted: bool = False) -> bytes:
+    """A BIFF8 workbook (Excel 97-2003) with LABEL cells; `encrypted` adds a FILEPASS record (RC4),
+    which is what a password-protected .xls carries."""
+
+    def rec(t: int, d: bytes) -> bytes:
+        return struct.pack("<HH", t, len(d)) + d
+
+    eof = rec(0x000A, b"")
+    name = sheet.encode("utf-16-le")
+    globals_ = rec(0x0809, struct.pack("<HHHHII", 0x0600, 0x0005, 0, 0, 0, 0))
+    if encrypted:
+        globals_ += rec(0x002F, struct.pack("<HHH", 1, 1, 1) + os.urandom(48))
+    globals_ += rec(0x0042, struct.pack("<H", 1200))
+    sheet_off = len(globals_) + 4 + 4 + 2 + 2 + len(name) + len(eof)
+    globals_ += rec(0x0085, struct.pack("<IHB", sheet_off, 0, len(sheet)) + b"\x01" + name) + eof
+    body = rec(0x0809, struct.pack("<HHHHII", 0x0600, 0x0010, 0, 0, 0, 0))
+    body += rec(0x0200, struct.pack("<IIHHH", 0, len(rows), 0, max(len(r) for r in rows), 0))
+    for i, r in enumerate(rows):
+        for j, v in enumerate(r):
+            body += rec(0x0204, struct.pack("<HHHH", i, j, 0, len(v)) + b"\x01" + v.encode("utf-16-le"))
+    return cfb({"Workbook": (globals_ + body + eof).ljust(4096, b"\0")})
+
+
 def encrypted_ooxml_container() -> bytes:
     """The shape of a password-protected docx/xlsx: an OLE file with EncryptionInfo and
     EncryptedPackage streams (agile encryption descriptor, random package)."""

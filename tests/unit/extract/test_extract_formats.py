@@ -6,7 +6,7 @@ import io
 import zipfile
 
 import pytest
-from extract_fixtures import HEADER, PEOPLE, docx, msg, ods, pdf, pptx, rtf, with_attachment, xlsx, zip_of
+from extract_fixtures import HEADER, PEOPLE, docx, msg, ods, pdf, pptx, rtf, with_attachment, xls, xlsx, zip_of
 
 from gateway.content import Segment
 from gateway.extract import Extraction, ExtractLimits, extract_message
@@ -62,6 +62,16 @@ def test_xlsm_read_as_a_workbook() -> None:
     x = run(buf.getvalue(), "集計.xlsm")
     assert [a.detected_type for a in x.attachments] == ["xlsm"]
     assert files(x)[0].rows == 3
+
+
+def test_xls_legacy_workbook() -> None:
+    x = run(
+        xls("名簿", [["氏名", "電話番号"], ["山田 太郎", "090-1234-5678"], ["鈴木 花子", "080-2345-6789"]]), "old.xls"
+    )
+    (seg,) = files(x)
+    assert seg.where == "attachment old.xls › sheet 名簿 › rows 2-3 › part 2"
+    assert seg.header == ("氏名", "電話番号") and seg.rows == 2
+    assert x.attachments[0].detected_type == "xls" and not x.findings
 
 
 def test_ods() -> None:

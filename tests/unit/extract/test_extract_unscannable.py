@@ -23,6 +23,7 @@ from extract_fixtures import (
     overlap_bomb,
     pdf,
     with_attachment,
+    xls,
     xlsx,
     zip_bomb_deep,
     zip_of,
@@ -104,6 +105,11 @@ def test_password_protected_docx_made_by_msoffcrypto() -> None:
     ooxml.OOXMLFile(io.BytesIO(docx())).encrypt("secret", out)
     x = run(out.getvalue(), "契約書.docx")
     assert unscannable(x) == [("encrypted-office", "契約書.docx", ())]
+
+
+def test_password_protected_xls() -> None:
+    x = run(xls("名簿", [["氏名"], ["山田"]], encrypted=True), "old.xls")
+    assert unscannable(x) == [("encrypted-office", "old.xls", ())]
 
 
 def test_encrypted_and_legacy_word_documents() -> None:
