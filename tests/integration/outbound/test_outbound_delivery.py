@@ -320,3 +320,16 @@ async def test_run_delivers_until_stopped(outbound_store: Store) -> None:
         await running
     assert sorted(r for m in sink.messages for r in m.rcpt_tos) == [f"p{i}@partner.example" for i in range(3)]
     assert outbound(outbound_store) == 0
+
+
+async def test_mail_loop_is_refused_with_a_notice(outbound_store: Store) -> None:
+    looping = b"".join(b"Received: from hop%d by gw\r\n" % i for i in range(51)) + MESSAGE
+    async with Sink() as sink:
+        worker = worker_for(outbound_store, make_config(f"127.0.0.1:{sink.port}"))
+        enqueue(outbound_store, ["partner@partner.example"], raw=looping)
+        await settle(worker)
+        await worker.close()
+    (notice,) = sink.messages
+    assert notice.is_notice
+    assert [b["Status"] for b in status_blocks(notice)] == ["5.4.6"]
+    assert outbound(outbound_store) == 0
