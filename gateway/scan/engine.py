@@ -1,0 +1,340 @@
+"""The Scanner: Segments → personal-data findings with counts, records and masked samples.
+
+    scanner = Scanner(ScanConfig())               # loads Sudachi (and GiNZA when the NER window > 0)
+    result = scanner.scan(segments, ScanContext(sender=..., recipients=...))
+
+Stages per segment, in chunks of at most `chunk_chars` characters split at line ends:
+  1. fast: compiled patterns + validators + context words / table headers; names by Sudachi POS
+  2. tables: header-classified columns; records = rows holding personal data
+  3. quiet: signatures, reply attribution, greetings, the organisation's own data
+  4. slow (bounded): GiNZA NER only on lines where other personal data sits without a name,
+     at most `ner_window_chars` characters and `ner_seconds` per message
+A scan past `time_budget_seconds` returns an UNSCANNABLE finding (fail closed).
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import time
+import unicodedata
+from collections import defaultdict
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+import gateway.scan.offline  # noqa: F401  (before presidio/spacy)
+from gateway.content import Finding, Segment
+from gateway.extract.reasons import UNSCANNABLE, Reason
+from gateway.scan.mask import mask
+from gateway.scan.model import BULK, Hit, PersonalData, ScanContext, ScanResult
+from gateway.scan.ner import NerStage, ScanModelError, english_ner, japanese_ner
+from gateway.scan.quiet import Own, Zones, zones
+from gateway.scan.recognizers import ENTITIES, JapaneseNameRecognizer, pattern_recognizers
+from gateway.scan.settings import ScanConfig
+from gateway.scan.tables import cell_hits, classify_header, column_at
+
+log = logging.getLogger(__name__)
+
+__all__ = ["ScanModelError", "Scanner"]
+
+_JA_TEXT = re.compile(r"[\u3041-\u3096\u30a1-\u30fa\u4e00-\u9fff]")
+_HEADER_KINDS = ("display-name",)  # correspondents' own names in From/To/Cc are not leaks
+_RUNNING_TEXT = ("body", "subject", "calendar")
+
+
+class _TimeUp(Exception):
+    pass
+
+
+@dataclass(slots=True)
+class _Budget:
+    deadline: float
+    ner_chars: int
+    ner_deadline: float
+    ner_used: int = 0
+
+    def check(self) -> None:
+        if time.monotonic() > self.deadline:
+            raise _TimeUp
+
+
+@dataclass(slots=True)
+class _Place:
+    """Hits of one segment, after the quiet stage."""
+
+    segment: Segment
+    hits: list[tuple[Hit, bool]] = field(default_factory=list)  # (hit, quoted)
+
+
+def _chunks(text: str, size: int) -> Iterator[tuple[int, str]]:
+    """(offset, chunk) pieces of at most `size` characters, split after a line end where possible."""
+    pos, n = 0, len(text)
+    while pos < n:
+        end = min(n, pos + size)
+        if end < n:
+            cut = text.rfind("\n", pos, end)
+            end = cut + 1 if cut > pos else end
+        yield pos, text[pos:end]
+        pos = end
+
+
+def _resolve(hits: list[Hit]) -> list[Hit]:
+    """Overlapping hits: the higher score wins, then the longer span."""
+    kept: list[Hit] = []
+    taken: list[tuple[int, int]] = []
+    for h in sorted(hits, key=lambda h: (-h.score, h.start - h.end)):
+        if all(h.end <= a or h.start >= b for a, b in taken):
+            kept.append(h)
+            taken.append((h.start, h.end))
+    kept.sort(key=lambda h: h.start)
+    return kept
+
+
+def _value_key(hit: Hit) -> str:
+    v = hit.value
+    if hit.entity == "EMAIL_ADDRESS":
+        return v.lower()
+    if any(c.isdigit() for c in v) and hit.entity not in ("JP_ADDRESS", "DATE_OF_BIRTH"):
+        return re.sub(r"\D", "", v)
+    return re.sub(r"\s", "", v)
+
+
+class Scanner:
+    """Built once per process from ScanConfig; `scan()` is synchronous and CPU-bound (run it in ScanPool)."""
+
+    def __init__(self, config: ScanConfig | None = None) -> None:
+        self.config = config = config or ScanConfig()
+        unknown = set(config.entities) - set(ENTITIES)
+        if unknown:
+            raise ScanModelError(f"scan.entities names unknown entities: {sorted(unknown)}; known: {list(ENTITIES)}")
+        self.entities = set(config.entities or ENTITIES)
+        self.recognizers = pattern_recognizers(list(self.entities))
+        self.names = JapaneseNameRecognizer()
+        try:
+            self.names.load()
+        except Exception as e:
+            raise ScanModelError(f"Sudachi dictionary could not be loaded (SudachiDict-core): {e}") from e
+        self.ner: NerStage | None = None
+        self.ner_en: NerStage | None = None
+        if config.ner_window_chars > 0 and "PERSON" in self.entities:
+            self.ner = japanese_ner(config.ja_model)
+            if config.en_model_path is not None:
+                self.ner_en = english_ner(config.en_model_path)
+        elif config.en_model_path is not None and not config.en_model_path.is_dir():
+            raise ScanModelError(f"English model path {config.en_model_path} does not exist (scan.en_model_path)")
+
+    # -- the whole message ------------------------------------------------------------------------
+
+    def scan(self, segments: list[Segment], context: ScanContext | None = None) -> ScanResult:
+        context = context or ScanContext()
+        cfg = self.config
+        started = time.monotonic()
+        budget = _Budget(
+            deadline=started + cfg.time_budget_seconds,
+            ner_chars=cfg.ner_window_chars,
+            ner_deadline=started + cfg.ner_seconds,
+        )
+        own = Own(context, cfg.own_phone_numbers, cfg.own_addresses, cfg.own_bank_accounts)
+        places: list[_Place] = []
+        result = ScanResult()
+        chars = 0
+        try:
+            for seg in segments:
+                places.append(self._scan_segment(seg, own, budget))
+                chars += len(seg.text)
+        except _TimeUp:
+            result.findings.append(
+                Finding(
+                    entity=UNSCANNABLE,
+                    reason=str(Reason.LIMIT_TIME),
+                    detail=f"personal-data scan stopped after {cfg.time_budget_seconds:g} s "
+                    f"({len(places)} of {len(segments)} text parts read)",
+                )
+            )
+        self._aggregate(places, result)
+        result.stats = {
+            "scan_seconds": time.monotonic() - started,
+            "chars": float(chars),
+            "ner_chars": float(budget.ner_used),
+        }
+        log.debug(
+            "scanned %d chars in %.1f ms: %s",
+            chars,
+            result.stats["scan_seconds"] * 1000,
+            {f.entity: f.count for f in result.findings},
+        )
+        return result
+
+    # -- one segment -------------------------------------------------------------------------------
+
+    def _scan_segment(self, seg: Segment, own: Own, budget: _Budget) -> _Place:
+        place = _Place(seg)
+        if not seg.text.strip() or seg.kind in _HEADER_KINDS:
+            return place
+        text = seg.text
+        if not unicodedata.is_normalized("NFKC", text):
+            text = unicodedata.normalize("NFKC", text)
+        table = seg.kind == "table"
+        columns: dict[int, str] = {}
+        if table:
+            for i, cell in enumerate(seg.header):
+                entity = classify_header(cell)
+                if entity is not None:
+                    columns[i] = entity
+        headers = seg.header
+
+        def header_at(offset: int, chunk: str, base: int) -> str:
+            col = column_at(chunk, offset)
+            return headers[col] if col < len(headers) else ""
+
+        found: list[Hit] = []
+        for base, chunk in _chunks(text, self.config.chunk_chars):
+            budget.check()
+            ctx_fn = (lambda off, c=chunk, b=base: header_at(off, c, b)) if table and headers else None
+            hits: list[Hit] = []
+            for r in self.recognizers:
+                hits.extend(r.find(chunk, ctx_fn))
+            if "PERSON" in self.entities:
+                if table:
+                    hits.extend(cell_hits(chunk, columns))
+                    hits.extend(self._table_names(chunk, columns, ctx_fn))
+                elif _JA_TEXT.search(chunk):
+                    hits.extend(self.names.find(chunk, None))
+            hits = [h for h in hits if h.entity in self.entities and h.score >= self.config.threshold(h.entity)]
+            found.extend(
+                Hit(h.entity, h.start + base, h.end + base, h.score, h.value, h.source) for h in _resolve(hits)
+            )
+
+        z = zones(text) if seg.kind in ("body", "calendar") else Zones([], [], [])
+        running = seg.kind in _RUNNING_TEXT
+        if self.ner is not None and not table:
+            found = self._ner_stage(text, found, z, budget)
+        for h in found:
+            if z.silences(h):
+                continue
+            quoted = seg.quoted or z.is_quoted(h.start)
+            if own.owns(h, running_text=running, quoted=quoted):
+                continue
+            place.hits.append((h, quoted))
+        return place
+
+    def _table_names(self, chunk: str, columns: dict[int, str], ctx_fn: object) -> list[Hit]:
+        """Names in table cells of unclassified columns: Sudachi per distinct cell (values repeat)."""
+        out: list[Hit] = []
+        cache: dict[str, list[Hit]] = {}
+        limit = self.config.max_table_cells_for_names
+        pos = 0
+        for line in chunk.split("\n"):
+            start = pos
+            for i, cell in enumerate(line.split("\t")):
+                if i not in columns and cell and _JA_TEXT.search(cell):
+                    got = cache.get(cell)
+                    if got is None:
+                        if len(cache) >= limit:
+                            got = []
+                        else:
+                            got = cache[cell] = self.names.find(cell, None)
+                    out.extend(Hit(h.entity, h.start + start, h.end + start, h.score, h.value, h.source) for h in got)
+                start += len(cell) + 1
+            pos += len(line) + 1
+        return out
+
+    def _ner_stage(self, text: str, found: list[Hit], z: Zones, budget: _Budget) -> list[Hit]:
+        """GiNZA on lines where personal data sits without a name: the one place NER changes a decision."""
+        assert self.ner is not None
+        person_lines = {text.rfind("\n", 0, h.start) + 1 for h in found if h.entity == "PERSON"}
+        windows: list[tuple[int, int]] = []
+        for h in found:
+            if h.entity == "PERSON" or z.silences(h):
+                continue
+            line_start = text.rfind("\n", 0, h.start) + 1
+            if line_start in person_lines:
+                continue
+            line_end = text.find("\n", h.end)
+            line_end = len(text) if line_end < 0 else line_end
+            if windows and windows[-1][0] == line_start:
+                continue
+            windows.append((line_start, line_end))
+        extra: list[Hit] = []
+        for a, b in windows:
+            if budget.ner_used + (b - a) > budget.ner_chars or time.monotonic() > budget.ner_deadline:
+                break
+            budget.check()
+            budget.ner_used += b - a
+            stage = self.ner_en if self.ner_en is not None and text[a:b].isascii() else self.ner
+            for s, e, score in stage.persons(text[a:b]):
+                value = text[a + s : a + e]
+                if any(c.isdigit() for c in value) or not value.strip():
+                    continue
+                extra.append(Hit("PERSON", a + s, a + e, score, value, "ginza" if stage is self.ner else "spacy-en"))
+        if not extra:
+            return found
+        return _resolve(found + [h for h in extra if h.score >= self.config.threshold("PERSON")])
+
+    # -- findings ----------------------------------------------------------------------------------
+
+    def _aggregate(self, places: list[_Place], result: ScanResult) -> None:
+        cfg = self.config
+        total_records = 0
+        biggest: tuple[int, str] = (0, "")
+        per_entity_records: dict[str, int] = defaultdict(int)
+        for place in places:
+            if not place.hits:
+                continue
+            seg = place.segment
+            table = seg.kind == "table" and bool(seg.row_offsets)
+            by_entity: dict[str, list[tuple[Hit, bool]]] = defaultdict(list)
+            for h, q in place.hits:
+                by_entity[h.entity].append((h, q))
+            rows_any: set[int] = set()
+            seg_records = 0
+            for entity, items in by_entity.items():
+                values = {_value_key(h) for h, _ in items}
+                rows = {seg.row_at(h.start) for h, _ in items} if table else set()
+                rows_any |= rows
+                records = len(rows) if table else len(values)
+                seg_records = max(seg_records, records)
+                per_entity_records[entity] += records
+                samples: list[str] = []
+                for h, _ in items:
+                    m = mask(entity, h.value)
+                    if m not in samples:
+                        samples.append(m)
+                    if len(samples) >= cfg.samples:
+                        break
+                first_row = min(rows) if rows else 0
+                result.findings.append(
+                    PersonalData(
+                        entity=entity,
+                        count=len(items),
+                        distinct=len(values),
+                        records=records,
+                        score=max(h.score for h, _ in items),
+                        part=seg.part,
+                        attachment=seg.attachment,
+                        path=seg.path,
+                        sheet=seg.sheet,
+                        row=first_row,
+                        samples=tuple(samples),
+                        location=seg.where,
+                        quoted=all(q for _, q in items),
+                        sources=tuple(sorted({h.source for h, _ in items})),
+                    )
+                )
+            seg_total = len(rows_any) if table else seg_records
+            total_records += seg_total
+            if seg_total > biggest[0]:
+                biggest = (seg_total, seg.where)
+        result.records = total_records
+        if total_records >= cfg.bulk_records:
+            kinds = ", ".join(f"{e} {n}" for e, n in sorted(per_entity_records.items(), key=lambda x: -x[1]))
+            result.findings.append(
+                PersonalData(
+                    entity=BULK,
+                    count=total_records,
+                    distinct=total_records,
+                    records=total_records,
+                    detail=f"{total_records} records with personal data ({kinds}); most in {biggest[1]}",
+                    location=biggest[1],
+                )
+            )

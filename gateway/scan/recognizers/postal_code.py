@@ -1,0 +1,41 @@
+"""JP_POSTAL_CODE: 〒123-4567. Without 〒, a context word or a following prefecture, 123-4567 is
+as likely an order or part number, so it scores below any sensible threshold."""
+
+from __future__ import annotations
+
+import re
+
+from presidio_analyzer import Pattern
+
+from gateway.scan.recognizers.base import NUM_L, NUM_R, Recognizer
+from gateway.scan.recognizers.jp_address import PREFECTURES
+
+_PREF_AFTER = re.compile(r"\s{0,2}(?:" + PREFECTURES + ")")
+
+
+class PostalCodeRecognizer(Recognizer):
+    ENTITY = "JP_POSTAL_CODE"
+    PATTERNS = (
+        Pattern("postal_mark", r"〒\s?(?P<v>\d{3}-?\d{4})" + NUM_R, 0.85),
+        Pattern("postal_plain", NUM_L + r"(?<!〒)(?<!〒 )\d{3}-\d{4}" + NUM_R, 0.15),
+    )
+    CONTEXT = ("郵便番号", "郵便", "〒", "住所", "zip", "postal", "post code", "postcode")
+    ANTI_CONTEXT = (
+        "注文",
+        "品番",
+        "型番",
+        "請求",
+        "伝票",
+        "管理番号",
+        "受付番号",
+        "会員番号",
+        "商品",
+        "order",
+        "invoice",
+    )
+    CONTEXT_BOOST = 0.45
+
+    def adjust(self, text: str, start: int, end: int, value: str, score: float) -> float:
+        if _PREF_AFTER.match(text, end):
+            score += 0.5
+        return score
