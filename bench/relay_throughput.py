@@ -179,6 +179,7 @@ def bench_gateway(messages: int, sessions: int, size: int, store: str, receivers
             "store": {"url": url},
             "organization": {"internal_domains": ["example.co.jp"]},
             "worker": {"pipeline_concurrency": 32, "poll_interval": 0.05},
+            "recipients": {"dns": {"enabled": False}},
         }
         path = Path(tmp) / "config.yaml"
         path.write_text(yaml.safe_dump(config))

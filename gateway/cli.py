@@ -120,8 +120,6 @@ def _envelope_from_headers(raw: bytes, mail_from: str | None, rcpts: list[str]) 
 
 
 def _check(config: Config, args: argparse.Namespace) -> int:
-    from gateway.flow import decide_message
-
     try:
         raw = args.message.read_bytes()
     except OSError as e:
@@ -132,7 +130,7 @@ def _check(config: Config, args: argparse.Namespace) -> int:
     except ValueError as e:
         print(f"gateway: {args.message}: {e}", file=sys.stderr)
         return EXIT_USAGE
-    verdict: Verdict = asyncio.run(decide_message(envelope, raw))
+    verdict: Verdict = asyncio.run(_decide_once(config, envelope, raw))
     if args.json:
         print(json.dumps({"message": str(args.message), **verdict.to_json()}, ensure_ascii=False, indent=2))
     else:
@@ -141,6 +139,17 @@ def _check(config: Config, args: argparse.Namespace) -> int:
             print(f"  [{reason.rule}] {reason.en}")
             print(f"  [{reason.rule}] {reason.ja}")
     return EXIT_OK
+
+
+async def _decide_once(config: Config, envelope: Envelope, raw: bytes) -> Verdict:
+    from gateway.flow import decide_message
+    from gateway.inspection import Inspectors
+
+    tools = Inspectors(config)
+    try:
+        return await decide_message(envelope, raw, tools)
+    finally:
+        tools.close()
 
 
 def _queue(config: Config, args: argparse.Namespace) -> int:

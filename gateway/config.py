@@ -10,6 +10,9 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from gateway.extract.limits import ExtractLimits
+from gateway.recipients.settings import RecipientsConfig
+
 
 class ConfigError(Exception):
     """A configuration problem, already phrased for the admin: 'config.yaml:12: smtp.listen: ...'."""
@@ -139,6 +142,8 @@ class Config(_Strict):
     organization: OrganizationConfig = Field(default_factory=OrganizationConfig)
     web: WebConfig = Field(default_factory=WebConfig)
     worker: WorkerConfig = Field(default_factory=WorkerConfig)
+    extract: ExtractLimits = Field(default_factory=ExtractLimits)
+    recipients: RecipientsConfig = Field(default_factory=RecipientsConfig)
     log_level: str = Field(default="INFO", pattern="^(DEBUG|INFO|WARNING|ERROR)$")
 
     @property

@@ -2,7 +2,8 @@
 
     claimed from the inbound queue
       → parse          the raw bytes into a MIME tree (never trusted for envelope decisions)
-      → inspect        extract text, scan for personal data, assess recipients   (later issues)
+      → inspect        extract text (worker process), scan for personal data (next issue),
+                     assess recipients (lists, history, lookalikes, DNS)
       → decide         evaluate the rules → a Verdict with reasons               (for now: relay)
       → dispose        relay → outbound queue; hold / reject                     (later issues)
 
@@ -17,7 +18,10 @@ import email.policy
 import logging
 from email.message import Message
 
+from gateway.extract.sandbox import extract_in_worker
+from gateway.inspection import Facts, Inspectors
 from gateway.message import Envelope
+from gateway.recipients.assess import assess_recipients
 from gateway.store.base import Lease, Queue, Store
 from gateway.verdict import Action, Reason, Verdict
 
@@ -39,15 +43,33 @@ def parse(raw: bytes) -> Message:
     return email.message_from_bytes(raw, policy=email.policy.compat32)
 
 
-async def decide_message(envelope: Envelope, raw: bytes) -> Verdict:
-    """parse → inspect → decide, without side effects."""
+async def inspect(envelope: Envelope, raw: bytes, tools: Inspectors) -> Facts:
+    """Everything the rules decide on. Extraction runs in a worker process, never on this loop."""
     message = parse(raw)
-    facts = {
-        "envelope": {"mail_from": envelope.mail_from, "rcpt_to": list(envelope.rcpt_tos)},
-        "size": len(raw),
-        "mime_defects": sum(len(part.defects) for part in message.walk()),
-    }
-    return Verdict(action=Action.RELAY, reasons=[RELAY_ALL], facts=facts)
+    extraction, recipients = await asyncio.gather(
+        extract_in_worker(raw, tools.config.extract),
+        assess_recipients(envelope, message, tools.recipients),
+    )
+    return Facts(
+        size=len(raw),
+        mime_defects=sum(len(part.defects) for part in message.walk()),
+        extraction=extraction,
+        recipients=recipients,
+    )
+
+
+def decide(envelope: Envelope, facts: Facts) -> Verdict:
+    """The rules arrive with the policy issue; until then every message is relayed."""
+    return Verdict(
+        action=Action.RELAY,
+        reasons=[RELAY_ALL],
+        facts={"envelope": {"mail_from": envelope.mail_from, "rcpt_to": list(envelope.rcpt_tos)}, **facts.to_json()},
+    )
+
+
+async def decide_message(envelope: Envelope, raw: bytes, tools: Inspectors) -> Verdict:
+    """parse → inspect → decide, without side effects."""
+    return decide(envelope, await inspect(envelope, raw, tools))
 
 
 async def dispose(store: Store, lease: Lease, verdict: Verdict) -> None:
@@ -62,9 +84,9 @@ async def dispose(store: Store, lease: Lease, verdict: Verdict) -> None:
     log.info("queued %s: %s to %d recipient(s)", message.id, verdict.action, len(message.pending))
 
 
-async def process(store: Store, lease: Lease) -> Verdict:
+async def process(store: Store, lease: Lease, tools: Inspectors) -> Verdict:
     """One claimed inbound message, from raw bytes to its next queue."""
     raw = await asyncio.to_thread(store.raw, lease.message.id)
-    verdict = await decide_message(lease.message.envelope, raw)
+    verdict = await decide_message(lease.message.envelope, raw, tools)
     await dispose(store, lease, verdict)
     return verdict

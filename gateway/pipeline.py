@@ -13,6 +13,7 @@ import time
 
 from gateway import flow
 from gateway.config import Config
+from gateway.inspection import Inspectors
 from gateway.queue_runner import QueueRunner
 from gateway.store.base import Lease, Queue, Store
 
@@ -23,7 +24,7 @@ PIPELINE_RETRY_SECONDS = 30.0
 
 
 class PipelineWorker(QueueRunner):
-    def __init__(self, store: Store, config: Config) -> None:
+    def __init__(self, store: Store, config: Config, tools: Inspectors) -> None:
         super().__init__(
             store,
             Queue.INBOUND,
@@ -32,10 +33,11 @@ class PipelineWorker(QueueRunner):
             poll_interval=config.worker.poll_interval,
         )
         self.config = config
+        self.tools = tools
 
     async def handle(self, lease: Lease) -> None:
         try:
-            await flow.process(self.store, lease)
+            await flow.process(self.store, lease, self.tools)
         except flow.DispositionLost:
             log.warning("lease lost while processing %s; another worker has it", lease.message.id)
         except Exception as e:

@@ -16,6 +16,7 @@ import time
 from collections.abc import Awaitable, Callable, Collection
 
 from gateway.config import Config
+from gateway.inspection import Inspectors
 from gateway.message import Envelope, QueuedMessage, new_message_id
 from gateway.outbound.worker import DeliveryWorker
 from gateway.pipeline import PipelineWorker
@@ -51,13 +52,15 @@ async def serve(config: Config, parts: Collection[str] = PARTS, store: Store | N
     store = store or open_store(config.store.url)
     workers: list[asyncio.Task[None]] = []
     server = committer = None
+    tools: Inspectors | None = None
     try:
         if "smtp" in parts:
             committer = GroupCommitter(store, max_batch=config.smtp.commit_batch_max)
             server = await start_smtp_server(config.smtp, make_accept(committer))
             log.info("smtp listening on %s (port %d)", config.smtp.listen, server.port)
         if "worker" in parts:
-            workers.append(asyncio.create_task(PipelineWorker(store, config).run(stop)))
+            tools = Inspectors(config)
+            workers.append(asyncio.create_task(PipelineWorker(store, config, tools).run(stop)))
         if "deliver" in parts:
             workers.append(asyncio.create_task(DeliveryWorker(store, config).run(stop)))
         log.info("gateway ready: %s", ", ".join(p for p in PARTS if p in parts))
@@ -70,6 +73,8 @@ async def serve(config: Config, parts: Collection[str] = PARTS, store: Store | N
         if committer is not None:
             await committer.close()
         await asyncio.gather(*workers, return_exceptions=True)
+        if tools is not None:
+            tools.close()
         store.close()
         log.info("stopped")
 
@@ -87,9 +92,9 @@ def run_node(config: Config, parts: Collection[str] = PARTS) -> None:
     if "smtp" in parts and config.smtp.processes > 1:
         context = multiprocessing.get_context("spawn")
         for _ in range(config.smtp.processes - 1):
-            process = context.Process(target=_serve_smtp_only, args=(config,), daemon=False)
-            process.start()
-            extra.append(process)
+            receiver = context.Process(target=_serve_smtp_only, args=(config,), daemon=False)
+            receiver.start()
+            extra.append(receiver)
     try:
         asyncio.run(serve(config, parts))
     finally:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import queue
+import secrets
 import smtplib
 import threading
 import time
@@ -75,11 +76,17 @@ class _Load:
 def store_url(request: pytest.FixtureRequest, tmp_path: Path, redis_url: str) -> str:
     if request.param == "sqlite":
         return f"sqlite:///{tmp_path}/gateway.db"
-    url = redis_url.rsplit("/", 1)[0] + "/14"  # db 14 belongs to the end-to-end tests
-    client = redis.Redis.from_url(url)
-    client.flushdb()
-    request.addfinalizer(client.flushdb)
-    return url
+    prefix = f"e2e{secrets.token_hex(4)}"  # test runs sharing the Redis must not see each other's queues
+    client = redis.Redis.from_url(redis_url)
+
+    def cleanup() -> None:
+        for pattern in (f"{prefix}:*", f"{{{prefix}:*"):
+            keys = list(client.scan_iter(match=pattern, count=1000))
+            if keys:
+                client.delete(*keys)
+
+    request.addfinalizer(cleanup)
+    return f"{redis_url}?prefix={prefix}"
 
 
 @pytest.mark.slow

@@ -24,6 +24,7 @@ def write_config(directory: Path, overrides: dict[str, Any]) -> tuple[Path, int]
         "store": {"url": f"sqlite:///{directory}/gateway.db"},
         "organization": {"internal_domains": ["example.co.jp"]},
         "worker": {"lease_seconds": 10, "poll_interval": 0.05},
+        "recipients": {"dns": {"enabled": False}},  # no public DNS here; DNS has its own stub tests
     }
     for section, values in overrides.items():
         if isinstance(values, dict):

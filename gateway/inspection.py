@@ -1,0 +1,72 @@
+"""What the pipeline learns about a message before it decides, and the tools that learn it.
+
+`Inspectors` is built once per node (models, list indexes, history and DNS clients); `Facts` is what
+one message's inspection produced: the rules decide on Facts, `gateway check --json` prints them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from gateway.config import Config
+from gateway.content import Extraction
+from gateway.dnsresolver import make_resolver
+from gateway.recipients.assess import RecipientContext
+from gateway.recipients.history import RecipientHistory, open_history
+from gateway.recipients.model import RecipientAssessment
+
+
+@dataclass
+class Facts:
+    size: int
+    mime_defects: int
+    extraction: Extraction
+    recipients: RecipientAssessment
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "size": self.size,
+            "mime_defects": self.mime_defects,
+            "attachments": [
+                {
+                    "name": a.name,
+                    "type": a.detected_type,
+                    "declared_type": a.declared_type,
+                    "size": a.size,
+                    "path": list(a.path),
+                    "encrypted": a.encrypted,
+                    "text_extracted": a.text_extracted,
+                }
+                for a in self.extraction.attachments
+            ],
+            "segments": len(self.extraction.segments),
+            "findings": [
+                {
+                    "entity": f.entity,
+                    "reason": f.reason,
+                    "detail": f.detail,
+                    "count": f.count,
+                    "where": f.where,
+                    "samples": list(f.samples),
+                }
+                for f in self.extraction.findings
+            ],
+            "recipients": self.recipients.to_json(),
+        }
+
+
+class Inspectors:
+    """The long-lived inspection tools of one node."""
+
+    def __init__(self, config: Config, history: RecipientHistory | None = None) -> None:
+        self.config = config
+        self.history = history if history is not None else open_history(config.store.url)
+        dns = config.recipients.dns
+        resolver = make_resolver(dns.nameservers, dns.port, dns.timeout) if dns.enabled else None
+        self.recipients = RecipientContext.create(
+            config.recipients, config.organization.internal_domains, self.history, resolver
+        )
+
+    def close(self) -> None:
+        self.history.close()
