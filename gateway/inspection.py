@@ -6,7 +6,7 @@ one message's inspection produced: the rules decide on Facts, `gateway check --j
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from gateway.config import Config
@@ -15,6 +15,7 @@ from gateway.dnsresolver import make_resolver
 from gateway.recipients.assess import RecipientContext
 from gateway.recipients.history import RecipientHistory, open_history
 from gateway.recipients.model import RecipientAssessment
+from gateway.scan.model import ScanResult
 
 
 @dataclass
@@ -23,6 +24,7 @@ class Facts:
     mime_defects: int
     extraction: Extraction
     recipients: RecipientAssessment
+    scan: ScanResult = field(default_factory=ScanResult)  # personal data found (scanner wiring pending)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -52,6 +54,7 @@ class Facts:
                 }
                 for f in self.extraction.findings
             ],
+            "personal_data": self.scan.to_json(),
             "recipients": self.recipients.to_json(),
         }
 
