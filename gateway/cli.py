@@ -50,12 +50,21 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("message", metavar="MESSAGE.eml", type=Path)
 
     p = sub.add_parser("queue", help="look at the queues")
-    _add_config(p)
     qsub = p.add_subparsers(dest="queue_command", required=True, metavar="ACTION")
-    qsub.add_parser("counts", help="number of messages on each queue")
+    _add_config(qsub.add_parser("counts", help="number of messages on each queue"))
     ql = qsub.add_parser("list", help="messages on one queue")
+    _add_config(ql)
     ql.add_argument("queue", choices=["inbound", "outbound", "hold", "shunt"])
     ql.add_argument("--limit", type=int, default=100)
+
+    p = sub.add_parser("history", help="the recipient history behind first-time recipient signals")
+    hsub = p.add_subparsers(dest="history_command", required=True, metavar="ACTION")
+    hi = hsub.add_parser("import", help="seed the history from Postfix mail logs and/or CSV files")
+    _add_config(hi)
+    hi.add_argument("--postfix", metavar="MAILLOG", action="append", default=[], help="Postfix log (.gz too)")
+    hi.add_argument("--csv", metavar="FILE", action="append", default=[], help="CSV: sender,recipient,sent_at")
+    hi.add_argument("--replace", action="store_true", help="forget the existing history first")
+    _add_config(hsub.add_parser("counts", help="sender-recipient pairs and organisations known"))
 
     sub.add_parser("hash-password", help="hash a password for smtp.auth_users (reads it from the terminal)")
     return parser
@@ -83,6 +92,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _check(config, args)
     if args.command == "queue":
         return _queue(config, args)
+    if args.command == "history":
+        return _history(config, args)
 
     from gateway.service import run_node
 
@@ -150,6 +161,40 @@ async def _decide_once(config: Config, envelope: Envelope, raw: bytes) -> Verdic
         return await decide_message(envelope, raw, tools)
     finally:
         tools.close()
+
+
+def _history(config: Config, args: argparse.Namespace) -> int:
+    from gateway.recipients.domains import Organisations
+    from gateway.recipients.history import open_history
+    from gateway.recipients.history_import import import_files
+
+    history = open_history(config.store.url, Organisations(config.recipients.extra_public_suffixes))
+    try:
+        if args.history_command == "counts":
+            for key, value in history.counts().items():
+                print(f"{key:6} {value}")
+            return EXIT_OK
+        if not args.postfix and not args.csv:
+            print("gateway: history import: give --postfix MAILLOG and/or --csv FILE", file=sys.stderr)
+            return EXIT_USAGE
+        if args.replace:
+            history.clear()
+        try:
+            totals = import_files(
+                history,
+                postfix=args.postfix,
+                csv_files=args.csv,
+                internal_domains=config.organization.internal_domains,
+                ignore_relays=[config.smtp.listen],
+                echo=print,
+            )
+        except OSError as e:
+            print(f"gateway: history import: {e.filename}: {e.strerror}", file=sys.stderr)
+            return EXIT_ERROR
+        print(f"total: {totals.recorded} sender-recipient deliveries recorded")
+        return EXIT_OK
+    finally:
+        history.close()
 
 
 def _queue(config: Config, args: argparse.Namespace) -> int:

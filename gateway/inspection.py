@@ -64,6 +64,7 @@ class Inspectors:
 
     def __init__(self, config: Config, history: RecipientHistory | None = None) -> None:
         self.config = config
+        self._owns_history = history is None
         self.history = history if history is not None else open_history(config.store.url)
         dns = config.recipients.dns
         resolver = make_resolver(dns.nameservers, dns.port, dns.timeout) if dns.enabled else None
@@ -72,4 +73,5 @@ class Inspectors:
         )
 
     def close(self) -> None:
-        self.history.close()
+        if self._owns_history:
+            self.history.close()

@@ -20,6 +20,7 @@ from gateway.inspection import Inspectors
 from gateway.message import Envelope, QueuedMessage, new_message_id
 from gateway.outbound.worker import DeliveryWorker
 from gateway.pipeline import PipelineWorker
+from gateway.recipients.history import open_history
 from gateway.smtp.server import start_smtp_server
 from gateway.store import open_store
 from gateway.store.base import Store
@@ -53,16 +54,17 @@ async def serve(config: Config, parts: Collection[str] = PARTS, store: Store | N
     workers: list[asyncio.Task[None]] = []
     server = committer = None
     tools: Inspectors | None = None
+    history = open_history(config.store.url) if {"worker", "deliver"} & set(parts) else None
     try:
         if "smtp" in parts:
             committer = GroupCommitter(store, max_batch=config.smtp.commit_batch_max)
             server = await start_smtp_server(config.smtp, make_accept(committer))
             log.info("smtp listening on %s (port %d)", config.smtp.listen, server.port)
         if "worker" in parts:
-            tools = Inspectors(config)
+            tools = Inspectors(config, history)
             workers.append(asyncio.create_task(PipelineWorker(store, config, tools).run(stop)))
         if "deliver" in parts:
-            workers.append(asyncio.create_task(DeliveryWorker(store, config).run(stop)))
+            workers.append(asyncio.create_task(DeliveryWorker(store, config, history=history).run(stop)))
         log.info("gateway ready: %s", ", ".join(p for p in PARTS if p in parts))
         await stop.wait()
         log.info("shutting down")
@@ -75,6 +77,8 @@ async def serve(config: Config, parts: Collection[str] = PARTS, store: Store | N
         await asyncio.gather(*workers, return_exceptions=True)
         if tools is not None:
             tools.close()
+        if history is not None:
+            history.close()
         store.close()
         log.info("stopped")
 

@@ -31,6 +31,7 @@ from gateway.outbound.client import Outcome, RcptResult, SmtpClient, temporary
 from gateway.outbound.dsn import build_dsn, failures_of, wants_notice
 from gateway.outbound.nexthop import NextHop, NextHopResolver, RouteError, recipient_domain
 from gateway.queue_runner import QueueRunner
+from gateway.recipients.history import RecipientHistory
 from gateway.store.base import Lease, Queue, Store, StoreError
 
 log = logging.getLogger(__name__)
@@ -67,8 +68,10 @@ class DeliveryWorker(QueueRunner):
         resolver: dns.asyncresolver.Resolver | None = None,
         *,
         clock: Callable[[], float] = time.time,
+        history: RecipientHistory | None = None,
     ) -> None:
         relay = config.relay
+        self.history = history
         super().__init__(
             store,
             Queue.OUTBOUND,
@@ -113,8 +116,10 @@ class DeliveryWorker(QueueRunner):
         if pending:
             results = await self._attempt(message, raw, pending)
         now = self.clock()
+        already = set(message.delivered)
         self._record(message, pending, results, now)
         self._log(message, results)
+        await self._remember(message, [r for r in message.delivered if r not in already], now)
 
         if message.pending:
             due = retry.next_attempt_at(message.received_at, message.attempts, now, self.config.relay.retry)
@@ -122,6 +127,15 @@ class DeliveryWorker(QueueRunner):
                 log.warning("delivery %s: lease lost before deferral; another worker has it", message.id)
             return
         await self._complete(lease, message, raw, now)
+
+    async def _remember(self, message: QueuedMessage, delivered: list[str], now: float) -> None:
+        """Recipient history learns only from mail actually delivered (first-time recipient signals)."""
+        if self.history is None or not delivered or message.is_notice or message.envelope.is_null_sender:
+            return
+        try:
+            await asyncio.to_thread(self.history.record_delivery, message.envelope.mail_from, delivered, now)
+        except Exception as e:  # history is advice for later decisions; delivery already happened
+            log.warning("delivery %s: recipient history not updated: %s", message.id, type(e).__name__)
 
     async def _attempt(self, message: QueuedMessage, raw: bytes, rcpts: list[str]) -> dict[str, RcptResult]:
         limit = self.config.smtp.max_received_headers

@@ -7,6 +7,7 @@ import time
 from pathlib import Path
 
 from gateway.cli import main
+from gateway.recipients.history import open_history
 from tests.support.gateway_proc import GatewayProcess, write_config
 from tests.support.net import free_port
 from tests.support.sink import RecordingSink
@@ -29,6 +30,15 @@ def test_relays_message_unchanged_but_for_received(tmp_path: Path) -> None:
         with GatewayProcess(config, port, tmp_path / "gw.log"):
             _send(port, ["partner@partner.example", "boss@example.co.jp"])
             assert sink.wait_for(1, timeout=60)
+            history = open_history(f"sqlite:///{tmp_path}/gateway.db")
+            for _ in range(200):  # recorded right after the next hop's 250
+                if history.sent_to("taro@example.co.jp", ["partner@partner.example"], 0):
+                    break
+                time.sleep(0.05)
+            assert history.sent_to("taro@example.co.jp", ["partner@partner.example", "x@partner.example"], 0) == {
+                "partner@partner.example"
+            }
+            history.close()
         (got,) = sink.snapshot()
         assert got.mail_from == "taro@example.co.jp"
         assert sorted(got.rcpt_tos) == ["boss@example.co.jp", "partner@partner.example"]

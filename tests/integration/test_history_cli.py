@@ -1,0 +1,38 @@
+"""`gateway history import|counts` on a sample Postfix log and CSV, into the configured store."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from gateway.cli import main
+
+DATA = Path(__file__).resolve().parents[1] / "data" / "recipients"
+
+
+def test_import_postfix_log_and_csv(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    config = tmp_path / "config.yaml"
+    config.write_text(
+        f"store:\n  url: sqlite:///{tmp_path}/gw.db\norganization:\n  internal_domains: [example.co.jp]\n"
+    )
+    assert main(["history", "import", "--config", str(config), "--postfix", str(DATA / "maillog.sample")]) == 0
+    out = capsys.readouterr().out
+    assert "maillog.sample: done:" in out
+    recorded = int(out.split("total: ")[1].split()[0])
+    assert recorded > 0
+    assert "@" not in out  # counts only, never addresses
+    assert main(["history", "import", "--config", str(config), "--csv", str(DATA / "history.csv")]) == 0
+    more = int(capsys.readouterr().out.split("total: ")[1].split()[0])
+    assert more > 0
+    assert main(["history", "counts", "--config", str(config)]) == 0
+    counts = dict(line.split() for line in capsys.readouterr().out.splitlines())
+    assert int(counts["pairs"]) > 0
+
+
+def test_import_needs_a_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    config = tmp_path / "config.yaml"
+    config.write_text(f"store:\n  url: sqlite:///{tmp_path}/gw.db\n")
+    assert main(["history", "import", "--config", str(config)]) == 2
+    assert main(["history", "import", "--config", str(config), "--csv", str(tmp_path / "absent.csv")]) == 1
+    assert "absent.csv" in capsys.readouterr().err
