@@ -165,6 +165,16 @@ class Scanner:
         )
         return result
 
+    def find(self, segments: list[Segment], context: ScanContext | None = None) -> list[tuple[int, Hit, bool]]:
+        """The counted hits with raw values, as (segment index, hit, quoted): for evaluation only
+        (bench/accuracy.py, tests). Raw values must never reach a log, a notice or the store."""
+        context = context or ScanContext()
+        cfg = self.config
+        now = time.monotonic()
+        budget = _Budget(now + cfg.time_budget_seconds, cfg.ner_window_chars, now + cfg.ner_seconds)
+        own = Own(context, cfg.own_phone_numbers, cfg.own_addresses, cfg.own_bank_accounts)
+        return [(i, h, q) for i, seg in enumerate(segments) for h, q in self._scan_segment(seg, own, budget).hits]
+
     # -- one segment -------------------------------------------------------------------------------
 
     def _scan_segment(self, seg: Segment, own: Own, budget: _Budget) -> _Place:

@@ -23,6 +23,7 @@ _QUOTE_PREFIX = re.compile(r"^(?:\s*>)+\s?")
 _SEPARATOR = re.compile(r"^\s*(?:--\s*|[-=_*~#・━─―‐—+※=]{3,}.*|[-=_*~━─―]{2,}\s*\S{0,30}\s*[-=_*~━─―]{2,})\s*$")
 _ATTRIBUTION = re.compile(
     r"(?:wrote|のメッセージ|書きました|書き込みました|から:)\s*[:：]?\s*$|"
+    r"<[^<>\s]+@[^<>\s]+>\s*[:：]\s*$|"
     r"^\s*(?:From|To|Cc|Sent|Date|Subject|差出人|送信者|宛先|送信日時|日時|件名|CC)\s*[:：]|"
     r"-{3,}\s*(?:Original Message|Forwarded message|転送メッセージ|元のメッセージ)",
     re.IGNORECASE,
@@ -32,11 +33,22 @@ _MARKER = re.compile(
     r"Co\.,?\s?Ltd|Inc\.|Corporation|事業部|\S部(?:\s|$)|\S課(?:\s|$)|部長|課長|室長|担当|Dept",
     re.IGNORECASE,
 )
+_ORG = re.compile(
+    r"株式会社|有限会社|合同会社|\(株\)|Co\.,?\s?Ltd|Inc\.|Corporation|LLC|GmbH|事業部|\S部(?:\s|$)|\S課(?:\s|$)|https?://|www\.",
+    re.IGNORECASE,
+)
+# Nobody signs with these: a block holding them is data, whatever it looks like.
+_NOT_SIGNATURE = re.compile(
+    r"氏名|生年月日|誕生日|マイナンバー|個人番号|口座番号|カード番号|年金|免許|旅券|パスポート|患者|顧客|会員|"
+    r"SSN|date of birth|passport|card number",
+    re.IGNORECASE,
+)
 _EMAILISH = re.compile(r"@[A-Za-z0-9-]+\.")
 _PHONEISH = re.compile(r"(?<!\d)(?:\+?\d[\d()\- ]{8,}\d)")
+# A greeting line: 「佐藤様」「営業部各位」, 「いつもお世話になっております。○○の山田です。」, "Dear Mr. Smith,".
 _GREETING = re.compile(
-    r"(?:様|さま|さん|殿|各位|先生|御中)\s*[、,。:]?\s*$|お世話|申します|です[。、]|いつも|ありがとう|"
-    r"^\s*(?:Dear|Hi|Hello)\b",
+    r"^[^\d@]{0,30}(?:様|さま|さん|殿|各位|先生|御中)\s*[、,。:]?\s*$|(?:お世話|いつも|お疲れ)[^\d@]{0,40}$|"
+    r"の[^\s\d@]{1,8}(?:です|と申します|でございます)[。!]?\s*$|^\s*(?:Dear|Hi|Hello)\b[^\d@]{0,40}$",
     re.IGNORECASE,
 )
 GREETING_LINES = 3
@@ -84,6 +96,8 @@ def _looks_like_signature(block: list[Line]) -> bool:
     if not block or len(block) > MAX_SIGNATURE_LINES:
         return False
     body = "\n".join(line.content for line in block)
+    if _NOT_SIGNATURE.search(body) or not _ORG.search(body):
+        return False
     if len(_EMAILISH.findall(body)) > 3 or len(_PHONEISH.findall(body)) > 4:
         return False
     return sum(1 for line in block if _MARKER.search(line.content)) >= 1
@@ -138,7 +152,7 @@ def _signatures(part: list[Line], z: Zones) -> None:
         first -= 1
     block = part[first : last + 1]
     markers = sum(1 for ln in block if _MARKER.search(ln.content))
-    if first not in covered and len(block) >= 2 and markers >= 2 and _looks_like_signature(block):
+    if first not in covered and first > 0 and len(block) >= 2 and markers >= 2 and _looks_like_signature(block):
         z.all.append((block[0].start, block[-1].end + 1))
 
 

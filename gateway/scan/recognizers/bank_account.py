@@ -1,7 +1,7 @@
 """JP_BANK_ACCOUNT: a 7-digit account number after 普通/当座/貯蓄 or in 口座番号 context.
 
 Accounts of companies (口座名義 株式会社…, カ)…, (株)) appear on every invoice and are not personal
-data: a corporate marker on the line or the next two lines drops the score below the threshold.
+data: a corporate marker on the line or the next two lines caps the score below the threshold.
 """
 
 from __future__ import annotations
@@ -39,5 +39,5 @@ class BankAccountRecognizer(Recognizer):
             nxt = text.find("\n", stop + 1)
             stop = len(text) if nxt < 0 else nxt
         if _CORPORATE.search(text, max(line_start, start - 60), min(stop, end + 160)):
-            score -= 0.5
+            score = min(score, 0.2)
         return score

@@ -1,0 +1,79 @@
+"""Real mail through extraction and the scanner; the process pool off the event loop."""
+
+from __future__ import annotations
+
+import asyncio
+from email.header import Header
+from email.mime.multipart import MIMEMultipart
+from email.mime.text import MIMEText
+
+import pytest
+
+from gateway.extract import extract_message
+from gateway.scan import ScanConfig, ScanContext, ScanPool
+from gateway.scan.engine import Scanner
+from gateway.scan.pool import ScanPoolError
+
+BODY = (
+    "山田様\n\nお世話になっております。\n申込者の情報です。\n氏名：高橋　一郎\n"
+    "携帯：０９０−１２３４−５６７８\nマイナンバー：１２３４５６７８９０１８\n"
+)
+
+
+def mail(charset: str, body: str = BODY, csv: str | None = None) -> bytes:
+    msg = MIMEMultipart()
+    msg["From"] = "taro@sakura.co.jp"
+    msg["To"] = "hanako@partner.co.jp"
+    msg["Subject"] = Header("申込者情報", charset)
+    msg.attach(MIMEText(body, "plain", charset))
+    if csv is not None:
+        part = MIMEText(csv, "csv", "utf-8")
+        part.add_header("Content-Disposition", "attachment", filename="list.csv")
+        msg.attach(part)
+    return msg.as_bytes()
+
+
+@pytest.fixture(scope="module")
+def scanner() -> Scanner:
+    return Scanner(ScanConfig(ner_window_chars=0))
+
+
+@pytest.mark.parametrize("charset", ["iso-2022-jp", "shift_jis", "utf-8"])
+def test_japanese_mail_in_each_charset(scanner: Scanner, charset: str) -> None:
+    extraction = extract_message(mail(charset))
+    result = scanner.scan(extraction.segments, ScanContext(sender="taro@sakura.co.jp"))
+    assert {"PERSON", "JP_PHONE_NUMBER", "JP_MY_NUMBER"} <= result.entities()
+    assert all(f.part for f in result.personal)
+
+
+def test_csv_attachment_rows_are_records(scanner: Scanner) -> None:
+    rows = "\n".join(f"会員{i},user{i}@gmail.com,090-1111-{i:04d}" for i in range(30))
+    extraction = extract_message(mail("utf-8", "添付をご確認ください。", "会員,メール,電話\n" + rows))
+    result = scanner.scan(extraction.segments)
+    assert result.bulk is not None and result.records >= 30
+    assert any("list.csv" in f.where for f in result.personal)
+
+
+async def test_pool_scans_off_the_event_loop() -> None:
+    async with ScanPool(ScanConfig(ner_window_chars=0, workers=1)) as pool:
+        extraction = extract_message(mail("iso-2022-jp"))
+        ticks = 0
+
+        async def tick() -> None:
+            nonlocal ticks
+            while True:
+                ticks += 1
+                await asyncio.sleep(0)
+
+        ticker = asyncio.create_task(tick())
+        results = await asyncio.gather(*(pool.scan(extraction.segments, ScanContext()) for _ in range(3)))
+        ticker.cancel()
+        assert ticks > 0
+        assert all("JP_MY_NUMBER" in r.entities() for r in results)
+        assert results[0].stats["peak_rss_bytes"] > 0
+
+
+async def test_pool_refuses_to_start_without_its_model() -> None:
+    pool = ScanPool(ScanConfig(ja_model="no_such_model", workers=1))
+    with pytest.raises(ScanPoolError, match="no_such_model"):
+        await pool.start()

@@ -1,0 +1,75 @@
+"""Precision / recall per entity and the false-hold rate of a scanner over a labelled corpus.
+
+A label counts as found when a counted hit of the same entity overlaps its value in the text; a
+counted hit that overlaps no label of its entity is a false positive.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from collections import defaultdict
+from dataclasses import dataclass, field
+
+from gateway.scan.engine import Scanner
+from gateway.scan.model import ScanContext
+from tests.unit.scan.corpus import CONTEXT_RECIPIENTS, CONTEXT_SENDER, OWN_NUMBERS, Sample
+
+
+@dataclass
+class Score:
+    tp: int = 0
+    fp: int = 0
+    fn: int = 0
+
+    @property
+    def precision(self) -> float:
+        return self.tp / (self.tp + self.fp) if self.tp + self.fp else 1.0
+
+    @property
+    def recall(self) -> float:
+        return self.tp / (self.tp + self.fn) if self.tp + self.fn else 1.0
+
+
+@dataclass
+class Report:
+    per_entity: dict[str, Score] = field(default_factory=lambda: defaultdict(Score))
+    benign_total: int = 0
+    benign_flagged: list[str] = field(default_factory=list)
+    misses: list[str] = field(default_factory=list)
+    false_positives: list[str] = field(default_factory=list)
+
+    @property
+    def false_hold_rate(self) -> float:
+        return len(self.benign_flagged) / self.benign_total if self.benign_total else 0.0
+
+
+def context() -> ScanContext:
+    return ScanContext(sender=CONTEXT_SENDER, recipients=CONTEXT_RECIPIENTS, own_phone_numbers=OWN_NUMBERS)
+
+
+def evaluate(scanner: Scanner, samples: list[Sample]) -> Report:
+    report = Report()
+    for s in samples:
+        seg = s.segment()
+        norm = unicodedata.normalize("NFKC", seg.text)
+        hits = [h for _, h, _ in scanner.find([seg], context())]
+        if s.benign:
+            report.benign_total += 1
+            if hits:
+                report.benign_flagged.append(f"{s.name}: {sorted({h.entity for h in hits})}")
+        spans = []
+        for entity, value in s.labels:
+            start = norm.find(unicodedata.normalize("NFKC", value))
+            assert start >= 0, (s.name, value)
+            spans.append((entity, start, start + len(unicodedata.normalize("NFKC", value))))
+        for entity, a, b in spans:
+            if any(h.entity == entity and h.start < b and h.end > a for h in hits):
+                report.per_entity[entity].tp += 1
+            else:
+                report.per_entity[entity].fn += 1
+                report.misses.append(f"{s.name}: {entity}")
+        for h in hits:
+            if not any(e == h.entity and h.start < b and h.end > a for e, a, b in spans):
+                report.per_entity[h.entity].fp += 1
+                report.false_positives.append(f"{s.name}: {h.entity} ({h.source})")
+    return report
