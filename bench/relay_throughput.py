@@ -137,6 +137,12 @@ def stop(process: subprocess.Popen[bytes]) -> None:
             process.wait()
 
 
+def sink_command(port: int) -> list[str]:
+    assert SMTP_SINK
+    as_user = ["-u", "nobody"] if os.geteuid() == 0 else []  # smtp-sink refuses to run as root
+    return [SMTP_SINK, *as_user, "-c", f"127.0.0.1:{port}", "1000"]
+
+
 def bench_floor_aiosmtpd(messages: int, sessions: int, size: int) -> float:
     port = free_port()
     process = start([sys.executable, "-c", BARE_AIOSMTPD, str(port)], port)
@@ -150,7 +156,7 @@ def bench_floor_smtp_sink(messages: int, sessions: int, size: int) -> float | No
     if not SMTP_SINK:
         return None
     port = free_port()
-    process = start([SMTP_SINK, "-c", f"127.0.0.1:{port}", "1000"], port)
+    process = start(sink_command(port), port)
     try:
         return messages / send_load(port, messages, sessions, size)
     finally:
@@ -183,7 +189,7 @@ def bench_gateway(messages: int, sessions: int, size: int, store: str, receivers
         }
         path = Path(tmp) / "config.yaml"
         path.write_text(yaml.safe_dump(config))
-        sink = start([SMTP_SINK, "-c", f"127.0.0.1:{sink_port}", "1000"], sink_port) if SMTP_SINK else None
+        sink = start(sink_command(sink_port), sink_port) if SMTP_SINK else None
         if sink is None:
             sink = start([sys.executable, "-c", BARE_AIOSMTPD, str(sink_port)], sink_port)
         gateway = start(
