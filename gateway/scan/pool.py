@@ -38,6 +38,18 @@ class ScanPoolError(ScanModelError):
     """The pool could not start (a worker failed to load its models)."""
 
 
+def peak_rss_bytes() -> int:
+    """This process's peak resident set (VmHWM; ru_maxrss survives exec and would count the parent's)."""
+    try:
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+
+
 def _worker(conn: Connection, config_json: str) -> None:
     from gateway.scan.engine import Scanner
 
@@ -47,7 +59,7 @@ def _worker(conn: Connection, config_json: str) -> None:
     except Exception as e:
         conn.send(("error", f"{type(e).__name__}: {e}"))
         return
-    conn.send(("ready", resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024))
+    conn.send(("ready", peak_rss_bytes()))
     while True:
         try:
             request = conn.recv()
@@ -58,7 +70,7 @@ def _worker(conn: Connection, config_json: str) -> None:
         segments, context = request
         try:
             result = scanner.scan(segments, context)
-            result.stats["peak_rss_bytes"] = float(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024)
+            result.stats["peak_rss_bytes"] = float(peak_rss_bytes())
             conn.send(("ok", result))
         except Exception as e:  # reported as UNSCANNABLE by the parent; the worker stays usable
             conn.send(("error", f"{type(e).__name__}: {e}"[:300]))

@@ -179,6 +179,7 @@ def positives(g: Gen, n: int = 20) -> list[Sample]:
         card, acct, pension = g.card(), g.digits(7, string.digits), f"{g.digits(4)}-{g.digits(6, string.digits)}"
         lic, passport = "30" + g.digits(10, string.digits), g.r.choice(["TK", "TR", "MZ", "TZ"]) + g.digits(7)
         dob, ssn, iban, intl = g.dob(), g.ssn(), g.iban(), g.r.choice(INTL_PHONES)
+        holder = g.r.choice(KANA)
         out += [
             Sample(f"my_number_{i}", f"お客様のマイナンバー: {mn} をご確認ください。", [("JP_MY_NUMBER", mn)]),
             Sample(
@@ -195,8 +196,8 @@ def positives(g: Gen, n: int = 20) -> list[Sample]:
             Sample(f"card_{i}", f"カード番号 {card} 有効期限 12/28", [("CREDIT_CARD", card)]),
             Sample(
                 f"account_{i}",
-                f"お振込先: みずほ銀行 渋谷支店 普通 {acct} 口座名義 {g.r.choice(KANA)}",
-                [("JP_BANK_ACCOUNT", acct)],
+                f"お振込先: みずほ銀行 渋谷支店 普通 {acct} 口座名義 {holder}",
+                [("JP_BANK_ACCOUNT", acct), ("PERSON", holder)],
             ),
             Sample(f"pension_{i}", f"基礎年金番号：{pension}", [("JP_PENSION_NUMBER", pension)]),
             Sample(f"license_{i}", f"運転免許証番号 {lic}", [("JP_DRIVER_LICENSE", lic)]),

@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import unicodedata
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from gateway.content import Segment
 from gateway.scan.engine import Scanner
-from gateway.scan.model import ScanContext
+from gateway.scan.model import Hit, ScanContext
 from tests.unit.scan.corpus import CONTEXT_RECIPIENTS, CONTEXT_SENDER, OWN_NUMBERS, Sample
 
 
@@ -48,11 +50,16 @@ def context() -> ScanContext:
 
 
 def evaluate(scanner: Scanner, samples: list[Sample]) -> Report:
+    return evaluate_with(lambda seg: [h for _, h, _ in scanner.find([seg], context())], samples)
+
+
+def evaluate_with(find: Callable[[Segment], list[Hit]], samples: list[Sample]) -> Report:
+    """`find` returns the counted hits of one segment (offsets in its NFKC text)."""
     report = Report()
     for s in samples:
         seg = s.segment()
         norm = unicodedata.normalize("NFKC", seg.text)
-        hits = [h for _, h, _ in scanner.find([seg], context())]
+        hits = find(seg)
         if s.benign:
             report.benign_total += 1
             if hits:
