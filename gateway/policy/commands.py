@@ -1,0 +1,106 @@
+"""`gateway rules check` and `gateway rules test`: what an admin runs before and after a change."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+from gateway.config import Config
+from gateway.message import Envelope
+from gateway.policy.policy import Policy
+from gateway.policy.ruletest import compare, load_expectation
+from gateway.policy.source import PolicyError
+from gateway.verdict import Verdict
+
+EXIT_OK, EXIT_ERROR, EXIT_USAGE = 0, 1, 2
+
+
+def load_or_report(config: Config) -> Policy | None:
+    try:
+        return Policy.load(config.policy)
+    except PolicyError as e:
+        print(f"gateway: the rules are not valid ({len(e.problems)} problem(s)):", file=sys.stderr)
+        for problem in e.problems:
+            print(f"  {problem}", file=sys.stderr)
+        return None
+
+
+def rules_check(config: Config) -> int:
+    policy = load_or_report(config)
+    if policy is None:
+        return EXIT_ERROR
+    settings = config.policy
+    disabled = [s.name for s in policy.sources if s.name not in {r.name for r in policy.rules}]
+    print(f"rules: {settings.rules_path} + {settings.local_path}: {len(policy.rules)} rule(s) in force")
+    for rule in policy.rules:
+        mode = " (monitor)" if rule.monitor else ""
+        changed = next((s.changed_by for s in policy.sources if s.name == rule.name), [])
+        note = f"  changed by {', '.join(changed)}" if changed else ""
+        print(f"  {rule.name:28} {rule.action.value:12}{mode}{note}")
+    if disabled:
+        print(f"disabled: {', '.join(disabled)}")
+    d = policy.directory
+    if d.source:
+        print(f"directory: {d.source}: {len(d.people)} people, {len(d.groups)} group(s)")
+    print("OK")
+    return EXIT_OK
+
+
+def _text(verdict: Verdict, name: str) -> list[str]:
+    lines = [f"{name}: {verdict.action.value}"]
+    if verdict.approvers:
+        lines.append(f"  approvers ({verdict.approver_source}): {', '.join(verdict.approvers)}")
+    for h in verdict.hits:
+        tag = f"{h.action.value}{' (monitor)' if h.mode == 'monitor' else ''}"
+        lines += [f"  hit  {h.rule} → {tag}", f"       {h.reason.ja}", f"       {h.reason.en}"]
+    for m in verdict.misses:
+        lines.append(f"  miss {m.rule}: {m.why}")
+    return lines
+
+
+def rules_test(config: Config, messages: list[Path], as_json: bool, mail_from: str | None, rcpts: list[str]) -> int:
+    from gateway.cli import _envelope_from_headers  # the same envelope defaults as `gateway check`
+
+    policy = load_or_report(config)
+    if policy is None:
+        return EXIT_ERROR
+    results: list[dict[str, Any]] = []
+    failed = 0
+    for path in messages:
+        try:
+            raw = path.read_bytes()
+            expect = load_expectation(path)
+            sender = mail_from if mail_from is not None else (expect.mail_from if expect else None)
+            envelope = _envelope_from_headers(raw, sender, rcpts or (expect.rcpt if expect else []))
+        except (OSError, ValueError, PolicyError) as e:
+            print(f"gateway: {path}: {e}", file=sys.stderr)
+            return EXIT_USAGE
+        verdict = asyncio.run(_decide(config, policy, envelope, raw))
+        problems = compare(expect, verdict) if expect else []
+        failed += bool(problems)
+        if as_json:
+            out = {"message": str(path), **verdict.to_json()}
+            if expect is not None:
+                out["test"] = {"passed": not problems, "problems": problems}
+            results.append(out)
+        else:
+            print("\n".join(_text(verdict, str(path))))
+            if expect is not None:
+                print("  test: " + ("PASS" if not problems else "FAIL\n    " + "\n    ".join(problems)))
+    if as_json:
+        print(json.dumps(results, ensure_ascii=False, indent=2))
+    return EXIT_ERROR if failed else EXIT_OK
+
+
+async def _decide(config: Config, policy: Policy, envelope: Envelope, raw: bytes) -> Verdict:
+    from gateway.flow import decide_message
+    from gateway.inspection import Inspectors
+
+    tools = Inspectors(config)
+    try:
+        return await decide_message(envelope, raw, tools, policy)
+    finally:
+        tools.close()

@@ -1,0 +1,119 @@
+"""YAML with line numbers, so every policy error can name the file and line it comes from.
+
+Mappings load as `Located` dicts that remember the line of each key; sequences as `LocatedList`
+with the line of each item. Duplicate keys are an error (YAML would silently keep the last one).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+
+class PolicyError(Exception):
+    """A problem in the rules or the directory, phrased for the admin: 'rules/10-pii.yaml:12: ...'.
+
+    `problems` holds one line per problem, so `gateway rules check` can list all of them at once."""
+
+    def __init__(self, problems: str | list[str]) -> None:
+        self.problems = [problems] if isinstance(problems, str) else list(problems)
+        super().__init__("\n".join(self.problems))
+
+
+class Located(dict[str, Any]):
+    """A mapping from a YAML file: `line` of the mapping, `lines[key]` of each key."""
+
+    line: int = 0
+    lines: dict[str, int]
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.lines = {}
+
+    def line_of(self, key: str) -> int:
+        return self.lines.get(key, self.line)
+
+
+class LocatedList(list[Any]):
+    line: int = 0
+    lines: list[int]
+
+    def __init__(self, *args: Any) -> None:
+        super().__init__(*args)
+        self.lines = []
+
+    def line_of(self, index: int) -> int:
+        return self.lines[index] if 0 <= index < len(self.lines) else self.line
+
+
+class _Loader(yaml.SafeLoader):
+    pass
+
+
+class _DuplicateKey(Exception):
+    def __init__(self, key: str, line: int) -> None:
+        self.key, self.line = key, line
+
+
+def _mapping(loader: _Loader, node: yaml.MappingNode) -> Located:
+    loader.flatten_mapping(node)
+    out = Located()
+    out.line = node.start_mark.line + 1
+    for key_node, value_node in node.value:
+        key = loader.construct_object(key_node, deep=True)
+        key = str(key) if not isinstance(key, str) else key
+        line = key_node.start_mark.line + 1
+        if key in out:
+            raise _DuplicateKey(key, line)
+        out[key] = loader.construct_object(value_node, deep=True)
+        out.lines[key] = line
+    return out
+
+
+def _sequence(loader: _Loader, node: yaml.SequenceNode) -> LocatedList:
+    out = LocatedList(loader.construct_object(item, deep=True) for item in node.value)
+    out.line = node.start_mark.line + 1
+    out.lines = [item.start_mark.line + 1 for item in node.value]
+    return out
+
+
+_Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _mapping)
+_Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_SEQUENCE_TAG, _sequence)
+
+
+def load_yaml(text: str, filename: str) -> Any:
+    """Parse one YAML document; errors become PolicyError('file:line: ...')."""
+    try:
+        return yaml.load(text, Loader=_Loader)  # a SafeLoader subclass
+    except _DuplicateKey as e:
+        raise PolicyError(f"{filename}:{e.line}: {e.key}: duplicate key") from None
+    except yaml.YAMLError as e:
+        mark = getattr(e, "problem_mark", None)
+        line = f":{mark.line + 1}" if mark is not None else ""
+        raise PolicyError(f"{filename}{line}: not valid YAML: {getattr(e, 'problem', e)}") from None
+
+
+def read_yaml(path: Path) -> Any:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as e:
+        raise PolicyError(f"{path}: cannot read: {e.strerror}") from None
+    except UnicodeDecodeError:
+        raise PolicyError(f"{path}: not UTF-8 text") from None
+    return load_yaml(text, str(path))
+
+
+def line_at(data: Any, loc: tuple[Any, ...]) -> int:
+    """The line of the deepest node on a path (a pydantic error location) that has one."""
+    line = getattr(data, "line", 0)
+    node = data
+    for key in loc:
+        in_map = isinstance(node, Located) and isinstance(key, str) and key in node
+        in_list = isinstance(node, LocatedList) and isinstance(key, int) and 0 <= key < len(node)
+        if not (in_map or in_list):
+            break
+        line = node.line_of(key)
+        node = node[key]
+    return line
