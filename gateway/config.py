@@ -11,6 +11,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from gateway.extract.limits import ExtractLimits
+from gateway.policy.settings import PolicySettings
 from gateway.recipients.settings import RecipientsConfig
 
 
@@ -144,6 +145,7 @@ class Config(_Strict):
     worker: WorkerConfig = Field(default_factory=WorkerConfig)
     extract: ExtractLimits = Field(default_factory=ExtractLimits)
     recipients: RecipientsConfig = Field(default_factory=RecipientsConfig)
+    policy: PolicySettings = Field(default_factory=PolicySettings)
     log_level: str = Field(default="INFO", pattern="^(DEBUG|INFO|WARNING|ERROR)$")
 
     @property
