@@ -4,7 +4,7 @@
       → parse          the raw bytes into a MIME tree (never trusted for envelope decisions)
       → inspect        extract text (worker process), scan for personal data (next issue),
                      assess recipients (lists, history, lookalikes, DNS)
-      → decide         evaluate the rules → a Verdict with reasons               (for now: relay)
+      → decide         evaluate the rules (gateway/policy) → a Verdict with hits, misses and reasons
       → dispose        relay → outbound queue; hold / reject                     (later issues)
 
 `decide_message` is also what `gateway check` runs, so an admin sees exactly what the gateway would do.
@@ -21,17 +21,12 @@ from email.message import Message
 from gateway.extract.sandbox import extract_in_worker
 from gateway.inspection import Facts, Inspectors
 from gateway.message import Envelope
+from gateway.policy.policy import Policy
 from gateway.recipients.assess import assess_recipients
 from gateway.store.base import Lease, Queue, Store
-from gateway.verdict import Action, Reason, Verdict
+from gateway.verdict import Action, Verdict
 
 log = logging.getLogger(__name__)
-
-RELAY_ALL = Reason(
-    rule="default_relay",
-    en="No rule matched: the message is relayed.",
-    ja="該当するルールがないため、そのまま送信します。",
-)
 
 
 class DispositionLost(Exception):
@@ -58,18 +53,19 @@ async def inspect(envelope: Envelope, raw: bytes, tools: Inspectors) -> Facts:
     )
 
 
-def decide(envelope: Envelope, facts: Facts) -> Verdict:
-    """The rules arrive with the policy issue; until then every message is relayed."""
-    return Verdict(
-        action=Action.RELAY,
-        reasons=[RELAY_ALL],
-        facts={"envelope": {"mail_from": envelope.mail_from, "rcpt_to": list(envelope.rcpt_tos)}, **facts.to_json()},
-    )
+def decide(envelope: Envelope, facts: Facts, policy: Policy) -> Verdict:
+    """Every rule over the facts: the strongest enforced hit decides; all hits and misses are kept."""
+    verdict = policy.decide(envelope, facts)
+    verdict.facts = {
+        "envelope": {"mail_from": envelope.mail_from, "rcpt_to": list(envelope.rcpt_tos)},
+        **facts.to_json(),
+    }
+    return verdict
 
 
-async def decide_message(envelope: Envelope, raw: bytes, tools: Inspectors) -> Verdict:
+async def decide_message(envelope: Envelope, raw: bytes, tools: Inspectors, policy: Policy) -> Verdict:
     """parse → inspect → decide, without side effects."""
-    return decide(envelope, await inspect(envelope, raw, tools))
+    return decide(envelope, await inspect(envelope, raw, tools), policy)
 
 
 async def dispose(store: Store, lease: Lease, verdict: Verdict) -> None:
@@ -84,9 +80,10 @@ async def dispose(store: Store, lease: Lease, verdict: Verdict) -> None:
     log.info("queued %s: %s to %d recipient(s)", message.id, verdict.action, len(message.pending))
 
 
-async def process(store: Store, lease: Lease, tools: Inspectors) -> Verdict:
-    """One claimed inbound message, from raw bytes to its next queue."""
+async def process(store: Store, lease: Lease, tools: Inspectors, policy: Policy) -> Verdict:
+    """One claimed inbound message, from raw bytes to its next queue (under the policy in force when
+    it was claimed: a reload never changes the rules half-way through a message)."""
     raw = await asyncio.to_thread(store.raw, lease.message.id)
-    verdict = await decide_message(lease.message.envelope, raw, tools)
+    verdict = await decide_message(lease.message.envelope, raw, tools, policy)
     await dispose(store, lease, verdict)
     return verdict

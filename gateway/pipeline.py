@@ -14,6 +14,7 @@ import time
 from gateway import flow
 from gateway.config import Config
 from gateway.inspection import Inspectors
+from gateway.policy.holder import PolicyHolder
 from gateway.queue_runner import QueueRunner
 from gateway.store.base import Lease, Queue, Store
 
@@ -24,7 +25,7 @@ PIPELINE_RETRY_SECONDS = 30.0
 
 
 class PipelineWorker(QueueRunner):
-    def __init__(self, store: Store, config: Config, tools: Inspectors) -> None:
+    def __init__(self, store: Store, config: Config, tools: Inspectors, policy: PolicyHolder) -> None:
         super().__init__(
             store,
             Queue.INBOUND,
@@ -34,10 +35,11 @@ class PipelineWorker(QueueRunner):
         )
         self.config = config
         self.tools = tools
+        self.policy = policy
 
     async def handle(self, lease: Lease) -> None:
         try:
-            await flow.process(self.store, lease, self.tools)
+            await flow.process(self.store, lease, self.tools, self.policy.current)
         except flow.DispositionLost:
             log.warning("lease lost while processing %s; another worker has it", lease.message.id)
         except Exception as e:

@@ -2,6 +2,10 @@
 them in one process (plus extra receive processes sharing the port when smtp.processes > 1);
 `gateway smtp|worker|deliver` start one part, so several nodes can share a Redis store.
 
+The pipeline worker decides with the rules of gateway/policy: loaded before anything starts (broken
+rules stop start-up), reloaded on SIGHUP and, with policy.watch, when a file changes; a broken new
+set is logged and the old one kept.
+
 Shutdown on SIGTERM/SIGINT: stop accepting connections, let transactions and messages in flight
 finish, release leases of messages not started, close the store.
 """
@@ -20,6 +24,7 @@ from gateway.inspection import Inspectors
 from gateway.message import Envelope, QueuedMessage, new_message_id
 from gateway.outbound.worker import DeliveryWorker
 from gateway.pipeline import PipelineWorker
+from gateway.policy.holder import PolicyHolder
 from gateway.recipients.history import open_history
 from gateway.smtp.server import start_smtp_server
 from gateway.store import open_store
@@ -50,6 +55,9 @@ async def serve(config: Config, parts: Collection[str] = PARTS, store: Store | N
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
+    policy = PolicyHolder(config.policy) if "worker" in parts else None  # PolicyError: do not start
+    if policy is not None:
+        loop.add_signal_handler(signal.SIGHUP, lambda: loop.create_task(asyncio.to_thread(policy.reload)))
     store = store or open_store(config.store.url)
     workers: list[asyncio.Task[None]] = []
     server = committer = None
@@ -60,9 +68,11 @@ async def serve(config: Config, parts: Collection[str] = PARTS, store: Store | N
             committer = GroupCommitter(store, max_batch=config.smtp.commit_batch_max)
             server = await start_smtp_server(config.smtp, make_accept(committer))
             log.info("smtp listening on %s (port %d)", config.smtp.listen, server.port)
-        if "worker" in parts:
+        if policy is not None:
             tools = Inspectors(config, history)
-            workers.append(asyncio.create_task(PipelineWorker(store, config, tools).run(stop)))
+            workers.append(asyncio.create_task(PipelineWorker(store, config, tools, policy).run(stop)))
+            if config.policy.watch:
+                workers.append(asyncio.create_task(policy.watch(stop)))
         if "deliver" in parts:
             workers.append(asyncio.create_task(DeliveryWorker(store, config, history=history).run(stop)))
         log.info("gateway ready: %s", ", ".join(p for p in PARTS if p in parts))
