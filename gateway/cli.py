@@ -11,10 +11,14 @@ import json
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from gateway.config import Config, ConfigError, load_config
 from gateway.message import Envelope
 from gateway.verdict import Verdict
+
+if TYPE_CHECKING:
+    from gateway.policy.policy import Policy
 
 EXIT_OK = 0
 EXIT_ERROR = 1
@@ -66,6 +70,16 @@ def build_parser() -> argparse.ArgumentParser:
     hi.add_argument("--replace", action="store_true", help="forget the existing history first")
     _add_config(hsub.add_parser("counts", help="sender-recipient pairs and organisations known"))
 
+    p = sub.add_parser("rules", help="validate the rules, or show what they make of messages")
+    rsub = p.add_subparsers(dest="rules_command", required=True, metavar="ACTION")
+    _add_config(rsub.add_parser("check", help="validate rules/, rules/local.d/ and the directory"))
+    rt = rsub.add_parser("test", help="every rule hit and miss, the action and the reasons for each message")
+    _add_config(rt)
+    rt.add_argument("--json", action="store_true", help="print the decisions as a JSON list")
+    rt.add_argument("--mail-from", metavar="ADDRESS", help="envelope sender (default: the From header)")
+    rt.add_argument("--rcpt", metavar="ADDRESS", action="append", default=[], help="envelope recipient (repeatable)")
+    rt.add_argument("messages", metavar="MESSAGE.eml", type=Path, nargs="+")
+
     sub.add_parser("hash-password", help="hash a password for smtp.auth_users (reads it from the terminal)")
     return parser
 
@@ -94,13 +108,24 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _queue(config, args)
     if args.command == "history":
         return _history(config, args)
+    if args.command == "rules":
+        from gateway.policy import commands
+
+        if args.rules_command == "check":
+            return commands.rules_check(config)
+        return commands.rules_test(config, args.messages, args.json, args.mail_from, args.rcpt)
 
     from gateway.service import run_node
 
     setup_logging(config.log_level)
     parts = ("smtp", "worker", "deliver") if args.command == "run" else (args.command,)
+    from gateway.policy import PolicyError
+
     try:
         run_node(config, parts)
+    except PolicyError as e:
+        print(f"gateway: cannot start: the rules are not valid:\n{e}", file=sys.stderr)
+        return EXIT_ERROR
     except OSError as e:
         print(f"gateway: cannot start: {e}", file=sys.stderr)
         return EXIT_ERROR
@@ -141,7 +166,12 @@ def _check(config: Config, args: argparse.Namespace) -> int:
     except ValueError as e:
         print(f"gateway: {args.message}: {e}", file=sys.stderr)
         return EXIT_USAGE
-    verdict: Verdict = asyncio.run(_decide_once(config, envelope, raw))
+    from gateway.policy.commands import load_or_report
+
+    policy = load_or_report(config)
+    if policy is None:
+        return EXIT_ERROR
+    verdict: Verdict = asyncio.run(_decide_once(config, envelope, raw, policy))
     if args.json:
         print(json.dumps({"message": str(args.message), **verdict.to_json()}, ensure_ascii=False, indent=2))
     else:
@@ -149,16 +179,20 @@ def _check(config: Config, args: argparse.Namespace) -> int:
         for reason in verdict.reasons:
             print(f"  [{reason.rule}] {reason.en}")
             print(f"  [{reason.rule}] {reason.ja}")
+        for hit in verdict.hits:
+            print(f"  hit  {hit.rule}: {hit.action.value}{' (monitor)' if hit.mode == 'monitor' else ''}")
+        for miss in verdict.misses:
+            print(f"  miss {miss.rule}: {miss.why}")
     return EXIT_OK
 
 
-async def _decide_once(config: Config, envelope: Envelope, raw: bytes) -> Verdict:
+async def _decide_once(config: Config, envelope: Envelope, raw: bytes, policy: Policy) -> Verdict:
     from gateway.flow import decide_message
     from gateway.inspection import Inspectors
 
     tools = Inspectors(config)
     try:
-        return await decide_message(envelope, raw, tools)
+        return await decide_message(envelope, raw, tools, policy)
     finally:
         tools.close()
 
