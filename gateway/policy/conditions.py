@@ -43,6 +43,14 @@ class ConditionError(Exception):
         self.line = line
 
 
+def _show(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, tuple | list | frozenset):
+        return "[" + ", ".join(str(x) for x in value) + "]"
+    return render_value(value, "en") if not isinstance(value, str) else repr(render_value(value, "en"))
+
+
 class Node:
     __slots__ = ()
 
@@ -73,14 +81,6 @@ class Leaf(Node):
         ok = self.test(fs)
         shown = _show(fs.values.get(self.fact, self.default))
         return ok, f"{self.fact} {self.op} {_show(self.operand)} (is {shown})"
-
-
-def _show(value: Any) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, tuple | list | frozenset):
-        return "[" + ", ".join(str(x) for x in value) + "]"
-    return render_value(value, "en") if not isinstance(value, str) else repr(render_value(value, "en"))
 
     def facts(self) -> list[str]:
         return [self.fact]

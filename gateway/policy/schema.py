@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from gateway.policy.source import Located
 from gateway.verdict import Action
 
-Param = int | float | str | bool | list[str] | list[int]
+Param = Any  # a scalar or a list of scalars, checked by _check_param
 
 
 class _Strict(BaseModel):
@@ -33,6 +34,8 @@ class RuleEntry(_Strict):
     params: dict[str, Param] = Field(default_factory=dict)
     reason: Text | None = None  # templates with {fact} placeholders; default: the description
 
+    _params = field_validator("params")(lambda cls, v: _check_params(v))
+
     @model_validator(mode="after")
     def _minutes(self) -> RuleEntry:
         if self.action is Action.DELAY and self.minutes is None:
@@ -56,15 +59,36 @@ class RuleChange(_Strict):
     params: dict[str, Param] | None = None
     reason: Text | None = None
 
+    _params = field_validator("params")(lambda cls, v: _check_params(v))
+
+
+def _check_params(params: dict[str, Any] | None) -> dict[str, Any] | None:
+    scalar = (int, float, str, bool)
+    for name, value in (params or {}).items():
+        ok = isinstance(value, scalar) or (
+            isinstance(value, list) and all(isinstance(x, scalar) and type(x) is type(value[0]) for x in value)
+        )
+        if not ok:
+            raise ValueError(f"{name}: a parameter is a number, a string, true/false or a list of one kind of them")
+    return params
+
 
 def merge(base: dict[str, Any], change: dict[str, Any]) -> dict[str, Any]:
-    """A rule's fields with a change applied (params merged)."""
-    out = dict(base)
+    """A rule's fields with a change applied (params merged); lines are kept for error messages."""
+    out = Located(base)
+    out.line = getattr(base, "line", 0)
+    out.lines = dict(getattr(base, "lines", {}))
     for key, value in change.items():
+        if key == "name":
+            continue
         if key == "params":
-            out["params"] = {**base.get("params", {}), **value}
-        elif key != "name":
-            out[key] = value
+            params = Located({**base.get("params", {}), **value})
+            params.lines = {**getattr(base.get("params"), "lines", {}), **getattr(value, "lines", {})}
+            value = params
+        out[key] = value
+        change_lines: dict[str, int] = getattr(change, "lines", {})
+        if key in change_lines:
+            out.lines[key] = change_lines[key]
     if "action" in change and change["action"] != "delay" and "minutes" not in change:
         out.pop("minutes", None)
     return out

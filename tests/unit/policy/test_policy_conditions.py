@@ -89,7 +89,11 @@ def test_explain_names_the_failing_test() -> None:
 @pytest.mark.parametrize(
     ("when", "line", "message"),
     [
-        ("all:\n  - pii.bulk: true\n  - pii.recrods: {gte: 1}\n", 3, "unknown fact 'pii.recrods' (did you mean 'pii.records'?)"),
+        (
+            "all:\n  - pii.bulk: true\n  - pii.recrods: {gte: 1}\n",
+            3,
+            "unknown fact 'pii.recrods' (did you mean 'pii.records'?)",
+        ),
         ("pii.count.JP_MYNUMBER: {gte: 1}\n", 1, "unknown fact 'pii.count.JP_MYNUMBER'"),
         ("recipients.any.nonsense: true\n", 1, "unknown fact"),
         ("pii.records:\n  between: [1, 2]\n", 2, "operator 'between' does not apply to a int fact"),
