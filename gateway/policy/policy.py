@@ -33,7 +33,7 @@ class Policy:
         sources: list[RuleSource] = []
         rules: list[Rule] = []
         try:
-            sources = load_sources(settings.rules_path, settings.local_path)
+            sources = load_sources(settings.rules_path, settings.local_path, problems)
             rules = compile_rules(sources)
         except PolicyError as e:
             problems.extend(e.problems)

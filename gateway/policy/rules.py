@@ -109,9 +109,11 @@ def rule_files(rules_dir: Path, local_dir: Path) -> list[Path]:
     return _files(rules_dir) + _files(local_dir)
 
 
-def load_sources(rules_dir: Path, local_dir: Path) -> list[RuleSource]:
-    """Read and merge the rule files; raises PolicyError listing every problem."""
-    problems: list[str] = []
+def load_sources(rules_dir: Path, local_dir: Path, problems: list[str] | None = None) -> list[RuleSource]:
+    """Read and merge the rule files. Problems are appended to `problems` (the rules that could be
+    read are still returned, so that all problems can be listed at once); without it, raises."""
+    collect = problems is not None
+    problems = problems if problems is not None else []
     if not rules_dir.is_dir():
         raise PolicyError(f"{rules_dir}: the rules directory does not exist")
     sources: dict[str, RuleSource] = {}
@@ -142,7 +144,7 @@ def load_sources(rules_dir: Path, local_dir: Path) -> list[RuleSource]:
                 src.field_files.update({key: str(path) for key in entry if key != "name"})
             else:
                 sources[name] = RuleSource(name, entry, origin)
-    if problems:
+    if problems and not collect:
         raise PolicyError(problems)
     return list(sources.values())
 
