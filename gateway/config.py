@@ -122,12 +122,30 @@ class OrganizationConfig(_Strict):
 class WebConfig(_Strict):
     listen: str = "127.0.0.1:8025"
     base_url: str = "http://127.0.0.1:8025"
+    enabled: bool = True
+    users_file: Path | None = None  # admins and approvers who sign in (gateway/web/auth.py)
+    approvers_sign_in: bool = False
+    session_hours: float = Field(default=8.0, gt=0)
 
     @field_validator("listen")
     @classmethod
     def _listen(cls, v: str) -> str:
         parse_host_port(v)
         return v
+
+
+class HoldConfig(_Strict):
+    """Held mail (gateway/hold): how long people have to act, reminders, and what expiry does."""
+
+    sender_hours: float = Field(default=24.0, gt=0)
+    manager_hours: float = Field(default=72.0, gt=0)
+    remind_before_minutes: float = Field(default=120.0, ge=0)
+    on_expiry: str = Field(default="discard", pattern="^(discard|release)$")
+    release_on_expiry_rules: list[str] = Field(default_factory=list)
+    language: str = Field(default="ja", pattern="^(ja|en)$")
+    languages: dict[str, str] = Field(default_factory=dict)
+    loop_interval: float = Field(default=5.0, gt=0)
+    retry_seconds: float = Field(default=30.0, gt=0)
 
 
 class WorkerConfig(_Strict):
@@ -142,6 +160,7 @@ class Config(_Strict):
     store: StoreConfig = Field(default_factory=StoreConfig)
     organization: OrganizationConfig = Field(default_factory=OrganizationConfig)
     web: WebConfig = Field(default_factory=WebConfig)
+    hold: HoldConfig = Field(default_factory=HoldConfig)
     worker: WorkerConfig = Field(default_factory=WorkerConfig)
     extract: ExtractLimits = Field(default_factory=ExtractLimits)
     recipients: RecipientsConfig = Field(default_factory=RecipientsConfig)
