@@ -40,6 +40,7 @@ def build_parser() -> argparse.ArgumentParser:
         ("smtp", "run only the SMTP receive part"),
         ("worker", "run only the pipeline worker"),
         ("deliver", "run only the delivery worker"),
+        ("web", "run only the web pages (confirm, approve, admin, API, metrics) and the hold loop"),
     ):
         _add_config(sub.add_parser(name, help=text, description=text))
 
@@ -118,7 +119,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     from gateway.service import run_node
 
     setup_logging(config.log_level)
-    parts = ("smtp", "worker", "deliver") if args.command == "run" else (args.command,)
+    parts = ("smtp", "worker", "deliver", "web") if args.command == "run" else (args.command,)
     from gateway.policy import PolicyError
 
     try:

@@ -5,7 +5,8 @@
       → inspect        extract text (worker process), scan for personal data (next issue),
                      assess recipients (lists, history, lookalikes, DNS)
       → decide         evaluate the rules (gateway/policy) → a Verdict with hits, misses and reasons
-      → dispose        relay → outbound queue; hold / reject                     (later issues)
+      → dispose        relay / rewrite_bcc → outbound queue; hold / delay → hold workflow (gateway/hold);
+                     reject → a notice to the sender
 
 `decide_message` is also what `gateway check` runs, so an admin sees exactly what the gateway would do.
 """
@@ -17,14 +18,20 @@ import email
 import email.policy
 import logging
 from email.message import Message
+from typing import TYPE_CHECKING
 
 from gateway.extract.sandbox import extract_in_worker
 from gateway.inspection import Facts, Inspectors
 from gateway.message import Envelope
+from gateway.metrics import HOLDS, MESSAGES, SCAN_SECONDS
+from gateway.policy.bcc import rewrite_to_bcc
 from gateway.policy.policy import Policy
 from gateway.recipients.assess import assess_recipients
 from gateway.store.base import Lease, Queue, Store
 from gateway.verdict import Action, Verdict
+
+if TYPE_CHECKING:
+    from gateway.hold.workflow import HoldWorkflow
 
 log = logging.getLogger(__name__)
 
@@ -68,22 +75,40 @@ async def decide_message(envelope: Envelope, raw: bytes, tools: Inspectors, poli
     return decide(envelope, await inspect(envelope, raw, tools), policy)
 
 
-async def dispose(store: Store, lease: Lease, verdict: Verdict) -> None:
-    """Carry out the verdict with one fenced store transition."""
+async def dispose(
+    store: Store, lease: Lease, verdict: Verdict, raw: bytes = b"", holds: HoldWorkflow | None = None
+) -> None:
+    """Carry out the verdict with one fenced store transition: relay and rewrite_bcc → outbound;
+    hold_sender, hold_manager and delay → the hold workflow; reject → a notice to the sender."""
     message = lease.message
-    if verdict.action is not Action.RELAY:
-        # Fail closed: an action this build cannot carry out sends the message to the shunt queue.
-        raise ValueError(f"no disposition for action {verdict.action}")
-    message.pending = message.envelope.rcpt_tos
-    if not await asyncio.to_thread(store.move, lease, Queue.OUTBOUND, message):
-        raise DispositionLost(message.id)
-    log.info("queued %s: %s to %d recipient(s)", message.id, verdict.action, len(message.pending))
+    MESSAGES.labels(verdict.action.value).inc()
+    if verdict.action in (Action.RELAY, Action.REWRITE_BCC):
+        new_raw = None
+        if verdict.action is Action.REWRITE_BCC and verdict.bcc:
+            new_raw = rewrite_to_bcc(raw or await asyncio.to_thread(store.raw, message.id), set(verdict.bcc))
+        message.pending = message.envelope.rcpt_tos
+        if not await asyncio.to_thread(store.move, lease, Queue.OUTBOUND, message, raw=new_raw):
+            raise DispositionLost(message.id)
+        log.info("queued %s: %s to %d recipient(s)", message.id, verdict.action, len(message.pending))
+        return
+    if holds is None:
+        # Fail closed: an action this node cannot carry out sends the message to the shunt queue.
+        raise ValueError(f"no disposition for action {verdict.action} (no hold workflow)")
+    raw = raw or await asyncio.to_thread(store.raw, message.id)
+    if verdict.action is Action.REJECT:
+        await holds.reject(lease, verdict, raw)
+    else:
+        hold = await holds.hold(lease, verdict, raw)
+        HOLDS.labels(hold.rule).inc()
 
 
-async def process(store: Store, lease: Lease, tools: Inspectors, policy: Policy) -> Verdict:
+async def process(
+    store: Store, lease: Lease, tools: Inspectors, policy: Policy, holds: HoldWorkflow | None = None
+) -> Verdict:
     """One claimed inbound message, from raw bytes to its next queue (under the policy in force when
     it was claimed: a reload never changes the rules half-way through a message)."""
     raw = await asyncio.to_thread(store.raw, lease.message.id)
-    verdict = await decide_message(lease.message.envelope, raw, tools, policy)
-    await dispose(store, lease, verdict)
+    with SCAN_SECONDS.time():
+        verdict = await decide_message(lease.message.envelope, raw, tools, policy)
+    await dispose(store, lease, verdict, raw, holds)
     return verdict

@@ -13,6 +13,7 @@ import time
 
 from gateway import flow
 from gateway.config import Config
+from gateway.hold.workflow import HoldWorkflow
 from gateway.inspection import Inspectors
 from gateway.policy.holder import PolicyHolder
 from gateway.queue_runner import QueueRunner
@@ -25,7 +26,14 @@ PIPELINE_RETRY_SECONDS = 30.0
 
 
 class PipelineWorker(QueueRunner):
-    def __init__(self, store: Store, config: Config, tools: Inspectors, policy: PolicyHolder) -> None:
+    def __init__(
+        self,
+        store: Store,
+        config: Config,
+        tools: Inspectors,
+        policy: PolicyHolder,
+        holds: HoldWorkflow | None = None,
+    ) -> None:
         super().__init__(
             store,
             Queue.INBOUND,
@@ -36,10 +44,11 @@ class PipelineWorker(QueueRunner):
         self.config = config
         self.tools = tools
         self.policy = policy
+        self.holds = holds
 
     async def handle(self, lease: Lease) -> None:
         try:
-            await flow.process(self.store, lease, self.tools, self.policy.current)
+            await flow.process(self.store, lease, self.tools, self.policy.current, self.holds)
         except flow.DispositionLost:
             log.warning("lease lost while processing %s; another worker has it", lease.message.id)
         except Exception as e:

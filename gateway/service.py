@@ -20,6 +20,8 @@ import time
 from collections.abc import Awaitable, Callable, Collection
 
 from gateway.config import Config
+from gateway.hold.store import HoldStore, open_holds
+from gateway.hold.workflow import HoldWorkflow
 from gateway.inspection import Inspectors
 from gateway.message import Envelope, QueuedMessage, new_message_id
 from gateway.outbound.worker import DeliveryWorker
@@ -33,7 +35,7 @@ from gateway.store.group_commit import GroupCommitter
 
 log = logging.getLogger(__name__)
 
-PARTS = ("smtp", "worker", "deliver")
+PARTS = ("smtp", "worker", "deliver", "web")
 
 
 def make_accept(committer: GroupCommitter) -> Callable[[Envelope, bytes], Awaitable[str]]:
@@ -63,6 +65,9 @@ async def serve(config: Config, parts: Collection[str] = PARTS, store: Store | N
     server = committer = None
     tools: Inspectors | None = None
     history = open_history(config.store.url) if {"worker", "deliver"} & set(parts) else None
+    holds: HoldStore | None = open_holds(config.store.url) if {"worker", "web"} & set(parts) else None
+    workflow = HoldWorkflow(store, holds, config) if holds is not None else None
+    web = None
     try:
         if "smtp" in parts:
             committer = GroupCommitter(store, max_batch=config.smtp.commit_batch_max)
@@ -70,11 +75,18 @@ async def serve(config: Config, parts: Collection[str] = PARTS, store: Store | N
             log.info("smtp listening on %s (port %d)", config.smtp.listen, server.port)
         if policy is not None:
             tools = Inspectors(config, history)
-            workers.append(asyncio.create_task(PipelineWorker(store, config, tools, policy).run(stop)))
+            workers.append(asyncio.create_task(PipelineWorker(store, config, tools, policy, workflow).run(stop)))
             if config.policy.watch:
                 workers.append(asyncio.create_task(policy.watch(stop)))
         if "deliver" in parts:
             workers.append(asyncio.create_task(DeliveryWorker(store, config, history=history).run(stop)))
+        if workflow is not None:  # expiry, reminders, delay release (every node; updates are atomic)
+            workers.append(asyncio.create_task(workflow.run(stop)))
+        if "web" in parts and config.web.enabled and holds is not None and workflow is not None:
+            from gateway.web.server import start_web
+
+            web = await start_web(config, store, holds, workflow)
+            log.info("web listening on %s", config.web.listen)
         log.info("gateway ready: %s", ", ".join(p for p in PARTS if p in parts))
         await stop.wait()
         log.info("shutting down")
@@ -82,6 +94,8 @@ async def serve(config: Config, parts: Collection[str] = PARTS, store: Store | N
         stop.set()
         if server is not None:
             await server.close()
+        if web is not None:
+            await web.close()
         if committer is not None:
             await committer.close()
         await asyncio.gather(*workers, return_exceptions=True)
@@ -89,6 +103,8 @@ async def serve(config: Config, parts: Collection[str] = PARTS, store: Store | N
             tools.close()
         if history is not None:
             history.close()
+        if holds is not None:
+            holds.close()
         store.close()
         log.info("stopped")
 

@@ -103,6 +103,7 @@ class Hold:
     decided_by: str = ""
     comment: str = ""
     release_on_expiry: bool = False
+    retry_at: float = 0.0  # releasing / final but unsettled: when the loop takes it up again
     details: dict[str, Any] = field(default_factory=dict)  # reasons, recipients, attachments, findings
     tokens: list[LinkToken] = field(default_factory=list)
     version: int = 0
@@ -119,9 +120,9 @@ class Hold:
     def next_due(self) -> float | None:
         """When the hold loop must look at this hold next (None: never again)."""
         if self.state.final:
-            return None if self.settled else self.updated_at
+            return None if self.settled else self.retry_at
         if self.state is HoldState.RELEASING:
-            return self.updated_at
+            return self.retry_at
         due = self.expires_at
         if self.remind_at is not None and not self.reminded and self.state is not HoldState.DELAYED:
             due = min(due, self.remind_at)

@@ -1,0 +1,329 @@
+"""The hold workflow: puts held messages on the hold queue, carries out what people and the clock
+decide, and moves the message on exactly once.
+
+Order of work, so that a crash anywhere repeats a step instead of losing one:
+- hold: record (HoldStore.create) → notify (links) → mark notified → move the message to Queue.HOLD.
+  A re-run finds the record; if the notice was not marked sent, it mints new links and sends again.
+- act / admin / clock: one atomic update of the record (the compare-and-set on its state) decides;
+  only the winner of `→ releasing` may move the message, and it does so under a claim of that one
+  message on Queue.HOLD (`Store.claim_message`), so two clicks, two approvers or two nodes never
+  send twice: the move takes the message off the hold queue, and a second claim finds nothing.
+- settle: the queue work of releasing and final states (move to outbound / remove), then the result
+  notice, then `settled`. The hold loop retries unsettled holds after `hold.retry_seconds`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Callable, Sequence
+
+from gateway.config import Config
+from gateway.hold import tokens
+from gateway.hold import transitions as tr
+from gateway.hold.details import details_of
+from gateway.hold.model import AuditEntry, Change, Hold, HoldState, LinkToken, Scope
+from gateway.hold.store import HoldStore
+from gateway.notify import Notifier
+from gateway.policy.bcc import rewrite_to_bcc
+from gateway.store.base import Lease, Queue, Store
+from gateway.verdict import Action, Verdict
+
+log = logging.getLogger(__name__)
+
+FAR_FUTURE = 2**40  # held messages are never due on the hold queue: only claim_message takes them
+Refused = tr.Refused
+
+
+def when(t: float) -> str:
+    return time.strftime("%Y-%m-%d %H:%M %Z", time.localtime(t))
+
+
+class HoldWorkflow:
+    def __init__(
+        self,
+        store: Store,
+        holds: HoldStore,
+        config: Config,
+        notifier: Notifier | None = None,
+        *,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.store = store
+        self.holds = holds
+        self.config = config
+        self.notifier = notifier or Notifier(store, config)
+        self.clock = clock
+        h = config.hold
+        self.timing = tr.Timing(h.manager_hours * 3600, h.remind_before_minutes * 60, h.retry_seconds)
+        self.lease_seconds = config.worker.lease_seconds
+
+    # -- from the pipeline -------------------------------------------------------------------------
+
+    async def hold(self, lease: Lease, verdict: Verdict, raw: bytes) -> Hold:
+        """Hold a claimed inbound message (hold_sender, hold_manager, delay). Returns its record."""
+        message = lease.message
+        now = self.clock()
+        hold = await asyncio.to_thread(self.holds.get, message.id)
+        secret: str | None = None
+        if hold is None:
+            secret, token = tokens.mint(Scope.SENDER, message.envelope.mail_from)
+            hold = self._new_hold(message.id, message.envelope.mail_from, message.envelope.rcpt_tos, verdict, raw, now)
+            hold.tokens.append(token)
+            entry = AuditEntry(hold.id, now, "held", "system", "", hold.state.value, f"rule {hold.rule}")
+            if not await asyncio.to_thread(self.holds.create, hold, entry):
+                hold = await asyncio.to_thread(self.holds.get, message.id)
+                assert hold is not None
+                secret = None
+        if not hold.notified and hold.state.waiting:
+            if secret is None:
+                secret, token = tokens.mint(Scope.SENDER, hold.sender)
+                await asyncio.to_thread(self.holds.update, hold.id, tr.replace_tokens(Scope.SENDER, [token]))
+            await self._notify_sender(hold, secret)
+            await asyncio.to_thread(self.holds.update, hold.id, tr.mark_notified)
+        message.pending = message.envelope.rcpt_tos
+        if not await asyncio.to_thread(self.store.move, lease, Queue.HOLD, message, due_at=FAR_FUTURE):
+            from gateway.flow import DispositionLost
+
+            raise DispositionLost(message.id)
+        log.info("held %s: %s by rule %s", hold.id, hold.state, hold.rule)
+        return hold
+
+    def _new_hold(
+        self, message_id: str, sender: str, rcpts: Sequence[str], verdict: Verdict, raw: bytes, now: float
+    ) -> Hold:
+        h = self.config.hold
+        rules = tuple(hit.rule for hit in verdict.hits if hit.mode != "monitor" and hit.action is verdict.action)
+        rules = rules or tuple(r.rule for r in verdict.reasons) or ("-",)
+        if verdict.action is Action.DELAY:
+            state, expires = HoldState.DELAYED, now + (verdict.delay_minutes or 0) * 60
+        else:
+            state, expires = HoldState.HELD_SENDER, now + h.sender_hours * 3600
+        remind_before = self.timing.remind_before
+        return Hold(
+            id=message_id,
+            state=state,
+            action=verdict.action.value,
+            sender=sender.lower(),
+            recipients=tuple(rcpts),
+            rules=rules,
+            created_at=now,
+            updated_at=now,
+            expires_at=expires,
+            needs_approval=verdict.action is Action.HOLD_MANAGER,
+            approvers=tuple(a.lower() for a in verdict.approvers),
+            language=self.notifier.language(sender),
+            remind_at=(expires - remind_before) if remind_before and expires - remind_before > now else None,
+            release_on_expiry=h.on_expiry == "release" or bool(set(rules) & set(h.release_on_expiry_rules)),
+            details=details_of(verdict, raw),
+        )
+
+    async def reject(self, lease: Lease, verdict: Verdict, raw: bytes) -> None:
+        """The verdict is reject: tell the sender why (notice queued first), then drop the message."""
+        message = lease.message
+        if not message.envelope.is_null_sender:
+            details = details_of(verdict, raw)
+            await self.notifier.send(
+                "rejected", message.envelope.mail_from, sender=message.envelope.mail_from, details=details, removed=()
+            )
+        if not await asyncio.to_thread(self.store.finish, lease):
+            from gateway.flow import DispositionLost
+
+            raise DispositionLost(message.id)
+        log.info("rejected %s", message.id)
+
+    # -- people ------------------------------------------------------------------------------------
+
+    async def act(
+        self,
+        hold_id: str,
+        secret: str,
+        scope: Scope,
+        action: str,
+        *,
+        keep: Sequence[str] | None = None,
+        comment: str = "",
+        signed_in: str | None = None,
+    ) -> Change:
+        """A sender's or approver's action through their link. Raises Refused (nothing changed)."""
+        now = self.clock()
+        current = await asyncio.to_thread(self.holds.get, hold_id)
+        if current is None:
+            raise Refused("token")
+        fresh: list[tuple[str, str, LinkToken]] = []
+        if scope is Scope.SENDER and action == "confirm" and current.needs_approval:
+            for approver in current.approvers:
+                s, t = tokens.mint(Scope.APPROVER, approver)
+                fresh.append((approver, s, t))
+        decide = tr.by_token(
+            secret,
+            scope,
+            action,
+            now,
+            self.timing,
+            keep=keep,
+            comment=comment[:1000],
+            signed_in=signed_in,
+            approver_tokens=[t for _, _, t in fresh],
+        )
+        change = await asyncio.to_thread(self.holds.update, hold_id, decide)
+        assert change is not None  # by_token never returns None: it raises Refused
+        log.info("hold %s: %s by %s link -> %s", hold_id, action, scope, change.hold.state)
+        await self._after(change, fresh)
+        return change
+
+    async def admin(self, hold_id: str, action: str, admin: str, *, comment: str = "", hours: float = 0.0) -> Change:
+        decide = tr.by_admin(action, admin, self.clock(), self.timing, comment=comment[:1000], hours=hours)
+        change = await asyncio.to_thread(self.holds.update, hold_id, decide)
+        if change is None:
+            raise Refused("token")
+        log.info("hold %s: %s by an admin -> %s", hold_id, action, change.hold.state)
+        await self._after(change, [])
+        return change
+
+    async def _after(self, change: Change, fresh: list[tuple[str, str, LinkToken]]) -> None:
+        hold = change.hold
+        if hold.state is HoldState.HELD_MANAGER:
+            for approver, secret, _ in fresh:
+                await self._notify_approver(hold, approver, secret, "approval")
+        elif hold.state is HoldState.RELEASING or hold.state.final:
+            await self.settle(hold.id)
+
+    # -- moving the message on ---------------------------------------------------------------------
+
+    async def settle(self, hold_id: str) -> Hold | None:
+        """Do the queue work of a releasing or final hold, once. Returns the hold if it is settled."""
+        hold = await asyncio.to_thread(self.holds.get, hold_id)
+        if hold is None or hold.settled or not (hold.state is HoldState.RELEASING or hold.state.final):
+            return hold
+        now = self.clock()
+        lease = await asyncio.to_thread(self.store.claim_message, Queue.HOLD, hold.id, self.lease_seconds)
+        if lease is None:
+            where = await asyncio.to_thread(self.store.get, hold.id)
+            if where is not None and where[0] in (Queue.INBOUND, Queue.HOLD):
+                # Not on the hold queue yet (the pipeline is still moving it), or another node holds
+                # the claim: look again later.
+                await asyncio.to_thread(self.holds.update, hold.id, tr.retry_later(now, self.timing))
+                return None
+            # Already moved on (or delivered and gone): a previous settle did the queue work.
+        elif hold.state is HoldState.RELEASING:
+            message = lease.message
+            keep = hold.keep or hold.recipients
+            message.pending = tuple(keep)
+            raw = None
+            if hold.removed:
+                raw = rewrite_to_bcc(await asyncio.to_thread(self.store.raw, hold.id), set(hold.removed))
+            if not await asyncio.to_thread(self.store.move, lease, Queue.OUTBOUND, message, raw=raw):
+                await asyncio.to_thread(self.holds.update, hold.id, tr.retry_later(now, self.timing))
+                return None
+            log.info("hold %s: released to %d recipient(s)", hold.id, len(keep))
+        elif not await asyncio.to_thread(self.store.finish, lease):
+            await asyncio.to_thread(self.holds.update, hold.id, tr.retry_later(now, self.timing))
+            return None
+        await self._notify_result(hold)
+        change = await asyncio.to_thread(self.holds.update, hold.id, tr.settled(self.clock()))
+        return change.hold if change is not None else await asyncio.to_thread(self.holds.get, hold.id)
+
+    # -- the clock ---------------------------------------------------------------------------------
+
+    async def tick(self, now: float | None = None) -> int:
+        """One look at every hold whose time has come. Returns how many were looked at."""
+        now = self.clock() if now is None else now
+        due = await asyncio.to_thread(self.holds.due, now)
+        for hold in due:
+            try:
+                await self._tick_one(hold, now)
+            except Exception:
+                log.exception("hold loop: %s failed; will retry", hold.id)
+        return len(due)
+
+    async def _tick_one(self, hold: Hold, now: float) -> None:
+        if hold.state is HoldState.RELEASING or hold.state.final:
+            await self.settle(hold.id)
+            return
+        sender_secret = sender_token = None
+        fresh: list[tuple[str, str, LinkToken]] = []
+        reminding = now < hold.expires_at and hold.remind_at is not None and not hold.reminded
+        if reminding and hold.state is HoldState.HELD_SENDER:
+            sender_secret, sender_token = tokens.mint(Scope.SENDER, hold.sender)
+        if reminding and hold.state is HoldState.HELD_MANAGER:
+            for approver in hold.approvers:
+                s, t = tokens.mint(Scope.APPROVER, approver)
+                fresh.append((approver, s, t))
+        decide = tr.by_clock(now, self.timing, sender_token=sender_token, approver_tokens=[t for _, _, t in fresh])
+        change = await asyncio.to_thread(self.holds.update, hold.id, decide)
+        if change is None:
+            return
+        new = change.hold
+        if new.state is HoldState.RELEASING or new.state.final:
+            log.info("hold %s: %s", new.id, change.audit[-1].event if change.audit else new.state)
+            await self.settle(new.id)
+        elif new.reminded and not hold.reminded:
+            if sender_secret is not None:
+                await self._send_link(new, new.sender, sender_secret, "reminder", role="sender")
+            for approver, secret, _ in fresh:
+                await self._send_link(new, approver, secret, "reminder", role="approver")
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """The hold loop: expiry, reminders, delay release, and settling what a crash left half done."""
+        while not stop.is_set():
+            try:
+                await self.tick()
+            except Exception as e:  # the store is down: try again next round
+                log.warning("hold loop: %s", type(e).__name__)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), timeout=self.config.hold.loop_interval)
+
+    # -- notices -----------------------------------------------------------------------------------
+
+    async def _notify_sender(self, hold: Hold, secret: str) -> None:
+        if hold.state is HoldState.DELAYED:
+            minutes = max(1, round((hold.expires_at - hold.created_at) / 60))
+            await self._send_link(hold, hold.sender, secret, "delayed", minutes=minutes)
+        else:
+            await self._send_link(hold, hold.sender, secret, "held")
+
+    async def _notify_approver(self, hold: Hold, approver: str, secret: str, kind: str) -> None:
+        await self._send_link(hold, approver, secret, kind, approver=approver)
+
+    async def _send_link(self, hold: Hold, to: str, secret: str, kind: str, **extra: object) -> None:
+        if not to:
+            return
+        await self.notifier.send(
+            kind,
+            to,
+            hold=hold,
+            details=hold.details,
+            removed=hold.removed,
+            link=self.notifier.link(hold.id, secret),
+            expires=when(hold.expires_at),
+            **extra,
+        )
+
+    async def _notify_result(self, hold: Hold) -> None:
+        """The sender hears how it ended, unless they decided it themselves (confirm or cancel)."""
+        if not hold.sender or hold.decided_by == hold.sender:
+            return
+        if hold.state is HoldState.RELEASING:
+            result = "released"
+        elif hold.state is HoldState.EXPIRED:
+            result = "expired"
+        elif hold.state is HoldState.REJECTED:
+            result = "rejected"
+        else:
+            result = "cancelled"
+        by = "" if hold.decided_by == "system" else hold.decided_by.removeprefix("admin:")
+        if hold.decided_by.startswith("admin:"):
+            by = "管理者 / administrator"
+        await self.notifier.send(
+            "result",
+            hold.sender,
+            hold=hold,
+            details=hold.details,
+            removed=hold.removed,
+            result=result,
+            comment=hold.comment,
+            by=by,
+        )

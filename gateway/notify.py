@@ -1,0 +1,92 @@
+"""Notification mails rendered from templates/mail/ (Japanese or English) and queued on the outbound
+queue as notices: from the null sender, `is_notice`, never inspected again (like DSNs).
+
+Kinds: held (to the sender, one link), delayed (to the sender, a link to cancel), approval (to an
+approver, one link), reminder (to whoever has to act, a fresh link), result (released, rejected with
+the approver's comment, expired, discarded), rejected (the verdict was reject).
+
+A template's first line is `Subject: ...`, then an empty line, then the body.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from datetime import UTC, datetime
+from email.message import EmailMessage
+from email.utils import format_datetime, formataddr, make_msgid
+from pathlib import Path
+from typing import Any
+
+import jinja2
+
+from gateway.config import Config
+from gateway.message import Envelope, QueuedMessage, new_message_id
+from gateway.store.base import Queue, Store
+
+log = logging.getLogger(__name__)
+
+TEMPLATES = Path(__file__).resolve().parents[1] / "templates"
+FROM_NAME = "メール誤送信防止 / Mail Gateway"
+
+
+def mail_environment(directory: Path = TEMPLATES) -> jinja2.Environment:
+    return jinja2.Environment(
+        loader=jinja2.FileSystemLoader(str(directory / "mail")),
+        autoescape=False,  # text/plain mail
+        undefined=jinja2.StrictUndefined,
+        keep_trailing_newline=True,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+
+
+class Notifier:
+    def __init__(self, store: Store, config: Config, directory: Path = TEMPLATES) -> None:
+        self.store = store
+        self.config = config
+        self.env = mail_environment(directory)
+
+    def language(self, address: str) -> str:
+        return self.config.hold.languages.get(address.lower(), self.config.hold.language)
+
+    def link(self, hold_id: str, secret: str) -> str:
+        return f"{self.config.web.base_url.rstrip('/')}/h/{hold_id}/{secret}"
+
+    def render(self, kind: str, lang: str, **context: Any) -> tuple[str, str]:
+        text = self.env.get_template(f"{kind}.{lang}.txt").render(language=lang, **context)
+        head, _, body = text.partition("\n\n")
+        if not head.startswith("Subject: "):
+            raise ValueError(f"template {kind}.{lang}.txt must start with 'Subject: '")
+        return head[len("Subject: ") :].strip(), body
+
+    def build(self, to: str, subject: str, body: str, now: float | None = None) -> tuple[QueuedMessage, bytes]:
+        now = time.time() if now is None else now
+        mail = EmailMessage()
+        mail["From"] = formataddr((FROM_NAME, self.config.postmaster))
+        mail["To"] = to
+        mail["Subject"] = subject
+        mail["Date"] = format_datetime(datetime.fromtimestamp(now, UTC))
+        mail["Message-ID"] = make_msgid(domain=self.config.relay.helo_name)
+        mail["Auto-Submitted"] = "auto-generated"
+        mail["X-Auto-Response-Suppress"] = "All"
+        mail.set_content(body, charset="utf-8", cte="base64")
+        raw = mail.as_bytes(policy=mail.policy.clone(linesep="\r\n"))
+        message = QueuedMessage(
+            id=new_message_id(),
+            envelope=Envelope(mail_from="", rcpt_tos=(to,)),
+            received_at=now,
+            pending=(to,),
+            is_notice=True,
+        )
+        return message, raw
+
+    async def send(self, kind: str, to: str, **context: Any) -> str:
+        """Queue one notice to `to` in their language; returns its queue id."""
+        language = self.language(to)
+        subject, body = self.render(kind, language, **context)
+        message, raw = self.build(to, subject, body)
+        await asyncio.to_thread(self.store.accept, [(message, raw)], Queue.OUTBOUND)
+        log.info("notice %s queued: %s (%s)", message.id, kind, language)
+        return message.id

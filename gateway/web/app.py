@@ -1,0 +1,151 @@
+"""The Starlette application: routes, security headers on every response, and rendering.
+
+Every response carries Cache-Control: no-store and Referrer-Policy: no-referrer (a link's token is
+in its path and must not leak through caches or Referer headers), a strict Content-Security-Policy
+(no external assets, no inline script) and X-Frame-Options: DENY.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import jinja2
+from prometheus_client import CollectorRegistry, generate_latest
+from prometheus_client.exposition import CONTENT_TYPE_LATEST
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, PlainTextResponse, Response
+from starlette.routing import BaseRoute, Route
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from gateway.config import Config
+from gateway.hold.store import HoldStore
+from gateway.hold.workflow import HoldWorkflow
+from gateway.metrics import StoreCollector, registry
+from gateway.notify import TEMPLATES
+from gateway.store.base import Store
+from gateway.web.auth import LocalUsers, User, load_users
+from gateway.web.i18n import translator
+
+SECURITY_HEADERS = [
+    (b"cache-control", b"no-store"),
+    (b"pragma", b"no-cache"),
+    (b"referrer-policy", b"no-referrer"),
+    (b"x-content-type-options", b"nosniff"),
+    (b"x-frame-options", b"DENY"),
+    (
+        b"content-security-policy",
+        b"default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; "
+        b"frame-ancestors 'none'; base-uri 'none'",
+    ),
+]
+
+
+class SecurityHeaders:
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                names = {h[0] for h in SECURITY_HEADERS}
+                headers = [h for h in message.get("headers", []) if h[0].lower() not in names]
+                message["headers"] = headers + SECURITY_HEADERS
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
+
+
+@dataclass
+class Web:
+    config: Config
+    store: Store
+    holds: HoldStore
+    workflow: HoldWorkflow
+    auth: LocalUsers
+    env: jinja2.Environment
+    metrics: CollectorRegistry
+
+    def language(self, request: Request, user: User | None = None, fallback: str = "") -> str:
+        asked = request.query_params.get("lang", "")
+        if asked in ("ja", "en"):
+            return asked
+        if user is not None and user.language:
+            return user.language
+        return fallback or self.config.hold.language
+
+    def render(self, request: Request, name: str, lang: str, status: int = 200, **context: Any) -> HTMLResponse:
+        other = "en" if lang == "ja" else "ja"
+        html = self.env.get_template(name).render(
+            lang=lang,
+            t=translator(lang),
+            other_lang=other,
+            lang_url=f"{request.url.path}?lang={other}",
+            when=lambda t: time.strftime("%Y-%m-%d %H:%M", time.localtime(t)),
+            **context,
+        )
+        return HTMLResponse(html, status_code=status)
+
+    def message(self, request: Request, lang: str, status: int, title: str, text: str) -> HTMLResponse:
+        return self.render(request, "message.html", lang, status, title=title, text=text)
+
+
+def web_of(request: Request) -> Web:
+    web: Web = request.app.state.web
+    return web
+
+
+async def stylesheet(request: Request) -> Response:
+    css = (TEMPLATES / "web" / "app.css").read_text(encoding="utf-8")
+    return Response(css, media_type="text/css")
+
+
+async def metrics(request: Request) -> Response:
+    web = web_of(request)
+    body = generate_latest(registry()) + generate_latest(web.metrics)
+    return Response(body, media_type=CONTENT_TYPE_LATEST)
+
+
+async def health(request: Request) -> Response:
+    return PlainTextResponse("ok")
+
+
+def create_app(
+    config: Config, store: Store, holds: HoldStore, workflow: HoldWorkflow, templates: Path = TEMPLATES
+) -> Starlette:
+    from gateway.web import admin, api, pages
+
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(str(templates / "web")),
+        autoescape=True,
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    auth = LocalUsers(
+        load_users(config.web.users_file),
+        holds.secret(),
+        config.web.session_hours * 3600,
+        secure=config.web.base_url.startswith("https://"),
+    )
+    store_metrics = CollectorRegistry()
+    store_metrics.register(StoreCollector(store, holds))
+    routes: list[BaseRoute] = [
+        Route("/static/app.css", stylesheet, methods=["GET"]),
+        Route("/metrics", metrics, methods=["GET"]),
+        Route("/healthz", health, methods=["GET"]),
+        *pages.routes(),
+        *admin.routes(),
+        *api.routes(),
+    ]
+    app = Starlette(routes=routes)
+    app.state.web = Web(config, store, holds, workflow, auth, env, store_metrics)
+    app.add_middleware(SecurityHeaders)
+    return app
