@@ -4,7 +4,7 @@
 
 Prints median / p99 ms for a 1 KB and a 10 KB Japanese mail (fast stage, and with the bounded NER
 window), seconds for the 5,572-row iDeCo sheet, characters per second, and peak RSS per worker
-(a ScanPool worker with ja_ginza loaded). The plain analyzer is presidio's AnalyzerEngine on a
+(an inspection worker, gateway.workers, with ja_ginza loaded). The plain analyzer is presidio's AnalyzerEngine on a
 SpacyNlpEngine with ja_ginza and presidio's own pattern recognizers set to Japanese; it runs the
 sheet on its first rows only (it would take minutes) and the figure is extrapolated, as marked.
 Goals (issue 4): 1 KB ≤ 10 ms median (fast stage), sheet ≤ 1 s, ≤ 700 MB per worker.
@@ -25,8 +25,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import gateway.scan.offline  # noqa: F401  (before presidio)
 from gateway.content import Segment
-from gateway.scan import ScanConfig, ScanContext, ScanPool
+from gateway.scan import ScanConfig, ScanContext
 from gateway.scan.engine import Scanner
+from gateway.workers import InspectionConfig, InspectPool
 from tests.unit.scan.corpus import QUOTED_REPLY, SIGNATURE, bulk_sheet
 
 PARAGRAPH = (
@@ -102,9 +103,18 @@ def row(name: str, ms: list[float], chars: int) -> str:
     return f"  {name:34} median {med:9.2f} ms   p99 {p99(ms):9.2f} ms   {chars / (med / 1000):>12,.0f} chars/s"
 
 
-async def pool_rss(config: ScanConfig, segments: list[Segment]) -> float:
-    async with ScanPool(config, workers=1) as pool:
-        result = await pool.scan(segments, ScanContext())
+async def pool_rss(config: ScanConfig, sheet: Segment) -> float:
+    """Peak RSS of an inspection worker after the sheet (sent as a CSV attachment)."""
+    from email.mime.multipart import MIMEMultipart
+    from email.mime.text import MIMEText
+
+    msg = MIMEMultipart()
+    msg.attach(MIMEText("添付をご確認ください。", "plain", "utf-8"))
+    csv = MIMEText("\n".join([",".join(sheet.header), *sheet.text.replace("\t", ",").splitlines()]), "csv", "utf-8")
+    csv.add_header("Content-Disposition", "attachment", filename="list.csv")
+    msg.attach(csv)
+    async with InspectPool(config, InspectionConfig(workers=1)) as pool:
+        _, result = await pool.inspect(msg.as_bytes())
     return result.stats.get("peak_rss_bytes", 0.0) / 2**20
 
 
@@ -160,8 +170,8 @@ def main() -> None:
         f"(extrapolated from {base_rows} rows)   ratio {base / ours:.0f}x"
     )
 
-    rss_fast = asyncio.run(pool_rss(ScanConfig(ner_window_chars=0), [sheet]))
-    rss_full = asyncio.run(pool_rss(ScanConfig(), [sheet]))
+    rss_fast = asyncio.run(pool_rss(ScanConfig(ner_window_chars=0), sheet))
+    rss_full = asyncio.run(pool_rss(ScanConfig(), sheet))
     print("peak RSS per worker (after the 5,572-row sheet):")
     print(f"  fast stage only (Sudachi)          {rss_fast:7.0f} MB")
     print(f"  with ja_ginza loaded               {rss_full:7.0f} MB")

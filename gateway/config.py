@@ -13,6 +13,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from gateway.extract.limits import ExtractLimits
 from gateway.policy.settings import PolicySettings
 from gateway.recipients.settings import RecipientsConfig
+from gateway.scan.settings import ScanConfig
+from gateway.workers.settings import InspectionConfig
 
 
 class ConfigError(Exception):
@@ -163,6 +165,8 @@ class Config(_Strict):
     hold: HoldConfig = Field(default_factory=HoldConfig)
     worker: WorkerConfig = Field(default_factory=WorkerConfig)
     extract: ExtractLimits = Field(default_factory=ExtractLimits)
+    scan: ScanConfig = Field(default_factory=ScanConfig)
+    inspection: InspectionConfig = Field(default_factory=InspectionConfig)
     recipients: RecipientsConfig = Field(default_factory=RecipientsConfig)
     policy: PolicySettings = Field(default_factory=PolicySettings)
     log_level: str = Field(default="INFO", pattern="^(DEBUG|INFO|WARNING|ERROR)$")

@@ -2,7 +2,7 @@
 
     claimed from the inbound queue
       → parse          the raw bytes into a MIME tree (never trusted for envelope decisions)
-      → inspect        extract text (worker process), scan for personal data (next issue),
+      → inspect        extract text and scan it for personal data (inspection worker process),
                      assess recipients (lists, history, lookalikes, DNS)
       → decide         evaluate the rules (gateway/policy) → a Verdict with hits, misses and reasons
       → dispose        relay / rewrite_bcc → outbound queue; hold / delay → hold workflow (gateway/hold);
@@ -20,7 +20,6 @@ import logging
 from email.message import Message
 from typing import TYPE_CHECKING
 
-from gateway.extract.sandbox import extract_in_worker
 from gateway.inspection import Facts, Inspectors
 from gateway.message import Envelope
 from gateway.metrics import HOLDS, MESSAGES, SCAN_SECONDS
@@ -46,10 +45,11 @@ def parse(raw: bytes) -> Message:
 
 
 async def inspect(envelope: Envelope, raw: bytes, tools: Inspectors) -> Facts:
-    """Everything the rules decide on. Extraction runs in a worker process, never on this loop."""
+    """Everything the rules decide on. Extraction and the scan run in a worker process, never on this
+    loop; whatever goes wrong there comes back as UNSCANNABLE findings."""
     message = parse(raw)
-    extraction, recipients = await asyncio.gather(
-        extract_in_worker(raw, tools.config.extract),
+    (extraction, scan), recipients = await asyncio.gather(
+        tools.pool.inspect(raw, tools.config.extract, tools.scan_context(envelope)),
         assess_recipients(envelope, message, tools.recipients),
     )
     return Facts(
@@ -57,6 +57,7 @@ async def inspect(envelope: Envelope, raw: bytes, tools: Inspectors) -> Facts:
         mime_defects=sum(len(part.defects) for part in message.walk()),
         extraction=extraction,
         recipients=recipients,
+        scan=scan,
     )
 
 

@@ -1,7 +1,8 @@
 """What the pipeline learns about a message before it decides, and the tools that learn it.
 
-`Inspectors` is built once per node (models, list indexes, history and DNS clients); `Facts` is what
-one message's inspection produced: the rules decide on Facts, `gateway check --json` prints them.
+`Inspectors` is built once per node (the inspection worker pool with the models, list indexes,
+history and DNS clients); `Facts` is what one message's inspection produced: the rules decide on
+Facts, `gateway check --json` prints them.
 """
 
 from __future__ import annotations
@@ -12,10 +13,12 @@ from typing import Any
 from gateway.config import Config
 from gateway.content import Extraction
 from gateway.dnsresolver import make_resolver
+from gateway.message import Envelope
 from gateway.recipients.assess import RecipientContext
 from gateway.recipients.history import RecipientHistory, open_history
 from gateway.recipients.model import RecipientAssessment
-from gateway.scan.model import ScanResult
+from gateway.scan.model import ScanContext, ScanResult
+from gateway.workers.pool import InspectPool
 
 
 @dataclass
@@ -24,7 +27,7 @@ class Facts:
     mime_defects: int
     extraction: Extraction
     recipients: RecipientAssessment
-    scan: ScanResult = field(default_factory=ScanResult)  # personal data found (scanner wiring pending)
+    scan: ScanResult = field(default_factory=ScanResult)  # personal data found
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -60,10 +63,18 @@ class Facts:
 
 
 class Inspectors:
-    """The long-lived inspection tools of one node."""
+    """The long-lived inspection tools of one node.
 
-    def __init__(self, config: Config, history: RecipientHistory | None = None) -> None:
+    `pool` runs extraction and the scan; without one given, Inspectors makes its own, started by
+    `await start()` (or on the first message) and stopped by `close()`.
+    """
+
+    def __init__(
+        self, config: Config, history: RecipientHistory | None = None, pool: InspectPool | None = None
+    ) -> None:
         self.config = config
+        self._owns_pool = pool is None
+        self.pool = pool if pool is not None else InspectPool(config.scan, config.inspection)
         self._owns_history = history is None
         self.history = history if history is not None else open_history(config.store.url)
         dns = config.recipients.dns
@@ -72,6 +83,23 @@ class Inspectors:
             config.recipients, config.organization.internal_domains, self.history, resolver
         )
 
+    async def start(self) -> None:
+        """Start the inspection workers: PoolStartError (a ScanModelError) when the models do not load."""
+        await self.pool.start()
+
+    def scan_context(self, envelope: Envelope) -> ScanContext:
+        """Who sends and receives, and what is the organisation's own: not counted as personal data."""
+        scan = self.config.scan
+        return ScanContext(
+            sender=envelope.mail_from,
+            recipients=tuple(envelope.rcpt_tos),
+            internal_domains=tuple(self.config.organization.internal_domains),
+            own_phone_numbers=tuple(scan.own_phone_numbers),
+            own_addresses=tuple(scan.own_addresses),
+        )
+
     def close(self) -> None:
+        if self._owns_pool:
+            self.pool.close_sync()
         if self._owns_history:
             self.history.close()

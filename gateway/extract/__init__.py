@@ -1,7 +1,7 @@
 """Everything a message carries, as text segments with provenance, within limits, fail-closed.
 
     extraction = extract_message(raw, limits)            # in-process; never raises
-    extraction = await extract_in_worker(raw, limits)    # gateway.extract.sandbox: CPU/memory/time-limited
+    extraction, scan = await pool.inspect(raw, limits)  # gateway.workers: in a CPU/memory/time-limited worker
 
 Anything that cannot be read (encrypted, unknown, malformed, over a limit) is an UNSCANNABLE
 finding with a reason code (gateway.extract.reasons) and the attachment's name, never an exception.

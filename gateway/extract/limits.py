@@ -61,21 +61,11 @@ class ExtractLimits(BaseModel):
     cpu_seconds: int = Field(
         default=30,
         gt=0,
-        description="CPU time of one extraction in the worker process (RLIMIT_CPU); killed past it.",
+        description="CPU time of one extraction in its inspection worker (RLIMIT_CPU); past it the worker "
+        "is killed and replaced.",
     )
     wall_seconds: float = Field(
         default=60.0,
         gt=0,
-        description="Wall-clock time of one extraction in the worker; the worker is killed past it.",
-    )
-    memory_bytes: int = Field(
-        default=1024 * MiB,
-        ge=64 * MiB,
-        description="Address-space limit of the worker process (RLIMIT_AS).",
-    )
-    workers: int = Field(
-        default=2,
-        gt=0,
-        le=64,
-        description="Extractions that may run at the same time (each in its own process).",
+        description="Wall-clock time of one extraction; past it the worker is killed and replaced.",
     )

@@ -1,10 +1,11 @@
 """Personal-data scanning: Segments → findings (entity, count, distinct, records, where, masked samples).
 
-from gateway.scan import ScanConfig, ScanContext, Scanner, ScanPool
+from gateway.scan import ScanConfig, ScanContext, Scanner
 scanner = Scanner(ScanConfig())                      # in-process, blocking
-pool = ScanPool(ScanConfig()); await pool.start()    # worker processes, models loaded once
-result = await pool.scan(segments, ScanContext(sender=..., recipients=(...)))
+result = scanner.scan(segments, ScanContext(sender=..., recipients=(...)))
 result.to_json()["findings"]
+
+The gateway runs the Scanner in its inspection workers (gateway.workers.InspectPool), next to extraction.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ import gateway.scan.offline  # noqa: F401  (must precede presidio, spacy and tld
 from gateway.scan.model import BULK, PersonalData, ScanContext, ScanResult
 from gateway.scan.settings import ScanConfig
 
-__all__ = ["BULK", "PersonalData", "ScanConfig", "ScanContext", "ScanModelError", "ScanPool", "ScanResult", "Scanner"]
+__all__ = ["BULK", "PersonalData", "ScanConfig", "ScanContext", "ScanModelError", "ScanResult", "Scanner"]
 
 
 def __getattr__(name: str) -> object:  # heavy modules (presidio, spaCy) load only when asked for
@@ -21,8 +22,4 @@ def __getattr__(name: str) -> object:  # heavy modules (presidio, spaCy) load on
         from gateway.scan import engine
 
         return getattr(engine, name)
-    if name == "ScanPool":
-        from gateway.scan.pool import ScanPool
-
-        return ScanPool
     raise AttributeError(name)

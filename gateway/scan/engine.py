@@ -100,7 +100,7 @@ def _value_key(hit: Hit) -> str:
 
 
 class Scanner:
-    """Built once per process from ScanConfig; `scan()` is synchronous and CPU-bound (run it in ScanPool)."""
+    """Built once per process from ScanConfig; `scan()` is synchronous and CPU-bound (run in gateway.workers)."""
 
     def __init__(self, config: ScanConfig | None = None) -> None:
         self.config = config = config or ScanConfig()

@@ -62,7 +62,6 @@ class ScanConfig(BaseModel):
         description="At most this many characters per message go to GiNZA NER (around uncertain hits); 0 = no NER.",
     )
     ner_seconds: float = Field(default=2.0, gt=0, description="Time budget of the NER stage per message.")
-    workers: int = Field(default=2, ge=1, le=64, description="Scanner worker processes (each loads the models once).")
     chunk_chars: int = Field(
         default=8_000,
         ge=500,

@@ -25,6 +25,8 @@ def write_config(directory: Path, overrides: dict[str, Any]) -> tuple[Path, int]
         "organization": {"internal_domains": ["example.co.jp"]},
         "worker": {"lease_seconds": 10, "poll_interval": 0.05},
         "recipients": {"dns": {"enabled": False}},  # no public DNS here; DNS has its own stub tests
+        "scan": {"ner_window_chars": 0},  # Sudachi only: GiNZA is not under test here
+        "inspection": {"workers": 1},
     }
     for section, values in overrides.items():
         if isinstance(values, dict):

@@ -1,8 +1,7 @@
-"""Real mail through extraction and the scanner; the process pool off the event loop."""
+"""Real mail through extraction and the scanner (in-process; the worker pool: tests/integration/workers)."""
 
 from __future__ import annotations
 
-import asyncio
 from email.header import Header
 from email.mime.multipart import MIMEMultipart
 from email.mime.text import MIMEText
@@ -10,9 +9,8 @@ from email.mime.text import MIMEText
 import pytest
 
 from gateway.extract import extract_message
-from gateway.scan import ScanConfig, ScanContext, ScanPool
+from gateway.scan import ScanConfig, ScanContext
 from gateway.scan.engine import Scanner
-from gateway.scan.pool import ScanPoolError
 
 BODY = (
     "山田様\n\nお世話になっております。\n申込者の情報です。\n氏名：高橋　一郎\n"
@@ -52,28 +50,3 @@ def test_csv_attachment_rows_are_records(scanner: Scanner) -> None:
     result = scanner.scan(extraction.segments)
     assert result.bulk is not None and result.records >= 30
     assert any("list.csv" in f.where for f in result.personal)
-
-
-async def test_pool_scans_off_the_event_loop() -> None:
-    async with ScanPool(ScanConfig(ner_window_chars=0, workers=1)) as pool:
-        extraction = extract_message(mail("iso-2022-jp"))
-        ticks = 0
-
-        async def tick() -> None:
-            nonlocal ticks
-            while True:
-                ticks += 1
-                await asyncio.sleep(0)
-
-        ticker = asyncio.create_task(tick())
-        results = await asyncio.gather(*(pool.scan(extraction.segments, ScanContext()) for _ in range(3)))
-        ticker.cancel()
-        assert ticks > 0
-        assert all("JP_MY_NUMBER" in r.entities() for r in results)
-        assert results[0].stats["peak_rss_bytes"] > 0
-
-
-async def test_pool_refuses_to_start_without_its_model() -> None:
-    pool = ScanPool(ScanConfig(ja_model="no_such_model", workers=1))
-    with pytest.raises(ScanPoolError, match="no_such_model"):
-        await pool.start()

@@ -1,0 +1,137 @@
+"""The inspection worker process: loads the Scanner once, then extracts and scans message after message.
+
+Protocol over one duplex pipe (pickled tuples):
+
+    worker → parent   ("ready", {"pid", "vm_bytes", "rss_bytes"})  or  ("error", "why the models did not load")
+    parent → worker   (raw, ExtractLimits, ScanContext)             or  None (exit)
+    worker → parent   ("extracted", Extraction)   then   ("scanned", ScanResult, recycle)
+
+Limits are set on this process before each phase of each request, so a message cannot take more than
+its share whatever came before it:
+  - CPU: RLIMIT_CPU soft = CPU used so far + the phase's allowance. Past it the kernel sends SIGXCPU,
+    which kills the worker (the hard limit stays unlimited: an unprivileged process can never raise it
+    again, and the parent's wall-clock kill is the backstop).
+  - memory: RLIMIT_AS soft = the address space in use before the message + `memory_bytes`. A parser
+    that allocates past it gets MemoryError (reported as limit-memory; the worker asks to be replaced).
+    The limit is lifted while results are pickled and sent: they are bounded by the text limits.
+A MemoryError that escapes everything ends the process with EXIT_MEMORY, so the parent can tell.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import resource
+import signal
+from multiprocessing.connection import Connection
+
+from gateway.content import Extraction, Finding
+from gateway.extract.reasons import UNSCANNABLE, Reason
+from gateway.scan.settings import ScanConfig
+
+EXIT_MEMORY = 75
+SCAN_CPU_GRACE = 5  # CPU seconds past the scanner's own (cooperative) time budget before SIGXCPU
+
+_WARM_UP = (
+    "From: =?utf-8?b?5bGx55Sw?= <taro@example.co.jp>\r\nTo: hanako@example.com\r\nSubject: warm-up\r\n"
+    "Content-Type: text/plain; charset=utf-8\r\n\r\n山田太郎様 090-1234-5678 東京都港区芝公園1-2-3\r\n"
+).encode()
+
+
+def proc_status(*fields: str) -> dict[str, int]:
+    """Fields of /proc/self/status in bytes: VmSize (address space), VmRSS, VmHWM (peak RSS)."""
+    out: dict[str, int] = {}
+    try:
+        with open("/proc/self/status") as f:
+            for line in f:
+                name, _, value = line.partition(":")
+                if name in fields:
+                    out[name] = int(value.split()[0]) * 1024
+    except OSError:
+        pass
+    return out
+
+
+def _cpu_used() -> float:
+    r = resource.getrusage(resource.RUSAGE_SELF)
+    return r.ru_utime + r.ru_stime
+
+
+def _limit_cpu(seconds: float) -> None:
+    soft = math.ceil(_cpu_used()) + max(1, math.ceil(seconds))
+    resource.setrlimit(resource.RLIMIT_CPU, (soft, resource.RLIM_INFINITY))
+
+
+def _limit_memory(limit: int | None) -> None:
+    resource.setrlimit(resource.RLIMIT_AS, (limit or resource.RLIM_INFINITY, resource.RLIM_INFINITY))
+
+
+def _unscannable(reason: Reason, detail: str) -> Finding:
+    return Finding(entity=UNSCANNABLE, reason=str(reason), detail=detail)
+
+
+def serve(conn: Connection, scan_json: str, memory_bytes: int) -> None:
+    """Process entry (spawned: nothing is inherited from the parent but this pipe)."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the whole group; the parent decides
+    signal.signal(signal.SIGXCPU, signal.SIG_DFL)
+    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+    try:
+        _serve(conn, scan_json, memory_bytes)
+    except MemoryError:
+        os._exit(EXIT_MEMORY)
+    except (EOFError, OSError, KeyboardInterrupt):
+        pass
+
+
+def _serve(conn: Connection, scan_json: str, memory_bytes: int) -> None:
+    from gateway.extract import extract_message
+    from gateway.scan.engine import Scanner
+    from gateway.scan.model import ScanContext, ScanResult
+
+    try:
+        scanner = Scanner(ScanConfig.model_validate_json(scan_json))
+        scanner.scan(extract_message(_WARM_UP).segments, ScanContext())  # every module imported, caches warm
+    except Exception as e:
+        conn.send(("error", f"{type(e).__name__}: {e}"))
+        return
+    status = proc_status("VmSize", "VmRSS")
+    conn.send(("ready", {"pid": os.getpid(), "vm_bytes": status.get("VmSize", 0), "rss_bytes": status.get("VmRSS", 0)}))
+    budget_s = scanner.config.time_budget_seconds
+
+    while True:
+        request = conn.recv()
+        if request is None:
+            return
+        raw, limits, context = request
+        started_cpu = _cpu_used()
+        ceiling = proc_status("VmSize").get("VmSize", 0) + memory_bytes
+
+        _limit_memory(ceiling)
+        _limit_cpu(limits.cpu_seconds)
+        try:
+            extraction = extract_message(raw, limits)
+        except MemoryError:
+            extraction = Extraction(findings=[_unscannable(Reason.LIMIT_MEMORY, "out of memory reading the message")])
+        finally:
+            _limit_memory(None)
+        del raw
+        extraction.stats["cpu_seconds"] = _cpu_used() - started_cpu
+        recycle = any(f.reason == Reason.LIMIT_MEMORY for f in extraction.findings)
+        conn.send(("extracted", extraction))
+
+        _limit_memory(ceiling)
+        _limit_cpu(budget_s + SCAN_CPU_GRACE)
+        try:
+            result = scanner.scan(extraction.segments, context)
+        except MemoryError:
+            result = ScanResult(findings=[_unscannable(Reason.LIMIT_MEMORY, "out of memory in the personal-data scan")])
+            recycle = True
+        except Exception as e:  # a scanner bug must not pass the message: UNSCANNABLE, worker kept
+            result = ScanResult(findings=[_unscannable(Reason.INTERNAL_ERROR, f"scan: {type(e).__name__}: {e}"[:300])])
+        finally:
+            _limit_memory(None)
+        del extraction
+        result.stats["peak_rss_bytes"] = float(proc_status("VmHWM").get("VmHWM", 0))
+        result.stats["request_cpu_seconds"] = _cpu_used() - started_cpu
+        result.stats["worker_pid"] = float(os.getpid())
+        conn.send(("scanned", result, recycle))

@@ -1,0 +1,382 @@
+"""The inspection pool: each message's extraction and personal-data scan, in worker processes, within limits.
+
+    pool = InspectPool(config.scan, config.inspection)
+    await pool.start()                     # PoolStartError (a ScanModelError) when the models do not load
+    extraction, scan = await pool.inspect(raw, config.extract, ScanContext(sender=..., recipients=...))
+    await pool.aclose()
+
+`inspection.workers` spawned processes (gateway.workers.child) each load the Scanner once and serve
+one message at a time: one pipe round trip per message, no fork per message. The event loop only
+awaits: each request runs in a thread of the pool's own executor (one thread per worker), which
+sends the request and waits on the pipe.
+
+Whatever happens to a message comes back as an (Extraction, ScanResult) pair, never an exception:
+  limit-cpu       the worker died of SIGXCPU (RLIMIT_CPU, set per phase in the worker)
+  limit-memory    a parser hit RLIMIT_AS (MemoryError), or the worker exited with EXIT_MEMORY
+  limit-time      the phase ran past its wall-clock limit: the parent kills the worker
+  worker-failed   the worker died otherwise (signal, crash), or none could be restarted
+The UNSCANNABLE finding goes into the Extraction when extraction failed (the scan never ran) and into
+the ScanResult when the scan failed. A worker that died or was killed is replaced by a fresh one, as is
+a worker that served `recycle_after` messages or ran out of memory; the fresh one loads its models
+while the others go on, and is waited for when its turn comes.
+
+Only lifecycle errors raise: PoolStartError (models missing at start-up: no silent fallback) and
+PoolClosed (inspect after close; the pipeline retries the message later).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import multiprocessing
+import queue
+import signal
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from multiprocessing.connection import Connection
+from multiprocessing.process import BaseProcess
+from typing import Any
+
+from gateway.content import Extraction, Finding
+from gateway.extract.limits import ExtractLimits
+from gateway.extract.reasons import UNSCANNABLE, Reason
+from gateway.scan.model import ScanContext, ScanResult
+from gateway.scan.ner import ScanModelError
+from gateway.scan.settings import ScanConfig
+from gateway.workers.child import EXIT_MEMORY, SCAN_CPU_GRACE, serve
+from gateway.workers.settings import InspectionConfig
+
+log = logging.getLogger(__name__)
+
+_mp = multiprocessing.get_context("spawn")
+GRACE_SECONDS = 5.0  # wall clock past the scanner's own time budget before the worker is killed
+_TIMEOUT = object()
+
+Inspection = tuple[Extraction, ScanResult]
+
+
+class PoolStartError(ScanModelError):
+    """A worker could not load its models (or start at all): the gateway must not run without them."""
+
+
+class PoolClosed(RuntimeError):
+    """inspect() on a pool that has been closed."""
+
+
+def _unscannable(reason: Reason, detail: str) -> Finding:
+    return Finding(entity=UNSCANNABLE, reason=str(reason), detail=detail)
+
+
+def extraction_failed(reason: Reason, detail: str) -> Inspection:
+    return Extraction(findings=[_unscannable(reason, detail)]), ScanResult()
+
+
+def _signal_name(number: int) -> str:
+    try:
+        return signal.Signals(number).name
+    except ValueError:
+        return f"signal {number}"
+
+
+def peak_rss_bytes(pid: int) -> int:
+    """Peak resident set of a live process (VmHWM), 0 when it is gone."""
+    try:
+        with open(f"/proc/{pid}/status") as f:
+            for line in f:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return 0
+
+
+class _Worker:
+    """One worker process and the parent's end of its pipe."""
+
+    def __init__(self, scan_json: str, memory_bytes: int) -> None:
+        self.conn: Connection
+        self.conn, child = _mp.Pipe()
+        self.proc: BaseProcess = _mp.Process(
+            target=serve, args=(child, scan_json, memory_bytes), name="gateway-inspect", daemon=True
+        )
+        self.proc.start()
+        child.close()
+        self.ready = False
+        self.served = 0
+        self.info: dict[str, int] = {}
+
+    @property
+    def pid(self) -> int:
+        return self.proc.pid or 0
+
+    def wait_ready(self, timeout: float) -> None:
+        if not self.conn.poll(timeout):
+            raise PoolStartError(f"an inspection worker did not load its models within {timeout:g} s")
+        try:
+            kind, value = self.conn.recv()
+        except (EOFError, OSError):
+            self.proc.join(2)
+            kind, value = "error", f"the worker died while loading its models (exit code {self.proc.exitcode})"
+        if kind != "ready":
+            raise PoolStartError(f"an inspection worker could not load its models: {value}")
+        self.info = value
+        self.ready = True
+
+    def receive(self, timeout: float) -> Any:
+        """The next message from the worker, _TIMEOUT, or None when the worker is gone."""
+        try:
+            if not self.conn.poll(timeout):
+                return _TIMEOUT
+            return self.conn.recv()
+        except (EOFError, OSError):
+            return None
+
+    def exit_code(self) -> int | None:
+        self.proc.join(2)
+        return self.proc.exitcode
+
+    def kill(self) -> None:
+        if self.proc.is_alive():
+            self.proc.kill()
+        self.proc.join(5)
+        self.conn.close()
+
+
+class _Slot:
+    """A place for one worker; the executor thread that holds the slot owns its worker."""
+
+    def __init__(self, worker: _Worker | None) -> None:
+        self.worker = worker
+
+
+class InspectPool:
+    """`inspection.workers` inspection processes behind `inspect()`, which never blocks the loop."""
+
+    def __init__(
+        self, scan: ScanConfig | None = None, settings: InspectionConfig | None = None, workers: int | None = None
+    ) -> None:
+        self.scan = scan or ScanConfig()
+        self.settings = settings or InspectionConfig()
+        self.size = workers or self.settings.workers
+        self.replaced = 0  # workers replaced after a death, a kill, a memory error or recycling
+        self._scan_json = self.scan.model_dump_json()
+        self._lock = threading.Lock()  # guards _state and _live
+        self._start_lock = threading.Lock()
+        self._state = "new"  # new | running | closed
+        self._live: set[_Worker] = set()
+        self._slots: queue.SimpleQueue[_Slot] = queue.SimpleQueue()
+        self._executor: ThreadPoolExecutor | None = None
+
+    # -- lifecycle --------------------------------------------------------------------------------
+
+    @property
+    def running(self) -> bool:
+        return self._state == "running"
+
+    def start_sync(self) -> None:
+        """Start every worker and wait until all have loaded their models (idempotent)."""
+        with self._start_lock:
+            if self._state == "running":
+                return
+            if self._state == "closed":
+                raise PoolClosed("the inspection pool has been closed")
+            workers: list[_Worker] = []
+            try:
+                workers = [self._spawn() for _ in range(self.size)]
+                for w in workers:
+                    w.wait_ready(self.settings.start_seconds)
+            except BaseException:
+                for w in workers:
+                    self._discard(w)
+                raise
+            for w in workers:
+                self._slots.put(_Slot(w))
+            self._executor = ThreadPoolExecutor(self.size, thread_name_prefix="inspect")
+            self._state = "running"
+        rss = max(w.info.get("rss_bytes", 0) for w in workers)
+        log.info("inspection pool: %d worker(s) ready, %.0f MB each", self.size, rss / 2**20)
+
+    async def start(self) -> None:
+        await asyncio.to_thread(self.start_sync)
+
+    def close_sync(self) -> None:
+        """Stop every worker; requests in flight end as worker-failed."""
+        with self._lock:
+            if self._state == "closed":
+                return
+            self._state = "closed"
+            workers = list(self._live)
+        for w in workers:
+            if w.proc.is_alive():
+                w.proc.terminate()
+        if self._executor is not None:
+            self._executor.shutdown(wait=True, cancel_futures=True)
+        for w in workers:
+            self._discard(w)
+
+    async def aclose(self) -> None:
+        await asyncio.to_thread(self.close_sync)
+
+    async def __aenter__(self) -> InspectPool:
+        await self.start()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.aclose()
+
+    def worker_pids(self) -> list[int]:
+        with self._lock:
+            return sorted(w.pid for w in self._live)
+
+    # -- requests ---------------------------------------------------------------------------------
+
+    async def inspect(
+        self, raw: bytes, limits: ExtractLimits | None = None, context: ScanContext | None = None
+    ) -> Inspection:
+        """Extract and scan one message in a worker. Raises only PoolStartError and PoolClosed."""
+        if self._state != "running":
+            await self.start()
+        executor = self._executor
+        assert executor is not None
+        limits, context = limits or ExtractLimits(), context or ScanContext()
+        try:
+            future = asyncio.get_running_loop().run_in_executor(executor, self._request, raw, limits, context)
+        except RuntimeError as e:  # executor shut down
+            raise PoolClosed("the inspection pool has been closed") from e
+        try:
+            return await future
+        except Exception as e:  # a bug here must not pass the message
+            log.exception("inspection request failed")
+            return extraction_failed(Reason.INTERNAL_ERROR, f"{type(e).__name__}: {e}"[:300])
+
+    def inspect_sync(
+        self, raw: bytes, limits: ExtractLimits | None = None, context: ScanContext | None = None
+    ) -> Inspection:
+        """Blocking form of inspect() (benchmarks, tests, scripts)."""
+        self.start_sync()
+        try:
+            return self._request(raw, limits or ExtractLimits(), context or ScanContext())
+        except Exception as e:
+            log.exception("inspection request failed")
+            return extraction_failed(Reason.INTERNAL_ERROR, f"{type(e).__name__}: {e}"[:300])
+
+    def _request(self, raw: bytes, limits: ExtractLimits, context: ScanContext) -> Inspection:
+        slot = self._slots.get()
+        try:
+            return self._serve(slot, raw, limits, context)
+        finally:
+            self._slots.put(slot)
+
+    def _serve(self, slot: _Slot, raw: bytes, limits: ExtractLimits, context: ScanContext) -> Inspection:
+        worker = self._dispatch(slot, (raw, limits, context))
+        if isinstance(worker, str):
+            return extraction_failed(Reason.WORKER_FAILED, worker)
+        started = time.monotonic()
+
+        reply = worker.receive(limits.wall_seconds)
+        if reply is _TIMEOUT:
+            self._replace(slot)
+            detail = f"extraction killed after {limits.wall_seconds:g} s (wall clock)"
+            return extraction_failed(Reason.LIMIT_TIME, detail)
+        if not (isinstance(reply, tuple) and reply[0] == "extracted"):
+            reason, detail = self._death(slot, "extraction", limits.cpu_seconds)
+            return extraction_failed(reason, detail)
+        extraction: Extraction = reply[1]
+        extraction.stats["wall_seconds"] = time.monotonic() - started
+
+        scanned = time.monotonic()
+        budget = self.scan.time_budget_seconds
+        reply = worker.receive(budget + GRACE_SECONDS)
+        if reply is _TIMEOUT:
+            self._replace(slot)
+            detail = f"personal-data scan killed after {budget + GRACE_SECONDS:g} s (wall clock)"
+            return extraction, ScanResult(findings=[_unscannable(Reason.LIMIT_TIME, detail)])
+        if not (isinstance(reply, tuple) and reply[0] == "scanned"):
+            reason, detail = self._death(slot, "personal-data scan", budget + SCAN_CPU_GRACE)
+            return extraction, ScanResult(findings=[_unscannable(reason, detail)])
+        _, result, out_of_memory = reply
+        result.stats["wall_seconds"] = time.monotonic() - scanned
+        worker.served += 1
+        if out_of_memory or worker.served >= self.settings.recycle_after:
+            self._replace(slot)
+        return extraction, result
+
+    def _dispatch(self, slot: _Slot, request: tuple[bytes, ExtractLimits, ScanContext]) -> _Worker | str:
+        """Hand the request to the slot's worker: the worker, or why there is none."""
+        problem = "no inspection worker could be started"
+        for _ in (1, 2):
+            worker = self._usable(slot)
+            if worker is None:
+                return problem
+            try:
+                worker.conn.send(request)
+                return worker
+            except (OSError, ValueError) as e:  # died while idle: the message never reached it
+                log.warning("inspection worker %d lost before a request (%s); replacing it", worker.pid, e)
+                self._replace(slot)
+                problem = f"inspection worker unreachable: {e}"
+        return problem
+
+    # -- workers ----------------------------------------------------------------------------------
+
+    def _spawn(self) -> _Worker:
+        with self._lock:
+            if self._state == "closed":
+                raise PoolClosed("the inspection pool has been closed")
+            worker = _Worker(self._scan_json, self.settings.memory_bytes)
+            self._live.add(worker)
+            return worker
+
+    def _discard(self, worker: _Worker) -> None:
+        with self._lock:
+            self._live.discard(worker)
+        worker.kill()
+
+    def _replace(self, slot: _Slot) -> None:
+        """Kill the slot's worker and start a fresh one (its models load while others work)."""
+        if slot.worker is not None:
+            self._discard(slot.worker)
+            self.replaced += 1
+        try:
+            slot.worker = self._spawn()
+        except (PoolClosed, OSError) as e:
+            slot.worker = None
+            if not isinstance(e, PoolClosed):
+                log.error("could not start an inspection worker: %s", e)
+
+    def _usable(self, slot: _Slot) -> _Worker | None:
+        """The slot's worker, started and loaded; None when none can be had."""
+        for _ in (1, 2):
+            worker = slot.worker
+            if worker is None or (worker.ready and not worker.proc.is_alive()):
+                self._replace(slot)
+                worker = slot.worker
+                if worker is None:
+                    return None
+            if worker.ready:
+                return worker
+            try:
+                worker.wait_ready(self.settings.start_seconds)
+                return worker
+            except PoolStartError as e:
+                log.error("%s", e)
+                self._discard(worker)
+                slot.worker = None
+        return None
+
+    def _death(self, slot: _Slot, phase: str, cpu_seconds: float) -> tuple[Reason, str]:
+        """Why the slot's worker stopped answering; it is replaced."""
+        worker = slot.worker
+        assert worker is not None
+        code = worker.exit_code()
+        pid = worker.pid
+        self._replace(slot)
+        if code == -signal.SIGXCPU:
+            return Reason.LIMIT_CPU, f"{phase} killed after {cpu_seconds:g} s of CPU time"
+        if code == EXIT_MEMORY:
+            return Reason.LIMIT_MEMORY, f"{phase} ran out of memory (limit {self.settings.memory_bytes // 2**20} MiB)"
+        if code is not None and code < 0:
+            log.warning("inspection worker %d died during %s (%s)", pid, phase, _signal_name(-code))
+            return Reason.WORKER_FAILED, f"inspection worker died during {phase} ({_signal_name(-code)})"
+        return Reason.WORKER_FAILED, f"inspection worker ended during {phase} (exit status {code})"

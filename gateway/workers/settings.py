@@ -1,0 +1,37 @@
+"""`inspection:` in config.yaml: the worker processes that extract and scan each message."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, Field
+
+MiB = 1024 * 1024
+
+
+class InspectionConfig(BaseModel):
+    """Settings of the inspection pool (gateway.workers.pool)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    workers: int = Field(
+        default=2,
+        ge=1,
+        le=64,
+        description="Inspection worker processes; each loads the scanner's models once (about 200 MB, "
+        "500 MB with GiNZA) and inspects one message at a time.",
+    )
+    recycle_after: int = Field(
+        default=500,
+        ge=1,
+        description="A worker is replaced by a fresh one after this many messages, so no parser state accumulates.",
+    )
+    memory_bytes: int = Field(
+        default=1024 * MiB,
+        ge=64 * MiB,
+        description="Address space one message may add to a worker on top of its loaded models "
+        "(RLIMIT_AS); past it the message is UNSCANNABLE (limit-memory) and the worker is replaced.",
+    )
+    start_seconds: float = Field(
+        default=180.0,
+        gt=0,
+        description="Time a worker may take to load its models; a worker that cannot stops start-up.",
+    )
