@@ -121,11 +121,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     setup_logging(config.log_level)
     parts = ("smtp", "worker", "deliver", "web") if args.command == "run" else (args.command,)
     from gateway.policy import PolicyError
+    from gateway.scan.ner import ScanModelError
 
     try:
         run_node(config, parts)
     except PolicyError as e:
         print(f"gateway: cannot start: the rules are not valid:\n{e}", file=sys.stderr)
+        return EXIT_ERROR
+    except ScanModelError as e:
+        print(f"gateway: cannot start: the personal-data scanner cannot run: {e}", file=sys.stderr)
         return EXIT_ERROR
     except OSError as e:
         print(f"gateway: cannot start: {e}", file=sys.stderr)
@@ -172,7 +176,13 @@ def _check(config: Config, args: argparse.Namespace) -> int:
     policy = load_or_report(config)
     if policy is None:
         return EXIT_ERROR
-    verdict: Verdict = asyncio.run(_decide_once(config, envelope, raw, policy))
+    from gateway.scan.ner import ScanModelError
+
+    try:
+        verdict: Verdict = asyncio.run(_decide_once(config, envelope, raw, policy))
+    except ScanModelError as e:
+        print(f"gateway: the personal-data scanner cannot run: {e}", file=sys.stderr)
+        return EXIT_ERROR
     if args.json:
         print(json.dumps({"message": str(args.message), **verdict.to_json()}, ensure_ascii=False, indent=2))
     else:
@@ -190,12 +200,16 @@ def _check(config: Config, args: argparse.Namespace) -> int:
 async def _decide_once(config: Config, envelope: Envelope, raw: bytes, policy: Policy) -> Verdict:
     from gateway.flow import decide_message
     from gateway.inspection import Inspectors
+    from gateway.workers.pool import InspectPool
 
-    tools = Inspectors(config)
+    pool = InspectPool(config.scan, config.inspection, workers=1)  # one message: one worker
+    tools = Inspectors(config, pool=pool)
     try:
+        await pool.start()
         return await decide_message(envelope, raw, tools, policy)
     finally:
         tools.close()
+        await pool.aclose()
 
 
 def _history(config: Config, args: argparse.Namespace) -> int:

@@ -2,9 +2,10 @@
 them in one process (plus extra receive processes sharing the port when smtp.processes > 1);
 `gateway smtp|worker|deliver` start one part, so several nodes can share a Redis store.
 
-The pipeline worker decides with the rules of gateway/policy: loaded before anything starts (broken
-rules stop start-up), reloaded on SIGHUP and, with policy.watch, when a file changes; a broken new
-set is logged and the old one kept.
+The pipeline worker inspects in the inspection worker pool (gateway/workers), started before anything
+else: a node whose models do not load does not start. It decides with the rules of gateway/policy:
+loaded before anything starts (broken rules stop start-up), reloaded on SIGHUP and, with
+policy.watch, when a file changes; a broken new set is logged and the old one kept.
 
 Shutdown on SIGTERM/SIGINT: stop accepting connections, let transactions and messages in flight
 finish, release leases of messages not started, close the store.
@@ -69,12 +70,14 @@ async def serve(config: Config, parts: Collection[str] = PARTS, store: Store | N
     workflow = HoldWorkflow(store, holds, config) if holds is not None else None
     web = None
     try:
+        if policy is not None:  # the models load first: a node that cannot scan does not start
+            tools = Inspectors(config, history)
+            await tools.start()
         if "smtp" in parts:
             committer = GroupCommitter(store, max_batch=config.smtp.commit_batch_max)
             server = await start_smtp_server(config.smtp, make_accept(committer))
             log.info("smtp listening on %s (port %d)", config.smtp.listen, server.port)
-        if policy is not None:
-            tools = Inspectors(config, history)
+        if policy is not None and tools is not None:
             workers.append(asyncio.create_task(PipelineWorker(store, config, tools, policy, workflow).run(stop)))
             if config.policy.watch:
                 workers.append(asyncio.create_task(policy.watch(stop)))
