@@ -171,4 +171,4 @@ async def stats(request: Request) -> Response:
 
 
 async def openapi(request: Request) -> Response:
-    return SCHEMA.OpenAPIResponse(request=request)
+    return JSONResponse(SCHEMA.get_schema(routes=request.app.routes))
