@@ -101,7 +101,7 @@ async def test_page_shows_details_with_security_headers_and_changes_nothing(
 async def test_confirm_with_csrf_releases_and_the_page_then_says_so(
     client: httpx.AsyncClient, store: Store, holds: HoldStore, workflow: HoldWorkflow
 ) -> None:
-    hid, link = await held(store, workflow)
+    _hid, link = await held(store, workflow)
     csrf = await open_page(client, link)
     r = await client.post(
         path_of(link) + "/confirm",
