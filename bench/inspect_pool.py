@@ -1,6 +1,9 @@
 """Inspection pool throughput: messages per second through extraction + scan in worker processes.
 
-    python bench/inspect.py [--quick] [--fast]      (or python -m bench.inspect)
+    python bench/inspect_pool.py [--quick] [--fast]
+
+(Not bench/inspect.py: a script directory comes first on sys.path, and a file named inspect.py there
+would shadow the standard library's `inspect` for every script in bench/.)
 
 Two kinds of mail: a plain 5 KB Japanese mail (names, phone numbers, addresses in running text) and
 a mail with a 100 KB .xlsx attachment (a list of people). Each goes through gateway.workers'
@@ -15,25 +18,19 @@ The scanner runs with the shipped defaults (GiNZA in the NER window); --fast set
 scan.ner_window_chars 0 (Sudachi only). Figures only: nothing is asserted.
 """
 
-# ruff: noqa: E402
 from __future__ import annotations
-
-import sys
-from pathlib import Path
-
-# Run as `python bench/inspect.py`, this directory comes first on sys.path and this file would
-# shadow the standard library's `inspect` (here and in the spawned workers, which copy sys.path).
-sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
 
 import argparse
 import asyncio
 import io
 import logging
 import os
+import sys
 import time
 from email.mime.application import MIMEApplication
 from email.mime.multipart import MIMEMultipart
 from email.mime.text import MIMEText
+from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
