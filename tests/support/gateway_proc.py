@@ -16,10 +16,12 @@ from tests.support.net import free_port, wait_for_port
 
 def write_config(directory: Path, overrides: dict[str, Any]) -> tuple[Path, int]:
     """A config file for a test node; returns (path, smtp port). `overrides` merges per section."""
-    port = free_port()
+    port, web_port = free_port(), free_port()
     config: dict[str, Any] = {
         "log_level": "INFO",
         "smtp": {"listen": f"127.0.0.1:{port}", "hostname": "gw.test"},
+        # A port of its own: test nodes (and benchmarks) run side by side on one machine.
+        "web": {"listen": f"127.0.0.1:{web_port}", "base_url": f"http://127.0.0.1:{web_port}"},
         "relay": {"helo_name": "gw.test", "retry": {"initial": 0.5, "maximum": 2, "lifetime": 600}},
         "store": {"url": f"sqlite:///{directory}/gateway.db"},
         "organization": {"internal_domains": ["example.co.jp"]},
