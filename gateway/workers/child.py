@@ -57,8 +57,8 @@ def _cpu_used() -> float:
     return r.ru_utime + r.ru_stime
 
 
-def _limit_cpu(seconds: float) -> None:
-    soft = math.ceil(_cpu_used()) + max(1, math.ceil(seconds))
+def _limit_cpu(seconds: float | None) -> None:
+    soft = resource.RLIM_INFINITY if seconds is None else math.ceil(_cpu_used()) + max(1, math.ceil(seconds))
     resource.setrlimit(resource.RLIMIT_CPU, (soft, resource.RLIM_INFINITY))
 
 
@@ -135,3 +135,4 @@ def _serve(conn: Connection, scan_json: str, memory_bytes: int) -> None:
         result.stats["request_cpu_seconds"] = _cpu_used() - started_cpu
         result.stats["worker_pid"] = float(os.getpid())
         conn.send(("scanned", result, recycle))
+        _limit_cpu(None)  # what is left of this allowance must not fall on the next request's unpickling

@@ -265,6 +265,9 @@ class InspectPool:
         slot = self._slots.get()
         try:
             return self._serve(slot, raw, limits, context)
+        except BaseException:
+            self._replace(slot)  # its pipe may still hold an answer meant for this request
+            raise
         finally:
             self._slots.put(slot)
 
