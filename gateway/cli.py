@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import email
+import email.parser
 import email.policy
 import getpass
 import json
@@ -141,7 +142,7 @@ def _envelope_from_headers(raw: bytes, mail_from: str | None, rcpts: list[str]) 
     """Envelope defaults for `check`: From, and To/Cc/Bcc, each address validated strictly."""
     from gateway.smtp.addresses import AddressError, parse_mailbox
 
-    headers = email.message_from_bytes(raw, policy=email.policy.default)
+    headers = email.parser.BytesHeaderParser(policy=email.policy.default).parsebytes(raw)  # the body may not parse
 
     def addresses(name: str) -> list[str]:
         found = []

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import email
+import email.parser
 import email.policy
 import logging
 from email.message import Message
@@ -40,8 +41,15 @@ class DispositionLost(Exception):
 
 
 def parse(raw: bytes) -> Message:
-    """The MIME tree. compat32 parsing never raises on malformed input; defects are kept on the parts."""
-    return email.message_from_bytes(raw, policy=email.policy.compat32)
+    """The MIME tree. compat32 parsing never raises on malformed input; defects are kept on the parts.
+
+    Parts nested deeper than the stdlib parser can recurse (a few hundred levels, a 200 KB message)
+    raise RecursionError: then the headers only. The extraction reads the raw bytes itself and reports
+    such a message UNSCANNABLE, so it is held, not retried until it lands on the shunt queue."""
+    try:
+        return email.message_from_bytes(raw, policy=email.policy.compat32)
+    except RecursionError:
+        return email.parser.BytesHeaderParser(policy=email.policy.compat32).parsebytes(raw)
 
 
 async def inspect(envelope: Envelope, raw: bytes, tools: Inspectors) -> Facts:

@@ -6,6 +6,7 @@ when a page shows it, and never stored or logged."""
 from __future__ import annotations
 
 import email
+import email.parser
 import email.policy
 from email.message import EmailMessage
 from typing import Any
@@ -57,7 +58,8 @@ def details_of(verdict: Verdict, raw: bytes) -> dict[str, Any]:
                 "findings": [f for f in findings if name and name in str(f["where"])],
             }
         )
-    message = email.message_from_bytes(raw, policy=email.policy.default)
+    # Headers only: the subject is all we need, and a body nested too deeply to parse must not stop a hold.
+    message = email.parser.BytesHeaderParser(policy=email.policy.default).parsebytes(raw)
     return {
         "subject": str(message.get("Subject", "") or "")[:300],
         "reasons": [r.to_json() for r in verdict.reasons],
@@ -70,7 +72,10 @@ def details_of(verdict: Verdict, raw: bytes) -> dict[str, Any]:
 
 def preview(raw: bytes) -> str:
     """The first lines of the message's first text part (shown on the page only)."""
-    message = email.message_from_bytes(raw, policy=email.policy.default)
+    try:
+        message = email.message_from_bytes(raw, policy=email.policy.default)
+    except RecursionError:  # nested too deeply to parse: no preview
+        return ""
     assert isinstance(message, EmailMessage)
     try:
         part = message.get_body(preferencelist=("plain", "html"))
