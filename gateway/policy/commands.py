@@ -67,8 +67,7 @@ def rules_test(config: Config, messages: list[Path], as_json: bool, mail_from: s
     policy = load_or_report(config)
     if policy is None:
         return EXIT_ERROR
-    results: list[dict[str, Any]] = []
-    failed = 0
+    cases: list[tuple[Path, Any, Envelope, bytes]] = []
     for path in messages:
         try:
             raw = path.read_bytes()
@@ -78,7 +77,11 @@ def rules_test(config: Config, messages: list[Path], as_json: bool, mail_from: s
         except (OSError, ValueError, PolicyError) as e:
             print(f"gateway: {path}: {e}", file=sys.stderr)
             return EXIT_USAGE
-        verdict = asyncio.run(_decide(config, policy, envelope, raw))
+        cases.append((path, expect, envelope, raw))
+    verdicts = asyncio.run(_decide_all(config, policy, [(envelope, raw) for _, _, envelope, raw in cases]))
+    results: list[dict[str, Any]] = []
+    failed = 0
+    for (path, expect, _, _), verdict in zip(cases, verdicts, strict=True):
         problems = compare(expect, verdict) if expect else []
         failed += bool(problems)
         if as_json:
@@ -95,12 +98,13 @@ def rules_test(config: Config, messages: list[Path], as_json: bool, mail_from: s
     return EXIT_ERROR if failed else EXIT_OK
 
 
-async def _decide(config: Config, policy: Policy, envelope: Envelope, raw: bytes) -> Verdict:
+async def _decide_all(config: Config, policy: Policy, messages: list[tuple[Envelope, bytes]]) -> list[Verdict]:
+    """One set of inspection workers (models loaded once) for all the messages."""
     from gateway.flow import decide_message
     from gateway.inspection import Inspectors
 
     tools = Inspectors(config)
     try:
-        return await decide_message(envelope, raw, tools, policy)
+        return [await decide_message(envelope, raw, tools, policy) for envelope, raw in messages]
     finally:
         tools.close()
