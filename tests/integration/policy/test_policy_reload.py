@@ -193,8 +193,12 @@ def test_sighup_reloads_a_running_gateway(tmp_path: Path) -> None:
             gw.process.send_signal(signal.SIGHUP)
             wait_log("rules reloaded")
             client.sendmail("taro@example.co.jp", ["boss@example.co.jp"], message("BLOCKME", 3))
-            wait_log("no disposition for action reject")  # decided under the new rules (dispose comes later)
+            # decided under the new rules: rejected, and the sender gets a notice instead
+            assert sink.wait_until(lambda got: any(r.mail_from == "" for r in got), timeout=60)
             client.sendmail("taro@example.co.jp", ["boss@example.co.jp"], message("fine", 4))
-            assert sink.wait_for(3, timeout=60)
-        subjects = [r.message.get("Subject") for r in sink.snapshot()]
-        assert subjects == ["BLOCKME", "BLOCKME", "fine"]
+            assert sink.wait_for(4, timeout=60)
+        got = sink.snapshot()
+        assert [r.message.get("Subject") for r in got if r.mail_from] == ["BLOCKME", "BLOCKME", "fine"]
+        notices = [r for r in got if not r.mail_from]
+        assert len(notices) == 1
+        assert notices[0].rcpt_tos == ("taro@example.co.jp",)
