@@ -23,6 +23,8 @@ def config(tmp_path: Path, **policy: str) -> str:
             "partners": [{"name": "さくら商事", "domains": ["sakura-shoji.co.jp"]}],
         },
         "policy": policy,
+        "scan": {"ner_window_chars": 0},  # patterns and Sudachi only: GiNZA is not under test here
+        "inspection": {"workers": 1},
     }
     path.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
     return str(path)
