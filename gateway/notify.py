@@ -23,11 +23,12 @@ import jinja2
 
 from gateway.config import Config
 from gateway.message import Envelope, QueuedMessage, new_message_id
+from gateway.resources import shipped
 from gateway.store.base import Queue, Store
 
 log = logging.getLogger(__name__)
 
-TEMPLATES = Path(__file__).resolve().parents[1] / "templates"
+TEMPLATES = shipped("templates")
 FROM_NAME = "メール誤送信防止 / Mail Gateway"
 
 

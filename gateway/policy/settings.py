@@ -6,7 +6,9 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field
 
-SHIPPED_RULES = Path(__file__).resolve().parents[2] / "rules"
+from gateway.resources import shipped
+
+SHIPPED_RULES = shipped("rules")
 
 
 class PolicySettings(BaseModel):
