@@ -26,6 +26,7 @@ import dns.asyncresolver
 from gateway.config import Config
 from gateway.dnsresolver import make_resolver
 from gateway.message import QueuedMessage
+from gateway.metrics import DELIVERY_SECONDS
 from gateway.outbound import retry
 from gateway.outbound.client import Outcome, RcptResult, SmtpClient, temporary
 from gateway.outbound.dsn import build_dsn, failures_of, wants_notice
@@ -121,6 +122,8 @@ class DeliveryWorker(QueueRunner):
         self._log(message, results)
         await self._remember(message, [r for r in message.delivered if r not in already], now)
 
+        if not message.pending:
+            DELIVERY_SECONDS.observe(max(0.0, now - message.received_at))
         if message.pending:
             due = retry.next_attempt_at(message.received_at, message.attempts, now, self.config.relay.retry)
             if not await asyncio.to_thread(self.store.move, lease, Queue.OUTBOUND, message, due_at=due):

@@ -118,6 +118,21 @@ async def test_delivers_raw_bytes_via_smarthost(outbound_store: Store) -> None:
     assert outbound(outbound_store) == 0
 
 
+async def test_delivery_time_is_measured_for_metrics(outbound_store: Store) -> None:
+    from gateway.metrics import registry
+
+    def observed() -> float:
+        return registry().get_sample_value("gateway_delivery_seconds_count") or 0.0
+
+    before = observed()
+    async with Sink() as sink:
+        worker = worker_for(outbound_store, make_config(f"127.0.0.1:{sink.port}"))
+        enqueue(outbound_store, ["partner@partner.example"])
+        assert await worker.run_once() == 1
+        await worker.close()
+    assert observed() == before + 1
+
+
 async def test_reuses_one_connection_for_several_messages(outbound_store: Store) -> None:
     async with Sink() as sink:
         worker = worker_for(outbound_store, make_config(f"127.0.0.1:{sink.port}", concurrency=1))
