@@ -255,6 +255,7 @@ def run_faults(per_phase: int = 60, rate: float = 20.0, sessions: int = 8, slow:
         sink.cleanup()
         dns.stop()
         redis.cleanup()
+        shutil.rmtree(tmp, ignore_errors=True)  # the log travels in the report
     bounced_queue_ids = set(re.findall(r"delivery (\S+): notice \S+ queued", log))
     arrived = Counter(a.test_id for a in arrivals if a.test_id)
     rows = []
