@@ -50,6 +50,7 @@ class SmtpConfig(_Strict):
     max_concurrent_data: int = Field(default=20, gt=0)
     max_received_headers: int = Field(default=50, gt=0)
     timeout: float = Field(default=300.0, gt=0)
+    max_data_seconds: float = Field(default=900.0, gt=0)
     processes: int = Field(default=1, ge=1, le=64)
     tls_cert: Path | None = None
     tls_key: Path | None = None

@@ -37,6 +37,7 @@ R_SHUTTING_DOWN = "421 4.3.2 Service shutting down, try again later"
 R_DATA_BUSY = "452 4.3.1 Insufficient system resources, try again later"
 R_LINE_TOO_LONG = "552 5.3.4 Message line too long (limit {} octets)"
 R_DATA_TOO_BIG = "552 5.3.4 Message size exceeds fixed limit"
+R_DATA_TOO_SLOW = "421 4.4.2 Data transfer took too long, closing connection"
 MAX_AUTH_ATTEMPTS = 5
 
 
@@ -170,6 +171,11 @@ class GatewaySMTP(SMTP):
         try:
             await self.push("354 End data with <CR><LF>.<CR><LF>")
             raw, problem = await self._read_data()
+            if problem == R_DATA_TOO_SLOW:  # a slow-drip client: hang up, do not wait for its end
+                await self.push(problem)
+                if self.transport is not None:
+                    self.transport.close()
+                return
             if problem is not None:
                 status = problem
             else:
@@ -204,7 +210,7 @@ class GatewaySMTP(SMTP):
         at_crlf_start = True  # the previous segment ended with CRLF
         continuation = False  # the previous read was part of an over-long line
         chunk_ended_cr = False  # ... and ended with CR (the LF may come in the next read)
-        last_reset = loop.time()
+        started = last_reset = loop.time()
         keepalive = config.timeout / 4
         while True:
             try:
@@ -235,6 +241,8 @@ class GatewaySMTP(SMTP):
             at_crlf_start = seg.endswith(b"\r\n") or (seg == b"\n" and chunk_ended_cr)
             chunk_ended_cr = False
             now = loop.time()
+            if now - started > config.max_data_seconds:  # lines keep coming, but too slowly to end
+                return b"", R_DATA_TOO_SLOW
             if now - last_reset > keepalive:  # data is flowing: not idle
                 self._reset_timeout()
                 last_reset = now

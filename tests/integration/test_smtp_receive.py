@@ -367,6 +367,25 @@ async def test_idle_timeout_closes_connection(start: Start) -> None:
     await raw.close()
 
 
+async def test_slow_drip_of_lines_is_cut_off_after_max_data_seconds(start: Start) -> None:
+    handle, rec = await start(timeout=5, max_data_seconds=0.5)
+    raw = await Raw.connect(handle.port)
+    await raw.start_mail()
+    await raw.send(b"Subject: slow\r\n\r\n")
+    for i in range(100):  # a line every 20 ms: never idle, but never done either
+        try:
+            await raw.send(b"line %d\r\n" % i)
+        except ConnectionError:
+            break
+        await asyncio.sleep(0.02)
+        if raw.reader.at_eof() or raw.reader._buffer:  # type: ignore[attr-defined]
+            break
+    reply = await raw.rest()
+    assert reply.startswith(b"421 4.4.2")
+    assert rec.messages == []
+    await raw.close()
+
+
 # --- addresses ---------------------------------------------------------------------------------
 
 BAD_SENDERS = [
