@@ -54,6 +54,16 @@ class Store(abc.ABC):
         """Lease up to `limit` messages from `queue` that are due (due_at <= now) and not leased."""
 
     @abc.abstractmethod
+    def claim_message(
+        self, queue: Queue, message_id: str, lease_seconds: float, now: float | None = None
+    ) -> Lease | None:
+        """Lease that one message if it is on `queue` and not leased (due or not), else None.
+
+        For acting on one known message (release a held one, an admin's requeue). A lease that ran
+        out counts as not leased, as in `claim`; the lease is fenced like one from `claim`.
+        """
+
+    @abc.abstractmethod
     def raw(self, message_id: str) -> bytes:
         """The message's current raw bytes. Raises KeyError if unknown."""
 

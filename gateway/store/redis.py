@@ -18,6 +18,7 @@ data lives in one key per message, so it spreads over the cluster.
 
 - claim: a script takes the due members (score <= now) of one queue zset, pushes their score to
   now + lease (that is the lease: it runs out by itself) and records a fresh token from `seq`.
+  claim_message does the same for one named member, due or not, unless its lease is still running.
 - move/finish/release: a script checks that the message is still on the lease's queue and that the lease
   hash still holds the caller's token (fencing), then changes the zsets.
 - Data is written BEFORE the queue change, and never in place: accept and move write the fields (and
@@ -87,6 +88,24 @@ for _, id in ipairs(ids) do
   out[#out + 1] = redis.call('HGET', KEYS[4], id) or ''
 end
 return out
+"""
+
+# KEYS: due zset, lease hash, seq, fv hash. ARGV: id, now, lease until.
+# Leased = a token in the lease hash and a score (the lease's end) after now; a lease that ran out
+# does not count, as in _CLAIM. Returns {token, fields version}, or {} if not on the queue or leased.
+_CLAIM_MESSAGE = """
+local id = ARGV[1]
+local score = redis.call('ZSCORE', KEYS[1], id)
+if not score then
+  return {}
+end
+if redis.call('HEXISTS', KEYS[2], id) == 1 and tonumber(score) > tonumber(ARGV[2]) then
+  return {}
+end
+local token = tostring(redis.call('INCR', KEYS[3]))
+redis.call('ZADD', KEYS[1], ARGV[3], id)
+redis.call('HSET', KEYS[2], id, token)
+return {token, redis.call('HGET', KEYS[4], id) or ''}
 """
 
 # KEYS: due zset, order zset, fv, rv, lease, then the order zsets of every queue.
@@ -271,6 +290,7 @@ class RedisStore(Store):
         self._rv = f"{tag}:rv"
         self._seq = f"{tag}:seq"
         self._claim = self._r.register_script(_CLAIM)
+        self._claim_message = self._r.register_script(_CLAIM_MESSAGE)
         self._accept = self._r.register_script(_ACCEPT)
         self._move = self._r.register_script(_MOVE)
         self._finish = self._r.register_script(_FINISH)
@@ -363,6 +383,28 @@ class RedisStore(Store):
                 continue
             leases.append(Lease(message=codec.decode(fields), queue=queue, token=token))
         return leases
+
+    @_redis_errors
+    def claim_message(
+        self, queue: Queue, message_id: str, lease_seconds: float, now: float | None = None
+    ) -> Lease | None:
+        if lease_seconds <= 0:
+            raise ValueError("lease_seconds must be positive")
+        r = self._client()
+        now = time.time() if now is None else now
+        out = self._claim_message(
+            keys=[self._due[queue], self._lease, self._seq, self._fv],
+            args=[message_id, _score(now), _score(now + lease_seconds)],
+        )
+        if not out:
+            return None
+        token, version = _s(out[0]), _s(out[1])
+        fields = r.hget(self._data(message_id), f"f:{version}")
+        if fields is None:
+            # As in claim: cannot happen while data is written before queue entries.
+            log.error("redis store: message %s is queued but its data is missing", message_id)
+            return None
+        return Lease(message=codec.decode(fields), queue=queue, token=token)
 
     @_redis_errors
     def raw(self, message_id: str) -> bytes:

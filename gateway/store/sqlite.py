@@ -1,9 +1,20 @@
 """The embedded store: one SQLite file in WAL mode with synchronous=FULL.
 
-Safe to share between threads (one connection per thread) and between processes on the same machine
-(several SMTP receive processes and a worker process): every change runs in a `BEGIN IMMEDIATE`
-transaction, which takes SQLite's single write lock up front, so a claim's select and update cannot
-interleave with another writer. Readers never block (WAL).
+Safe to share between threads and between processes on the same machine (several SMTP receive
+processes and a worker process). Readers use one connection per thread and never block (WAL).
+
+Writes are coalesced. With synchronous=FULL every commit costs an fsync, and the workers call
+claim/move/finish from many threads at once; one transaction per call would cap the whole node at the
+disk's fsync rate. So the write operations of a store (accept, claim, claim_message, move, finish,
+release), from all its threads, go through one writer (`_Writer`): one transaction runs at a time, and
+the next one carries every operation that arrived meanwhile, in one `BEGIN IMMEDIATE` ... `COMMIT`: one
+write lock, one fsync (group commit, without waiting on any timer). Each operation runs inside a
+SAVEPOINT of its own, so it keeps its exact meaning: one that raises (a duplicate id in an accept
+batch) is rolled back alone, all or none, and the others still commit. A caller returns only after the
+COMMIT that holds its operation has returned (durable); if the commit fails, every caller in it gets
+StoreError (nothing they were told is stored is lost, at worst a 451 leads to a duplicate).
+`BEGIN IMMEDIATE` takes SQLite's single write lock up front, so a claim's select and update cannot
+interleave with another process's writer; the busy timeout makes each process's writer wait its turn.
 
 Schema (`PRAGMA user_version` = SCHEMA_VERSION; later releases migrate from it):
 
@@ -14,7 +25,10 @@ Schema (`PRAGMA user_version` = SCHEMA_VERSION; later releases migrate from it):
   row) does not rewrite megabytes of message.
 
 A lease is "token matches and the row is still on the lease's queue"; every change after a claim is
-fenced on both. `accept` writes a whole batch in one transaction: one commit, one fsync.
+fenced on both. A message is leased while its token is set and its `due_at` (the lease's end) is in the
+future.
+
+A store must not be used across fork(): open it again in the child (the gateway spawns its processes).
 """
 
 from __future__ import annotations
@@ -24,9 +38,11 @@ import secrets
 import sqlite3
 import threading
 import time
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections import deque
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any, TypeVar
 
 from gateway.message import QueuedMessage
 from gateway.store import codec
@@ -51,6 +67,12 @@ CREATE TABLE raw_messages (
 );
 """
 
+# Operations per transaction at most: bounds the time one transaction holds the write lock.
+MAX_BATCH = 256
+
+_T = TypeVar("_T")
+_Conn = sqlite3.Connection
+
 
 def _is_busy(error: sqlite3.Error) -> bool:
     code = getattr(error, "sqlite_errorcode", None)
@@ -59,8 +81,190 @@ def _is_busy(error: sqlite3.Error) -> bool:
     return "locked" in str(error) or "busy" in str(error)
 
 
+def _store_error(error: Exception) -> Exception:
+    """sqlite errors become StoreError (callers answer 4xx); anything else passes as it is."""
+    if isinstance(error, sqlite3.Error):
+        wrapped = StoreError(f"store transaction failed: {error}")
+        wrapped.__cause__ = error
+        return wrapped
+    return error
+
+
+@dataclass(eq=False)
+class _Op:
+    """One caller's write operation, waiting for the transaction that carries it to commit."""
+
+    run: Callable[[_Conn], Any]
+    result: Any = None
+    error: Exception | None = None
+    finished: bool = False
+    # Set once: when the operation is finished, or when its caller is to lead the next transaction.
+    wake: threading.Event = field(default_factory=threading.Event)
+
+    def finish(self, error: Exception | None = None) -> None:
+        if error is not None:
+            self.error = error
+        self.finished = True
+        self.wake.set()
+
+
+class _Writer:
+    """Group commit of a store's writes: one transaction runs at a time, carrying every waiting operation.
+
+    No thread of its own: the caller that finds the writer idle leads. It takes every operation waiting
+    (its own among them), runs them in one transaction on the writer's connection, and wakes their
+    callers; then it hands the lead to the caller of the first operation that arrived meanwhile, and
+    returns. A lone caller so pays no thread switch; under load, the callers that arrive while one
+    transaction is being synced to disk share the next one.
+    """
+
+    def __init__(self, connect: Callable[[], _Conn], max_batch: int) -> None:
+        self._connect = connect
+        self._max_batch = max_batch
+        self._conn: _Conn | None = None  # used by one leader at a time
+        self._lock = threading.Lock()
+        self._idle = threading.Condition(self._lock)
+        self._waiting: deque[_Op] = deque()
+        self._busy = False  # a leader is running (or has been woken to run) a transaction
+        self._closed = False
+        self.submitted = 0  # operations handed in (for tests and benchmarks)
+        self.transactions = 0  # transactions committed
+
+    def submit(self, run: Callable[[_Conn], _T]) -> _T:
+        """Run `run(conn)` in a write transaction; return its result once that transaction committed."""
+        op = _Op(run)
+        with self._lock:
+            if self._closed:
+                raise StoreError("the store is closed")
+            self._waiting.append(op)
+            self.submitted += 1
+            lead = not self._busy
+            self._busy = True
+        if not lead:
+            try:
+                op.wake.wait()
+            except BaseException:  # an interrupt while waiting: this caller is gone
+                self._abandon(op)
+                raise
+        if not op.finished:
+            self._lead(op)
+        if op.error is not None:
+            raise op.error
+        result: _T = op.result
+        return result
+
+    def waiting(self) -> int:
+        """Operations handed in and not yet taken into a transaction (for tests)."""
+        with self._lock:
+            return len(self._waiting)
+
+    def close(self) -> None:
+        """Take no more operations; wait for those handed in already; close the connection."""
+        with self._lock:
+            self._closed = True
+            while self._busy:
+                self._idle.wait()
+            conn, self._conn = self._conn, None
+        if conn is not None:
+            with contextlib.suppress(sqlite3.Error):
+                conn.close()
+
+    def _lead(self, mine: _Op) -> None:
+        batch: list[_Op] = []
+        try:
+            while not mine.finished:
+                with self._lock:
+                    n = min(len(self._waiting), self._max_batch)
+                    batch = [self._waiting.popleft() for _ in range(n)]
+                self._run(batch)
+        except BaseException as e:
+            # A bug (or an interrupt) must neither leave callers waiting nor let them answer 250.
+            if self._conn is not None and self._conn.in_transaction:
+                with contextlib.suppress(sqlite3.Error):
+                    self._conn.execute("ROLLBACK")
+            for op in batch:
+                if not op.finished:
+                    op.finish(StoreError(f"store writer failed: {type(e).__name__}: {e}"))
+            if not isinstance(e, Exception):
+                raise
+        finally:
+            with self._lock:
+                self._hand_on()
+
+    def _hand_on(self) -> None:
+        """With the lock held, as a leader is done: the caller of the first waiting operation leads next."""
+        if self._waiting:
+            self._waiting[0].wake.set()
+        else:
+            self._busy = False
+            self._idle.notify_all()
+
+    def _abandon(self, op: _Op) -> None:
+        """Withdraw an operation whose caller stopped waiting, unless a transaction has taken it already."""
+        with self._lock:
+            if op in self._waiting:
+                self._waiting.remove(op)
+                if op.wake.is_set():  # it had just been handed the lead: pass it on
+                    self._hand_on()
+
+    def _run(self, batch: list[_Op]) -> None:
+        try:
+            if self._conn is None:
+                self._conn = self._connect()
+            conn = self._conn
+            conn.execute("BEGIN IMMEDIATE")
+        except Exception as e:
+            error = _store_error(e)
+            for op in batch:
+                op.finish(StoreError(str(error)))
+            return
+        ran: list[_Op] = []
+        for i, op in enumerate(batch):
+            try:
+                conn.execute("SAVEPOINT op")
+                op.result = op.run(conn)
+                conn.execute("RELEASE op")
+                ran.append(op)
+                continue
+            except Exception as e:
+                op.error = _store_error(e)
+            try:
+                if conn.in_transaction:
+                    conn.execute("ROLLBACK TO op")
+                    conn.execute("RELEASE op")
+            except sqlite3.Error:
+                with contextlib.suppress(sqlite3.Error):
+                    if conn.in_transaction:
+                        conn.execute("ROLLBACK")
+            if not conn.in_transaction:
+                # SQLite rolled the whole transaction back (I/O error, disk full ...): this operation
+                # and those that failed before it fail; those that ran were undone with it and go
+                # again, first, with the rest.
+                for failed in batch[: i + 1]:
+                    if failed.error is not None:
+                        failed.finish()
+                with self._lock:
+                    self._waiting.extendleft(reversed(ran + batch[i + 1 :]))
+                return
+        try:
+            conn.execute("COMMIT")
+        except sqlite3.Error as e:
+            with contextlib.suppress(sqlite3.Error):
+                if conn.in_transaction:
+                    conn.execute("ROLLBACK")
+            for op in batch:
+                if op.error is None:
+                    op.error = StoreError(f"store commit failed: {e}")
+                    op.error.__cause__ = e
+                op.finish()
+            return
+        self.transactions += 1
+        for op in batch:
+            op.finish()
+
+
 class SqliteStore(Store):
-    def __init__(self, path: str | Path, *, busy_timeout: float = 30.0) -> None:
+    def __init__(self, path: str | Path, *, busy_timeout: float = 30.0, max_batch: int = MAX_BATCH) -> None:
         self.path = Path(path)
         self._busy_timeout = busy_timeout
         self._local = threading.local()
@@ -71,14 +275,26 @@ class SqliteStore(Store):
             self.path.parent.mkdir(parents=True, exist_ok=True)
         except OSError as e:
             raise StoreError(f"cannot create the store directory {self.path.parent}: {e}") from e
-        with self._tx() as conn:
-            version = conn.execute("PRAGMA user_version").fetchone()[0]
-            if version == 0:
-                for statement in filter(str.strip, _SCHEMA.split(";")):
-                    conn.execute(statement)
-                conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
-            elif version > SCHEMA_VERSION:
-                raise StoreError(f"{self.path} has schema version {version}; this release knows up to {SCHEMA_VERSION}")
+        self._writer = _Writer(self._open, max_batch)
+        try:
+            self._writer.submit(self._create_schema)
+        except BaseException:
+            self.close()
+            raise
+
+    def _create_schema(self, conn: _Conn) -> None:
+        version = conn.execute("PRAGMA user_version").fetchone()[0]
+        if version == 0:
+            for statement in filter(str.strip, _SCHEMA.split(";")):
+                conn.execute(statement)
+            conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+        elif version > SCHEMA_VERSION:
+            raise StoreError(f"{self.path} has schema version {version}; this release knows up to {SCHEMA_VERSION}")
+
+    @property
+    def transactions(self) -> int:
+        """Write transactions committed by this store so far (for tests and benchmarks)."""
+        return self._writer.transactions
 
     # -- connections and transactions
 
@@ -130,21 +346,11 @@ class SqliteStore(Store):
                     raise StoreError(f"cannot open {self.path}: {e}") from e
                 raise
 
-    @contextmanager
-    def _tx(self) -> Iterator[sqlite3.Connection]:
-        """One write transaction; the write lock is taken at BEGIN, not at the first write."""
-        conn = self._conn()
-        try:
-            conn.execute("BEGIN IMMEDIATE")
-            try:
-                yield conn
-                conn.execute("COMMIT")
-            except BaseException:
-                if conn.in_transaction:
-                    conn.execute("ROLLBACK")
-                raise
-        except sqlite3.Error as e:
-            raise StoreError(f"store transaction failed: {e}") from e
+    def _write(self, run: Callable[[_Conn], _T]) -> _T:
+        """Run `run` in the writer's next transaction; returns once that transaction is durable."""
+        if self._closed:
+            raise StoreError("the store is closed")
+        return self._writer.submit(run)
 
     def _read(self, sql: str, params: Sequence[object] = ()) -> list[tuple[object, ...]]:
         try:
@@ -160,31 +366,59 @@ class SqliteStore(Store):
         now = time.time()
         rows = [(m.id, str(queue), now, m.received_at, codec.encode(m)) for m, _ in items]
         raws = [(m.id, sqlite3.Binary(raw)) for m, raw in items]
-        with self._tx() as conn:
+
+        def run(conn: _Conn) -> None:
             conn.executemany(
                 "INSERT INTO messages (id, queue, due_at, token, received_at, fields) VALUES (?, ?, ?, NULL, ?, ?)",
                 rows,
             )
             conn.executemany("INSERT INTO raw_messages (id, data) VALUES (?, ?)", raws)
 
+        self._write(run)
+
     def claim(self, queue: Queue, limit: int, lease_seconds: float, now: float | None = None) -> list[Lease]:
         if limit <= 0:
             return []
         if lease_seconds <= 0:
             raise ValueError("lease_seconds must be positive")
-        now = time.time() if now is None else now
-        until = now + lease_seconds
-        leases: list[Lease] = []
-        with self._tx() as conn:
+        at = time.time() if now is None else now
+        until = at + lease_seconds
+
+        def run(conn: _Conn) -> list[Lease]:
+            leases: list[Lease] = []
             rows = conn.execute(
                 "SELECT id, fields FROM messages WHERE queue = ? AND due_at <= ? ORDER BY due_at, id LIMIT ?",
-                (str(queue), now, limit),
+                (str(queue), at, limit),
             ).fetchall()
             for message_id, fields in rows:
                 token = secrets.token_hex(16)
                 conn.execute("UPDATE messages SET due_at = ?, token = ? WHERE id = ?", (until, token, message_id))
                 leases.append(Lease(message=codec.decode(fields), queue=queue, token=token))
-        return leases
+            return leases
+
+        return self._write(run)
+
+    def claim_message(
+        self, queue: Queue, message_id: str, lease_seconds: float, now: float | None = None
+    ) -> Lease | None:
+        if lease_seconds <= 0:
+            raise ValueError("lease_seconds must be positive")
+        at = time.time() if now is None else now
+        until = at + lease_seconds
+
+        def run(conn: _Conn) -> Lease | None:
+            # Not leased: no token, or a lease that ran out (its due_at, the lease's end, has passed).
+            row = conn.execute(
+                "SELECT fields FROM messages WHERE id = ? AND queue = ? AND (token IS NULL OR due_at <= ?)",
+                (message_id, str(queue), at),
+            ).fetchone()
+            if row is None:
+                return None
+            token = secrets.token_hex(16)
+            conn.execute("UPDATE messages SET due_at = ?, token = ? WHERE id = ?", (until, token, message_id))
+            return Lease(message=codec.decode(row[0]), queue=queue, token=token)
+
+        return self._write(run)
 
     def raw(self, message_id: str) -> bytes:
         rows = self._read("SELECT data FROM raw_messages WHERE id = ?", (message_id,))
@@ -206,21 +440,27 @@ class SqliteStore(Store):
         if message.id != lease.message.id:
             raise ValueError("move: the message is not the leased one")
         due = time.time() if due_at is None else due_at
-        with self._tx() as conn:
+        fields = codec.encode(message)
+        data = None if raw is None else sqlite3.Binary(raw)
+
+        def run(conn: _Conn) -> bool:
             cur = conn.execute(
                 "UPDATE messages SET queue = ?, due_at = ?, token = NULL, fields = ?"
                 " WHERE id = ? AND queue = ? AND token = ?",
-                (str(queue), due, codec.encode(message), message.id, str(lease.queue), lease.token),
+                (str(queue), due, fields, message.id, str(lease.queue), lease.token),
             )
             if cur.rowcount != 1:
                 return False
-            if raw is not None:
-                conn.execute("UPDATE raw_messages SET data = ? WHERE id = ?", (sqlite3.Binary(raw), message.id))
-        return True
+            if data is not None:
+                conn.execute("UPDATE raw_messages SET data = ? WHERE id = ?", (data, message.id))
+            return True
+
+        return self._write(run)
 
     def finish(self, lease: Lease) -> bool:
         message_id = lease.message.id
-        with self._tx() as conn:
+
+        def run(conn: _Conn) -> bool:
             cur = conn.execute(
                 "DELETE FROM messages WHERE id = ? AND queue = ? AND token = ?",
                 (message_id, str(lease.queue), lease.token),
@@ -228,14 +468,20 @@ class SqliteStore(Store):
             if cur.rowcount != 1:
                 return False
             conn.execute("DELETE FROM raw_messages WHERE id = ?", (message_id,))
-        return True
+            return True
+
+        return self._write(run)
 
     def release(self, lease: Lease) -> None:
-        with self._tx() as conn:
+        now = time.time()
+
+        def run(conn: _Conn) -> None:
             conn.execute(
                 "UPDATE messages SET due_at = ?, token = NULL WHERE id = ? AND queue = ? AND token = ?",
-                (time.time(), lease.message.id, str(lease.queue), lease.token),
+                (now, lease.message.id, str(lease.queue), lease.token),
             )
+
+        self._write(run)
 
     def get(self, message_id: str) -> tuple[Queue, QueuedMessage] | None:
         rows = self._read("SELECT queue, fields FROM messages WHERE id = ?", (message_id,))
@@ -263,10 +509,11 @@ class SqliteStore(Store):
         self._read("SELECT 1")
 
     def close(self) -> None:
-        """Close every thread's connection; call it once no other call is in flight (shutdown)."""
+        """Finish the writes handed in already, then close every connection (shutdown)."""
         with self._lock:
             self._closed = True
             connections, self._connections = self._connections, []
+        self._writer.close()
         for conn in connections:
             with contextlib.suppress(sqlite3.Error):  # best effort: no transaction is left open
                 conn.close()

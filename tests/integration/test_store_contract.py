@@ -154,6 +154,124 @@ def test_a_used_lease_is_spent(store: Store, make_message: Any) -> None:
     assert store.get(msg.id) == (Queue.OUTBOUND, msg)
 
 
+# -- claim one known message
+
+
+def test_claim_message_on_its_queue_due_or_not(store: Store, make_message: Any) -> None:
+    msg, raw = make_message()
+    store.accept([(msg, raw)], Queue.HOLD)
+    lease = store.claim_message(Queue.HOLD, msg.id, LEASE)
+    assert lease is not None
+    assert (lease.message, lease.queue) == (msg, Queue.HOLD)
+    assert store.claim(Queue.HOLD, 10, LEASE, now=later()) == []  # it is leased now
+    deferred = dataclasses.replace(msg, deferred_reason="waiting for approval")
+    assert store.move(lease, Queue.HOLD, deferred, due_at=time.time() + 86400)
+    # Due time does not matter: a message deferred for a day is claimed at once.
+    again = store.claim_message(Queue.HOLD, msg.id, LEASE)
+    assert again is not None and again.message == deferred and again.token != lease.token
+    assert not store.move(lease, Queue.OUTBOUND, msg)  # the spent lease stays spent
+    assert store.move(again, Queue.OUTBOUND, deferred)
+    assert store.get(msg.id) == (Queue.OUTBOUND, deferred)
+    assert store.raw(msg.id) == raw
+
+
+def test_claim_message_on_another_queue_or_unknown(store: Store, make_message: Any) -> None:
+    msg, raw = make_message()
+    store.accept([(msg, raw)], Queue.OUTBOUND)
+    assert store.claim_message(Queue.INBOUND, msg.id, LEASE) is None
+    assert store.claim_message(Queue.HOLD, msg.id, LEASE) is None
+    assert store.claim_message(Queue.OUTBOUND, "no-such-id", LEASE) is None
+    # Nothing changed: the message is still there, not leased.
+    assert store.get(msg.id) == (Queue.OUTBOUND, msg)
+    assert claim_one(store, Queue.OUTBOUND).message == msg
+    with pytest.raises(ValueError):
+        store.claim_message(Queue.OUTBOUND, msg.id, 0)
+
+
+def test_claim_message_of_a_leased_message(store: Store, make_message: Any) -> None:
+    by_claim, raw1 = make_message()
+    by_id, raw2 = make_message()
+    store.accept([(by_claim, raw1)])
+    first = claim_one(store)
+    store.accept([(by_id, raw2)])
+    assert store.claim_message(Queue.INBOUND, by_claim.id, LEASE) is None
+    second = store.claim_message(Queue.INBOUND, by_id.id, LEASE)
+    assert second is not None
+    assert store.claim_message(Queue.INBOUND, by_id.id, LEASE) is None
+    assert store.claim(Queue.INBOUND, 10, LEASE, now=later()) == []
+    assert store.finish(first) and store.finish(second)
+    assert store.counts()[Queue.INBOUND] == 0
+
+
+def test_claim_message_after_the_lease_ran_out(store: Store, make_message: Any) -> None:
+    msg, raw = make_message()
+    store.accept([(msg, raw)])
+    t = later()
+    by_claim = store.claim(Queue.INBOUND, 1, 60, now=t)[0]
+    assert store.claim_message(Queue.INBOUND, msg.id, 60, now=t + 59) is None
+    by_id = store.claim_message(Queue.INBOUND, msg.id, 60, now=t + 61)
+    assert by_id is not None and by_id.token != by_claim.token
+    # Its lease hides the message from claim, and runs out like any other.
+    assert store.claim(Queue.INBOUND, 10, 60, now=t + 120) == []
+    assert store.claim_message(Queue.INBOUND, msg.id, 60, now=t + 120) is None
+    by_claim_again = store.claim(Queue.INBOUND, 10, 60, now=t + 122)
+    assert [lease.message for lease in by_claim_again] == [msg]
+    # Only the newest lease may change anything.
+    assert not store.move(by_claim, Queue.OUTBOUND, msg)
+    assert not store.move(by_id, Queue.OUTBOUND, msg)
+    assert not store.finish(by_id)
+    store.release(by_id)  # ignored: it must not free the current lease
+    assert store.claim_message(Queue.INBOUND, msg.id, 60, now=t + 123) is None
+    assert store.move(by_claim_again[0], Queue.OUTBOUND, msg)
+    assert store.get(msg.id) == (Queue.OUTBOUND, msg)
+
+
+def test_claim_message_racing_claim_never_gives_two_live_leases(store: Store, make_message: Any) -> None:
+    items = [make_message() for _ in range(60)]
+    store.accept(items)
+    ids = [m.id for m, _ in items]
+    got: list[list[Lease]] = [[] for _ in range(8)]
+    errors: list[BaseException] = []
+    start = threading.Barrier(len(got))
+
+    def by_claim(mine: list[Lease]) -> None:
+        try:
+            start.wait()
+            while leases := store.claim(Queue.INBOUND, 2, LEASE):
+                mine.extend(leases)
+        except BaseException as e:
+            errors.append(e)
+
+    def by_id(mine: list[Lease], order: list[str]) -> None:
+        try:
+            start.wait()
+            for message_id in order:
+                lease = store.claim_message(Queue.INBOUND, message_id, LEASE)
+                if lease is not None:
+                    mine.append(lease)
+        except BaseException as e:
+            errors.append(e)
+
+    threads = []
+    for i, mine in enumerate(got):
+        if i % 2:
+            threads.append(threading.Thread(target=by_claim, args=(mine,)))
+        else:
+            order = ids[i:] + ids[:i] if i % 4 else list(reversed(ids))
+            threads.append(threading.Thread(target=by_id, args=(mine, order)))
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    leases = [lease for mine in got for lease in mine]
+    assert sorted(lease.message.id for lease in leases) == sorted(ids)  # each exactly once
+    # Every lease handed out is live: each one can move its message.
+    for lease in leases:
+        assert store.move(lease, Queue.OUTBOUND, lease.message)
+    assert store.counts()[Queue.OUTBOUND] == len(ids)
+
+
 # -- move, defer, finish, release
 
 
@@ -399,6 +517,115 @@ def test_sqlite_file_settings(tmp_path: Path) -> None:
         SqliteStore(path)
 
 
+def _wait_until(condition: Any) -> None:
+    """Wait for a state the test sets up; the generous limit only turns a broken set-up into a failure."""
+    deadline = time.monotonic() + 120
+    while not condition():
+        assert time.monotonic() < deadline, "the scene was never set up"
+        time.sleep(0.001)
+
+
+def test_sqlite_concurrent_writes_share_one_transaction(tmp_path: Path, make_message: Any) -> None:
+    """Writes from many threads that wait together commit together; each keeps its own outcome."""
+    path = tmp_path / "gateway.db"
+    store = SqliteStore(path)
+    blocker = sqlite3.connect(path, isolation_level=None)
+    try:
+        old, old_raw = make_message()
+        store.accept([(old, old_raw)])
+        stale = claim_one(store)
+        current = store.claim(Queue.INBOUND, 1, LEASE, now=later(LEASE + 10))[0]
+        writer = store._writer  # the store's write queue, observed to set the scene up
+
+        blocker.execute("BEGIN IMMEDIATE")  # another process holds the write lock
+        outcomes: dict[str, Any] = {}
+
+        def call(name: str, fn: Any, *args: Any) -> None:
+            try:
+                outcomes[name] = fn(*args)
+            except BaseException as e:
+                outcomes[name] = e
+
+        first = make_message()
+        threads = [threading.Thread(target=call, args=("first", store.accept, [first]))]
+        submitted = writer.submitted
+        threads[0].start()
+        # Its caller leads: it took its operation and waits for the lock inside BEGIN IMMEDIATE.
+        _wait_until(lambda: writer.submitted == submitted + 1 and writer.waiting() == 0)
+        before = store.transactions
+
+        good = [make_message() for _ in range(20)]
+        clash = dataclasses.replace(make_message()[0], id=old.id)
+        calls: list[tuple[str, Any, tuple[Any, ...]]] = [(f"good{i}", store.accept, ([g],)) for i, g in enumerate(good)]
+        calls += [
+            ("batch", store.accept, ([make_message(), make_message()],)),
+            ("clash", store.accept, ([make_message(), (clash, b"clash")],)),  # all or none: fails alone
+            ("stale", store.move, (stale, Queue.OUTBOUND, old)),
+            ("current", store.move, (current, Queue.SHUNT, old)),
+        ]
+        for name, fn, args in calls:
+            threads.append(threading.Thread(target=call, args=(name, fn, *args)))
+            threads[-1].start()
+        _wait_until(lambda: writer.waiting() == len(calls))
+        blocker.execute("COMMIT")
+        for thread in threads:
+            thread.join()
+
+        assert store.transactions - before == 2  # the first alone, then everything that waited
+        assert isinstance(outcomes.pop("clash"), StoreError)
+        assert outcomes.pop("stale") is False
+        assert outcomes.pop("current") is True
+        assert outcomes == {name: None for name in outcomes}
+        assert store.get(first[0].id) is not None
+        assert all(store.get(m.id) is not None for m, _ in good)
+        assert store.counts() == {Queue.INBOUND: 1 + 20 + 2, Queue.OUTBOUND: 0, Queue.HOLD: 0, Queue.SHUNT: 1}
+        assert store.get(old.id) == (Queue.SHUNT, old)
+        assert store.raw(old.id) == old_raw
+    finally:
+        blocker.close()
+        store.close()
+
+
+def test_sqlite_close_finishes_the_writes_handed_in(tmp_path: Path, make_message: Any) -> None:
+    path = tmp_path / "gateway.db"
+    store = SqliteStore(path)
+    blocker = sqlite3.connect(path, isolation_level=None)
+    try:
+        items = [make_message() for _ in range(10)]
+        errors: list[BaseException] = []
+
+        def accept(item: tuple[QueuedMessage, bytes]) -> None:
+            try:
+                store.accept([item])
+            except BaseException as e:
+                errors.append(e)
+
+        blocker.execute("BEGIN IMMEDIATE")
+        threads = [threading.Thread(target=accept, args=(item,)) for item in items]
+        submitted = store._writer.submitted
+        for thread in threads:
+            thread.start()
+        _wait_until(lambda: store._writer.submitted == submitted + len(items))
+        closer = threading.Thread(target=store.close)
+        closer.start()
+        _wait_until(lambda: store._closed)
+        with pytest.raises(StoreError):
+            store.accept([make_message()])  # nothing new once closing
+        blocker.execute("COMMIT")
+        closer.join()
+        for thread in threads:
+            thread.join()
+        assert errors == []
+    finally:
+        blocker.close()
+        store.close()
+    reopened = SqliteStore(path)
+    try:
+        assert reopened.counts()[Queue.INBOUND] == 10
+    finally:
+        reopened.close()
+
+
 def test_redis_keys_of_one_operation_share_a_hash_slot(redis_url: str, redis_prefix: str, make_message: Any) -> None:
     """Every key a script touches must hash to one slot (Redis Cluster)."""
     from redis.crc import key_slot
@@ -409,6 +636,9 @@ def test_redis_keys_of_one_operation_share_a_hash_slot(redis_url: str, redis_pre
         store.accept([(msg, raw)])
         lease = claim_one(store)
         assert store.move(lease, Queue.OUTBOUND, msg, raw=b"new")
+        by_id = store.claim_message(Queue.OUTBOUND, msg.id, LEASE)
+        assert by_id is not None
+        store.release(by_id)
         client = redis.Redis.from_url(redis_url)
         try:
             queue_keys = list(client.scan_iter(match=f"{{{redis_prefix}:q}}:*"))
