@@ -66,7 +66,7 @@ async def serve(config: Config, parts: Collection[str] = PARTS, store: Store | N
     server = committer = None
     tools: Inspectors | None = None
     history = open_history(config.store.url) if {"worker", "deliver"} & set(parts) else None
-    holds: HoldStore | None = open_holds(config.store.url) if {"worker", "web"} & set(parts) else None
+    holds: HoldStore | None = open_holds(config.store.url) if {"worker", "web", "deliver"} & set(parts) else None
     workflow = HoldWorkflow(store, holds, config) if holds is not None else None
     web = None
     try:
@@ -82,7 +82,7 @@ async def serve(config: Config, parts: Collection[str] = PARTS, store: Store | N
             if config.policy.watch:
                 workers.append(asyncio.create_task(policy.watch(stop)))
         if "deliver" in parts:
-            workers.append(asyncio.create_task(DeliveryWorker(store, config, history=history).run(stop)))
+            workers.append(asyncio.create_task(DeliveryWorker(store, config, history=history, holds=holds).run(stop)))
         if workflow is not None:  # expiry, reminders, delay release (every node; updates are atomic)
             workers.append(asyncio.create_task(workflow.run(stop)))
         if "web" in parts and config.web.enabled and holds is not None and workflow is not None:

@@ -25,6 +25,7 @@ class HoldState(StrEnum):
     DELAYED = "delayed"
     RELEASING = "releasing"
     RELEASED = "released"
+    DELIVERED = "delivered"  # the released message left the outbound queue (delivered, or bounced with a notice)
     CANCELLED = "cancelled"
     REJECTED = "rejected"
     EXPIRED = "expired"
@@ -40,7 +41,9 @@ class HoldState(StrEnum):
 
 
 WAITING = frozenset({HoldState.HELD_SENDER, HoldState.HELD_MANAGER, HoldState.DELAYED})
-FINAL = frozenset({HoldState.RELEASED, HoldState.CANCELLED, HoldState.REJECTED, HoldState.EXPIRED})
+FINAL = frozenset(
+    {HoldState.RELEASED, HoldState.DELIVERED, HoldState.CANCELLED, HoldState.REJECTED, HoldState.EXPIRED}
+)
 
 
 class Scope(StrEnum):

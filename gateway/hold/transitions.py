@@ -261,6 +261,22 @@ def settled(now: float) -> Decide:
     return decide
 
 
+def delivered(now: float, detail: str) -> Decide:
+    """Delivery finished the released message: released becomes delivered (the end of its story)."""
+
+    def decide(hold: Hold) -> Change | None:
+        if hold.state is not HoldState.RELEASED:
+            return None
+        new = _copy(hold)
+        new.state = HoldState.DELIVERED
+        new.updated_at = now
+        change = Change(new)
+        change.log("delivered", "system", hold.state, detail, now)
+        return change
+
+    return decide
+
+
 def retry_later(now: float, timing: Timing) -> Decide:
     def decide(hold: Hold) -> Change | None:
         if hold.settled or not (hold.state.final or hold.state is HoldState.RELEASING):

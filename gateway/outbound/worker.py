@@ -25,6 +25,8 @@ import dns.asyncresolver
 
 from gateway.config import Config
 from gateway.dnsresolver import make_resolver
+from gateway.hold.store import HoldStore
+from gateway.hold.transitions import delivered
 from gateway.message import QueuedMessage
 from gateway.metrics import DELIVERY_SECONDS
 from gateway.outbound import retry
@@ -70,9 +72,11 @@ class DeliveryWorker(QueueRunner):
         *,
         clock: Callable[[], float] = time.time,
         history: RecipientHistory | None = None,
+        holds: HoldStore | None = None,
     ) -> None:
         relay = config.relay
         self.history = history
+        self.holds = holds
         super().__init__(
             store,
             Queue.OUTBOUND,
@@ -124,6 +128,7 @@ class DeliveryWorker(QueueRunner):
 
         if not message.pending:
             DELIVERY_SECONDS.observe(max(0.0, now - message.received_at))
+            await self._close_hold(message, now)
         if message.pending:
             due = retry.next_attempt_at(message.received_at, message.attempts, now, self.config.relay.retry)
             if not await asyncio.to_thread(self.store.move, lease, Queue.OUTBOUND, message, due_at=due):
@@ -139,6 +144,18 @@ class DeliveryWorker(QueueRunner):
             await asyncio.to_thread(self.history.record_delivery, message.envelope.mail_from, delivered, now)
         except Exception as e:  # history is advice for later decisions; delivery already happened
             log.warning("delivery %s: recipient history not updated: %s", message.id, type(e).__name__)
+
+    async def _close_hold(self, message: QueuedMessage, now: float) -> None:
+        """A message that was held and released ends its hold's story as delivered."""
+        if self.holds is None or message.is_notice:
+            return
+        detail = f"{len(message.delivered)} delivered, {len(message.failed)} failed"
+        try:
+            hold = await asyncio.to_thread(self.holds.get, message.id)
+            if hold is not None:
+                await asyncio.to_thread(self.holds.update, message.id, delivered(now, detail))
+        except Exception as e:  # the audit trail is not worth a re-delivery
+            log.warning("delivery %s: hold record not marked delivered: %s", message.id, type(e).__name__)
 
     async def _attempt(self, message: QueuedMessage, raw: bytes, rcpts: list[str]) -> dict[str, RcptResult]:
         limit = self.config.smtp.max_received_headers

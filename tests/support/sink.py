@@ -67,7 +67,7 @@ class RecordingSink:
     def __init__(self, port: int | None = None) -> None:
         self.refuse_rcpt: dict[str, str] = {}  # address -> reply, e.g. "550 5.1.1 No such user"
         self.messages: list[Received] = []
-        self.lock = threading.Lock()
+        self.lock = threading.RLock()  # predicates of wait_until may call snapshot()
         self.arrived = threading.Condition(self.lock)
         self.data_reply: str | None = None
         self.port = port or free_port()

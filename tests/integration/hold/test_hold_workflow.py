@@ -79,6 +79,28 @@ async def test_confirm_releases_once_to_all(store: Store, workflow: HoldWorkflow
     assert events == ["held", "confirmed", "released"]
 
 
+async def test_delivery_ends_a_released_hold_as_delivered(store: Store, workflow: HoldWorkflow) -> None:
+    from gateway.config import Config
+    from gateway.outbound.worker import DeliveryWorker
+    from tests.support.sink import RecordingSink
+
+    hold = await put_on_hold(store, workflow, verdict(Action.HOLD_SENDER))
+    _, secret = secret_of(links_to(store, "taro@example.co.jp")[0])
+    await workflow.act(hold.id, secret, Scope.SENDER, "confirm")
+    with RecordingSink() as sink:
+        config = Config.model_validate({"relay": {"smarthost": f"127.0.0.1:{sink.port}"}})
+        worker = DeliveryWorker(store, config, holds=workflow.holds)
+        while await worker.run_once():
+            pass
+        await worker.close()
+        assert any(r.rcpt_tos == RCPTS for r in sink.snapshot())
+    done = workflow.holds.get(hold.id)
+    assert done is not None and done.state is HoldState.DELIVERED
+    audit = workflow.holds.audit(hold.id)
+    assert [a.event for a in audit] == ["held", "confirmed", "released", "delivered"]
+    assert audit[-1].detail == f"{len(RCPTS)} delivered, 0 failed"
+
+
 async def test_remove_recipient_sends_the_rest_and_drops_it_from_the_headers(
     store: Store, workflow: HoldWorkflow
 ) -> None:
