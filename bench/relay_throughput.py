@@ -163,7 +163,9 @@ def bench_floor_smtp_sink(messages: int, sessions: int, size: int) -> float | No
         stop(process)
 
 
-def bench_gateway(messages: int, sessions: int, size: int, store: str, receivers: int) -> tuple[float, float, float]:
+def bench_gateway(
+    messages: int, sessions: int, size: int, store: str, receivers: int, ner: bool = True
+) -> tuple[float, float, float]:
     sink_port, gw_port = free_port(), free_port()
     with tempfile.TemporaryDirectory(prefix="gw-bench-") as tmp:
         if store == "redis":
@@ -186,6 +188,7 @@ def bench_gateway(messages: int, sessions: int, size: int, store: str, receivers
             "organization": {"internal_domains": ["example.co.jp"]},
             "worker": {"pipeline_concurrency": 32, "poll_interval": 0.05},
             "recipients": {"dns": {"enabled": False}},
+            "scan": {} if ner else {"ner_window_chars": 0},
         }
         path = Path(tmp) / "config.yaml"
         path.write_text(yaml.safe_dump(config))
@@ -221,6 +224,7 @@ def main() -> None:
     parser.add_argument("--sizes", default="5120,102400")
     parser.add_argument("--store", choices=["sqlite", "redis"], default="sqlite")
     parser.add_argument("--receivers", type=int, default=1, help="smtp.processes for the gateway")
+    parser.add_argument("--no-ner", action="store_true", help="scan without the GiNZA window (patterns, Sudachi)")
     args = parser.parse_args()
     print(
         f"load: {args.messages} messages over {args.sessions} sessions, client: "
@@ -230,7 +234,9 @@ def main() -> None:
     for size in (int(s) for s in args.sizes.split(",")):
         floor_b = bench_floor_aiosmtpd(args.messages, args.sessions, size)
         floor_c = bench_floor_smtp_sink(args.messages, args.sessions, size)
-        accepted, delivered, rss = bench_gateway(args.messages, args.sessions, size, args.store, args.receivers)
+        accepted, delivered, rss = bench_gateway(
+            args.messages, args.sessions, size, args.store, args.receivers, ner=not args.no_ner
+        )
         print(f"\n== {size // 1024} KB messages")
         print(f"(b) bare aiosmtpd     accepted/s {floor_b:8.0f}")
         if floor_c:

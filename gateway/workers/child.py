@@ -70,8 +70,10 @@ def _unscannable(reason: Reason, detail: str) -> Finding:
     return Finding(entity=UNSCANNABLE, reason=str(reason), detail=detail)
 
 
-def serve(conn: Connection, scan_json: str, memory_bytes: int) -> None:
+def serve(conn: Connection, scan_json: str, memory_bytes: int, nice: int = 0) -> None:
     """Process entry (spawned: nothing is inherited from the parent but this pipe)."""
+    if nice:
+        os.nice(nice)
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the whole group; the parent decides
     signal.signal(signal.SIGXCPU, signal.SIG_DFL)
     resource.setrlimit(resource.RLIMIT_CORE, (0, 0))

@@ -94,11 +94,11 @@ def peak_rss_bytes(pid: int) -> int:
 class _Worker:
     """One worker process and the parent's end of its pipe."""
 
-    def __init__(self, scan_json: str, memory_bytes: int) -> None:
+    def __init__(self, scan_json: str, memory_bytes: int, nice: int = 0) -> None:
         self.conn: Connection
         self.conn, child = _mp.Pipe()
         self.proc: BaseProcess = _mp.Process(
-            target=serve, args=(child, scan_json, memory_bytes), name="gateway-inspect", daemon=True
+            target=serve, args=(child, scan_json, memory_bytes, nice), name="gateway-inspect", daemon=True
         )
         self.proc.start()
         child.close()
@@ -327,7 +327,7 @@ class InspectPool:
         with self._lock:
             if self._state == "closed":
                 raise PoolClosed("the inspection pool has been closed")
-            worker = _Worker(self._scan_json, self.settings.memory_bytes)
+            worker = _Worker(self._scan_json, self.settings.memory_bytes, self.settings.nice)
             self._live.add(worker)
             return worker
 

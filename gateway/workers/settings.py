@@ -30,6 +30,13 @@ class InspectionConfig(BaseModel):
         description="Address space one message may add to a worker on top of its loaded models "
         "(RLIMIT_AS); past it the message is UNSCANNABLE (limit-memory) and the worker is replaced.",
     )
+    nice: int = Field(
+        default=10,
+        ge=0,
+        le=19,
+        description="Scheduling niceness of the workers: receiving (the durable write before 250) and "
+        "delivery go first when the CPU is short; inspection catches up from the queue.",
+    )
     start_seconds: float = Field(
         default=180.0,
         gt=0,
