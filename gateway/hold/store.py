@@ -17,9 +17,9 @@ from __future__ import annotations
 import abc
 from collections.abc import Callable
 from dataclasses import dataclass
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from gateway.hold.model import AuditEntry, Change, Hold, HoldState
+from gateway.store.url import parse_store_url
 
 Decide = Callable[[Hold], Change | None]  # None: change nothing
 
@@ -85,23 +85,12 @@ class HoldStore(abc.ABC):
 
 def open_holds(url: str) -> HoldStore:
     """The hold store next to the queues of store `url` (same URL syntax as `gateway.store.open_store`)."""
-    scheme, sep, rest = url.partition("://")
-    scheme = scheme.lower()
-    if sep and scheme == "sqlite":
-        path = rest.split("?", 1)[0]
-        if not path or path == "/":
-            raise ValueError("store url: sqlite:///PATH needs a file path")
+    where = parse_store_url(url)
+    if where.kind == "sqlite":
         from gateway.store.holds_sqlite import SqliteHoldStore
 
-        return SqliteHoldStore(path)
-    if sep and scheme in ("redis", "rediss", "unix", "redis+sentinel"):
-        parts = urlsplit(url)
-        query = parse_qsl(parts.query, keep_blank_values=True)
-        prefixes = [v for k, v in query if k == "prefix"]
-        rest_query = urlencode([(k, v) for k, v in query if k != "prefix"])
-        from gateway.store.history_redis import connect
-        from gateway.store.holds_redis import RedisHoldStore
+        return SqliteHoldStore(where.path)
+    from gateway.store.history_redis import connect
+    from gateway.store.holds_redis import RedisHoldStore
 
-        client = connect(urlunsplit(parts._replace(query=rest_query)))
-        return RedisHoldStore(client, prefix=prefixes[-1] if prefixes else "gw")
-    raise ValueError("store url: expected sqlite:///PATH, redis://HOST:PORT/DB or redis+sentinel://...")
+    return RedisHoldStore(connect(where.redis_url), prefix=where.prefix)

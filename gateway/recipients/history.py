@@ -17,10 +17,10 @@ from __future__ import annotations
 import abc
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from gateway.recipients.address import AddressError, parse_address
 from gateway.recipients.domains import Organisations
+from gateway.store.url import parse_store_url
 
 DAY = 86400.0
 
@@ -107,22 +107,11 @@ class RecipientHistory(abc.ABC):
 
 def open_history(url: str, orgs: Organisations | None = None) -> RecipientHistory:
     """The history next to the queues of store `url` (same URL syntax as `gateway.store.open_store`)."""
-    scheme, sep, rest = url.partition("://")
-    scheme = scheme.lower()
-    if sep and scheme == "sqlite":
-        path = rest.split("?", 1)[0]
-        if not path or path == "/":
-            raise ValueError("store url: sqlite:///PATH needs a file path")
+    where = parse_store_url(url)
+    if where.kind == "sqlite":
         from gateway.store.history_sqlite import SqliteHistory
 
-        return SqliteHistory(path, orgs)
-    if sep and scheme in ("redis", "rediss", "unix", "redis+sentinel"):
-        parts = urlsplit(url)
-        query = parse_qsl(parts.query, keep_blank_values=True)
-        prefixes = [v for k, v in query if k == "prefix"]
-        rest_query = urlencode([(k, v) for k, v in query if k != "prefix"])
-        from gateway.store.history_redis import RedisHistory, connect
+        return SqliteHistory(where.path, orgs)
+    from gateway.store.history_redis import RedisHistory, connect
 
-        client = connect(urlunsplit(parts._replace(query=rest_query)))
-        return RedisHistory(client, prefix=prefixes[-1] if prefixes else "gw", orgs=orgs)
-    raise ValueError("store url: expected sqlite:///PATH, redis://HOST:PORT/DB or redis+sentinel://...")
+    return RedisHistory(connect(where.redis_url), prefix=where.prefix, orgs=orgs)
