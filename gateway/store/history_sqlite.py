@@ -6,7 +6,6 @@ once more, so this connection commits with synchronous=NORMAL, and a batch is on
 
 from __future__ import annotations
 
-import sqlite3
 import threading
 from collections.abc import Iterable, Sequence
 from pathlib import Path
@@ -14,6 +13,7 @@ from typing import TypeVar
 
 from gateway.recipients.domains import Organisations
 from gateway.recipients.history import RecipientHistory, Row
+from gateway.store.sqlite_file import connect_wal
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS recipient_history (
@@ -67,14 +67,8 @@ class SqliteHistory(RecipientHistory):
     def __init__(self, path: str | Path, orgs: Organisations | None = None, busy_timeout: float = 30.0) -> None:
         super().__init__(orgs)
         self.path = str(path)
-        if self.path != ":memory:":
-            Path(self.path).parent.mkdir(parents=True, exist_ok=True)
         self._lock = threading.Lock()
-        self._conn = sqlite3.connect(self.path, timeout=busy_timeout, isolation_level=None, check_same_thread=False)
-        self._conn.execute(f"PRAGMA busy_timeout = {int(busy_timeout * 1000)}")
-        if self.path != ":memory:":
-            self._conn.execute("PRAGMA journal_mode = WAL")
-        self._conn.execute("PRAGMA synchronous = NORMAL")
+        self._conn = connect_wal(self.path, busy_timeout, "NORMAL")
         with self._lock:
             self._conn.executescript(_SCHEMA)
 

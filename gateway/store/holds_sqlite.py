@@ -17,6 +17,7 @@ from pathlib import Path
 
 from gateway.hold.model import STAT_KEYS, AuditEntry, Change, Hold
 from gateway.hold.store import Decide, HoldFilter, HoldStore
+from gateway.store.sqlite_file import connect_wal
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS holds (
@@ -52,14 +53,8 @@ CREATE TABLE IF NOT EXISTS hold_secret (
 class SqliteHoldStore(HoldStore):
     def __init__(self, path: str | Path, busy_timeout: float = 30.0) -> None:
         self.path = str(path)
-        if self.path != ":memory:":
-            Path(self.path).parent.mkdir(parents=True, exist_ok=True)
         self._lock = threading.Lock()
-        self._conn = sqlite3.connect(self.path, timeout=busy_timeout, isolation_level=None, check_same_thread=False)
-        self._conn.execute(f"PRAGMA busy_timeout = {int(busy_timeout * 1000)}")
-        if self.path != ":memory:":
-            self._conn.execute("PRAGMA journal_mode = WAL")
-        self._conn.execute("PRAGMA synchronous = FULL")
+        self._conn = connect_wal(self.path, busy_timeout, "FULL")
         with self._tx() as conn:
             for statement in filter(str.strip, _SCHEMA.split(";")):
                 conn.execute(statement)

@@ -47,6 +47,7 @@ from typing import Any, TypeVar
 from gateway.message import QueuedMessage
 from gateway.store import codec
 from gateway.store.base import Lease, Queue, Store, StoreError
+from gateway.store.sqlite_file import connect_wal
 
 SCHEMA_VERSION = 1
 
@@ -72,13 +73,6 @@ MAX_BATCH = 256
 
 _T = TypeVar("_T")
 _Conn = sqlite3.Connection
-
-
-def _is_busy(error: sqlite3.Error) -> bool:
-    code = getattr(error, "sqlite_errorcode", None)
-    if isinstance(code, int):
-        return code & 0xFF in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED)
-    return "locked" in str(error) or "busy" in str(error)
 
 
 def _store_error(error: Exception) -> Exception:
@@ -314,37 +308,7 @@ class SqliteStore(Store):
         return conn
 
     def _open(self) -> sqlite3.Connection:
-        # Switching a fresh file to WAL takes an exclusive lock and, when several processes open the
-        # file at once, fails with "database is locked" at once instead of waiting: retry until the
-        # busy timeout. Once the file is in WAL mode (persistent) nothing needs switching.
-        deadline = time.monotonic() + self._busy_timeout
-        while True:
-            try:
-                # isolation_level=None: we issue BEGIN IMMEDIATE / COMMIT ourselves.
-                # check_same_thread=False only so that close() may close every thread's connection.
-                conn = sqlite3.connect(
-                    self.path, timeout=self._busy_timeout, isolation_level=None, check_same_thread=False
-                )
-            except sqlite3.Error as e:
-                raise StoreError(f"cannot open {self.path}: {e}") from e
-            try:
-                conn.execute(f"PRAGMA busy_timeout = {int(self._busy_timeout * 1000)}")
-                if str(conn.execute("PRAGMA journal_mode").fetchone()[0]).lower() != "wal":
-                    mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
-                    if str(mode).lower() != "wal":
-                        raise StoreError(f"{self.path}: cannot switch to WAL mode (got {mode!r})")
-                conn.execute("PRAGMA synchronous = FULL")
-                return conn
-            except sqlite3.OperationalError as e:
-                conn.close()
-                if not _is_busy(e) or time.monotonic() > deadline:
-                    raise StoreError(f"cannot open {self.path}: {e}") from e
-                time.sleep(0.01)
-            except BaseException as e:
-                conn.close()
-                if isinstance(e, sqlite3.Error):
-                    raise StoreError(f"cannot open {self.path}: {e}") from e
-                raise
+        return connect_wal(str(self.path), self._busy_timeout, "FULL")
 
     def _write(self, run: Callable[[_Conn], _T]) -> _T:
         """Run `run` in the writer's next transaction; returns once that transaction is durable."""

@@ -1,0 +1,56 @@
+"""Opening the one SQLite file that the queues, the recipient history and the holds share."""
+
+from __future__ import annotations
+
+import sqlite3
+import time
+from pathlib import Path
+
+from gateway.store.base import StoreError
+
+
+def is_busy(error: sqlite3.Error) -> bool:
+    code = getattr(error, "sqlite_errorcode", None)
+    if isinstance(code, int):
+        return code & 0xFF in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED)
+    return "locked" in str(error) or "busy" in str(error)
+
+
+def connect_wal(path: str, busy_timeout: float, synchronous: str = "FULL") -> sqlite3.Connection:
+    """A connection in WAL mode (creating the directory). Raises StoreError.
+
+    Switching a fresh file to WAL takes an exclusive lock and, when several processes open the file at
+    once, fails with "database is locked" at once instead of waiting: retry until the busy timeout.
+    Once the file is in WAL mode (persistent) nothing needs switching. isolation_level=None: callers
+    issue BEGIN IMMEDIATE / COMMIT themselves; check_same_thread=False only so that a store may close
+    every thread's connection.
+    """
+    if path != ":memory:":
+        try:
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+        except OSError as e:
+            raise StoreError(f"cannot create the directory of {path}: {e.strerror}") from e
+    deadline = time.monotonic() + busy_timeout
+    while True:
+        try:
+            conn = sqlite3.connect(path, timeout=busy_timeout, isolation_level=None, check_same_thread=False)
+        except sqlite3.Error as e:
+            raise StoreError(f"cannot open {path}: {e}") from e
+        try:
+            conn.execute(f"PRAGMA busy_timeout = {int(busy_timeout * 1000)}")
+            if path != ":memory:" and str(conn.execute("PRAGMA journal_mode").fetchone()[0]).lower() != "wal":
+                mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
+                if str(mode).lower() != "wal":
+                    raise StoreError(f"{path}: cannot switch to WAL mode (got {mode!r})")
+            conn.execute(f"PRAGMA synchronous = {synchronous}")
+            return conn
+        except sqlite3.OperationalError as e:
+            conn.close()
+            if not is_busy(e) or time.monotonic() > deadline:
+                raise StoreError(f"cannot open {path}: {e}") from e
+            time.sleep(0.01)
+        except BaseException as e:
+            conn.close()
+            if isinstance(e, sqlite3.Error):
+                raise StoreError(f"cannot open {path}: {e}") from e
+            raise
