@@ -21,6 +21,7 @@ Every fact name, operator, operand type and regex is checked here, so errors nam
 
 from __future__ import annotations
 
+import abc
 import re
 from collections.abc import Callable
 from typing import Any
@@ -51,18 +52,18 @@ def _show(value: Any) -> str:
     return render_value(value, "en") if not isinstance(value, str) else repr(render_value(value, "en"))
 
 
-class Node:
+class Node(abc.ABC):
     __slots__ = ()
 
-    def test(self, fs: FactSet) -> bool:
-        raise NotImplementedError
+    @abc.abstractmethod
+    def test(self, fs: FactSet) -> bool: ...
 
+    @abc.abstractmethod
     def explain(self, fs: FactSet) -> tuple[bool, str]:
         """The outcome and the test that decided it (for misses in `gateway check`)."""
-        raise NotImplementedError
 
-    def facts(self) -> list[str]:
-        raise NotImplementedError
+    @abc.abstractmethod
+    def facts(self) -> list[str]: ...
 
 
 class Leaf(Node):
