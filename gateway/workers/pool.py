@@ -29,7 +29,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import multiprocessing
-import queue
 import signal
 import threading
 import time
@@ -45,6 +44,7 @@ from gateway.scan.model import ScanContext, ScanResult
 from gateway.scan.ner import ScanModelError
 from gateway.scan.settings import ScanConfig
 from gateway.workers.child import EXIT_MEMORY, SCAN_CPU_GRACE, serve
+from gateway.workers.gate import SmallFirstGate
 from gateway.workers.settings import InspectionConfig
 
 log = logging.getLogger(__name__)
@@ -150,6 +150,9 @@ class _Slot:
         self.worker = worker
 
 
+REQUEST_THREADS = 64
+
+
 class InspectPool:
     """`inspection.workers` inspection processes behind `inspect()`, which never blocks the loop."""
 
@@ -165,7 +168,7 @@ class InspectPool:
         self._start_lock = threading.Lock()
         self._state = "new"  # new | running | closed
         self._live: set[_Worker] = set()
-        self._slots: queue.SimpleQueue[_Slot] = queue.SimpleQueue()
+        self._slots: SmallFirstGate[_Slot] = SmallFirstGate()
         self._executor: ThreadPoolExecutor | None = None
 
     # -- lifecycle --------------------------------------------------------------------------------
@@ -192,7 +195,8 @@ class InspectPool:
                 raise
             for w in workers:
                 self._slots.put(_Slot(w))
-            self._executor = ThreadPoolExecutor(self.size, thread_name_prefix="inspect")
+            # More threads than workers: requests wait in the gate (small first), not in FIFO order here.
+            self._executor = ThreadPoolExecutor(max(self.size, REQUEST_THREADS), thread_name_prefix="inspect")
             self._state = "running"
         rss = max(w.info.get("rss_bytes", 0) for w in workers)
         log.info("inspection pool: %d worker(s) ready, %.0f MB each", self.size, rss / 2**20)
@@ -262,7 +266,7 @@ class InspectPool:
             return extraction_failed(Reason.INTERNAL_ERROR, f"{type(e).__name__}: {e}"[:300])
 
     def _request(self, raw: bytes, limits: ExtractLimits, context: ScanContext) -> Inspection:
-        slot = self._slots.get()
+        slot = self._slots.get(len(raw))
         try:
             return self._serve(slot, raw, limits, context)
         except BaseException:
