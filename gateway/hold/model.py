@@ -41,9 +41,7 @@ class HoldState(StrEnum):
 
 
 WAITING = frozenset({HoldState.HELD_SENDER, HoldState.HELD_MANAGER, HoldState.DELAYED})
-FINAL = frozenset(
-    {HoldState.RELEASED, HoldState.DELIVERED, HoldState.CANCELLED, HoldState.REJECTED, HoldState.EXPIRED}
-)
+FINAL = frozenset({HoldState.RELEASED, HoldState.DELIVERED, HoldState.CANCELLED, HoldState.REJECTED, HoldState.EXPIRED})
 
 
 class Scope(StrEnum):
