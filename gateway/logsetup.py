@@ -13,3 +13,14 @@ def setup_logging(level: str = "INFO") -> None:
     )
     for noisy in ("mail.log", "aiosmtpd", "aiosmtplib"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
+
+
+def mask_address(address: str) -> str:
+    """For logs, which never carry an address in clear: 'taro.yamada@example.co.jp' -> 'ta***@example.co.jp',
+    the null sender -> '<>', anything without an @ -> '***'."""
+    if not address:
+        return "<>"
+    local, at, domain = address.rpartition("@")
+    if not at:
+        return "***"
+    return f"{local[:2]}***@{domain}"

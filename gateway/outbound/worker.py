@@ -27,6 +27,7 @@ from gateway.config import Config
 from gateway.dnsresolver import make_resolver
 from gateway.hold.store import HoldStore
 from gateway.hold.transitions import delivered
+from gateway.logsetup import mask_address
 from gateway.message import QueuedMessage
 from gateway.metrics import DELIVERY_SECONDS
 from gateway.outbound import retry
@@ -42,14 +43,6 @@ log = logging.getLogger(__name__)
 LEASE_BUDGET = 0.8  # share of the lease one delivery attempt may use
 
 _RECEIVED = re.compile(rb"^received:", re.I)
-
-
-def mask_address(address: str) -> str:
-    """'taro.yamada@example.co.jp' → 'ta***@example.co.jp': logs never carry addresses in clear."""
-    local, at, domain = address.rpartition("@")
-    if not at:
-        return "***"
-    return f"{local[:2]}***@{domain}"
 
 
 def received_count(raw: bytes) -> int:

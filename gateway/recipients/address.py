@@ -14,6 +14,8 @@ import re
 from dataclasses import dataclass, field
 from types import ModuleType
 
+from gateway.logsetup import mask_address
+
 _idna: ModuleType | None
 try:  # IDNA 2008 + UTS 46 when the `idna` package is there (it comes with most installs) ...
     import idna as _idna
@@ -308,9 +310,4 @@ def _angle_end(text: str, start: int) -> int:
     return -1
 
 
-def mask(address: str) -> str:
-    """For logs: 'taro.yamada@example.co.jp' -> 'ta***@example.co.jp'. Never log an address in clear."""
-    local, sep, domain = address.rpartition("@")
-    if not sep:
-        return "***"
-    return f"{local[:2]}***@{domain}"
+mask = mask_address  # logs mask addresses one way everywhere

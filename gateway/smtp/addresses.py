@@ -26,6 +26,8 @@ from __future__ import annotations
 import re
 from enum import Enum
 
+from gateway.logsetup import mask_address
+
 MAX_LOCAL = 64
 MAX_DOMAIN = 255
 MAX_PATH = 256
@@ -230,9 +232,4 @@ def _closing_quote(inner: str) -> int:
     raise AddressError(Problem.SYNTAX)
 
 
-def mask(address: str) -> str:
-    """For logs: `yamada@example.co.jp` -> `y***@example.co.jp`; the null sender -> `<>`."""
-    if not address:
-        return "<>"
-    local, _, domain = address.rpartition("@")
-    return f"{local[:1]}***@{domain}"
+mask = mask_address  # logs mask addresses one way everywhere

@@ -146,7 +146,7 @@ def test_esmtp_params() -> None:
 
 
 def test_mask() -> None:
-    assert mask("yamada@example.co.jp") == "y***@example.co.jp"
+    assert mask("yamada@example.co.jp") == "ya***@example.co.jp"
     assert mask("") == "<>"
 
 
