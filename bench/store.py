@@ -34,8 +34,6 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-import redis
-
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
@@ -43,6 +41,7 @@ from gateway.message import Envelope, QueuedMessage, new_message_id  # noqa: E40
 from gateway.store.base import Queue, Store  # noqa: E402
 from gateway.store.redis import RedisStore  # noqa: E402
 from gateway.store.sqlite import SqliteStore  # noqa: E402
+from tests.support.redis_keys import delete_redis_prefix  # noqa: E402
 
 LEASE = 300.0
 CALLERS = (1, 8, 32)
@@ -147,17 +146,6 @@ def load_store_class(path: str) -> type[Store]:
     # An earlier release may lack methods added to the interface since; the bench does not call them.
     cls.__abstractmethods__ = frozenset()
     return cls
-
-
-def delete_redis_prefix(url: str, prefix: str) -> None:
-    client = redis.Redis.from_url(url)
-    try:
-        for pattern in (f"{{{prefix}:q}}:*", f"{prefix}:m:*"):
-            keys = list(client.scan_iter(match=pattern, count=1000))
-            for i in range(0, len(keys), 500):
-                client.delete(*keys[i : i + 500])
-    finally:
-        client.close()
 
 
 def main() -> None:

@@ -14,6 +14,7 @@ import redis
 
 from gateway.message import Envelope, QueuedMessage, new_message_id
 from gateway.store.base import Store
+from tests.support.redis_keys import delete_redis_prefix
 
 DEFAULT_TEST_REDIS_URL = "redis://127.0.0.1:6379/15"
 
@@ -41,18 +42,6 @@ def redis_url() -> str:
             pytrace=False,
         )
     return url
-
-
-def delete_redis_prefix(url: str, prefix: str) -> None:
-    """Delete every key a RedisStore with `prefix` may have written."""
-    client = redis.Redis.from_url(url)
-    try:
-        for pattern in (f"{{{prefix}:q}}:*", f"{prefix}:m:*"):
-            keys = list(client.scan_iter(match=pattern, count=1000))
-            for i in range(0, len(keys), 500):
-                client.delete(*keys[i : i + 500])
-    finally:
-        client.close()
 
 
 @pytest.fixture

@@ -13,9 +13,9 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
-import redis
 
 from tests.support.gateway_proc import GatewayProcess, write_config
+from tests.support.redis_keys import delete_redis_prefix
 from tests.support.sink import RecordingSink
 
 MESSAGES = 400
@@ -77,15 +77,7 @@ def store_url(request: pytest.FixtureRequest, tmp_path: Path, redis_url: str) ->
     if request.param == "sqlite":
         return f"sqlite:///{tmp_path}/gateway.db"
     prefix = f"e2e{secrets.token_hex(4)}"  # test runs sharing the Redis must not see each other's queues
-    client = redis.Redis.from_url(redis_url)
-
-    def cleanup() -> None:
-        for pattern in (f"{prefix}:*", f"{{{prefix}:*"):
-            keys = list(client.scan_iter(match=pattern, count=1000))
-            if keys:
-                client.delete(*keys)
-
-    request.addfinalizer(cleanup)
+    request.addfinalizer(lambda: delete_redis_prefix(redis_url, prefix))
     return f"{redis_url}?prefix={prefix}"
 
 
