@@ -2,8 +2,8 @@
 
     claimed from the inbound queue
       → parse          the raw bytes into a MIME tree (never trusted for envelope decisions)
-      → inspect        extract text and scan it for personal data (inspection worker process),
-                     assess recipients (lists, history, lookalikes, DNS)
+      → inspect        extract text and scan it for personal data (inspection worker process; skipped
+                     when no rule reads the content), assess recipients (lists, history, lookalikes, DNS)
       → decide         evaluate the rules (gateway/policy) → a Verdict with hits, misses and reasons
       → dispose        relay / rewrite_bcc → outbound queue; hold / delay → hold workflow (gateway/hold);
                      reject → a notice to the sender
@@ -21,12 +21,14 @@ import logging
 from email.message import Message
 from typing import TYPE_CHECKING
 
+from gateway.content import Extraction
 from gateway.inspection import Facts, Inspectors
 from gateway.message import Envelope
 from gateway.metrics import HOLDS, MESSAGES, SCAN_SECONDS
 from gateway.policy.bcc import rewrite_to_bcc
-from gateway.policy.policy import Policy
+from gateway.policy.policy import ContentNotInspected, Policy
 from gateway.recipients.assess import assess_recipients
+from gateway.scan.model import ScanResult
 from gateway.store.base import Lease, Queue, Store
 from gateway.verdict import Action, Verdict
 
@@ -52,20 +54,25 @@ def parse(raw: bytes) -> Message:
         return email.parser.BytesHeaderParser(policy=email.policy.compat32).parsebytes(raw)
 
 
-async def inspect(envelope: Envelope, raw: bytes, tools: Inspectors) -> Facts:
+async def inspect(envelope: Envelope, raw: bytes, tools: Inspectors, content: bool = True) -> Facts:
     """Everything the rules decide on. Extraction and the scan run in a worker process, never on this
-    loop; whatever goes wrong there comes back as UNSCANNABLE findings."""
+    loop; whatever goes wrong there comes back as UNSCANNABLE findings. With content=False (no rule
+    reads it) only the envelope, headers and recipients are looked at."""
     message = parse(raw)
-    (extraction, scan), recipients = await asyncio.gather(
-        tools.pool.inspect(raw, tools.config.extract, tools.scan_context(envelope)),
-        assess_recipients(envelope, message, tools.recipients),
-    )
+    recipients = assess_recipients(envelope, message, tools.recipients)
+    if content:
+        (extraction, scan), assessed = await asyncio.gather(
+            tools.pool.inspect(raw, tools.config.extract, tools.scan_context(envelope)), recipients
+        )
+    else:
+        extraction, scan, assessed = Extraction(), ScanResult(), await recipients
     return Facts(
         size=len(raw),
         mime_defects=sum(len(part.defects) for part in message.walk()),
         extraction=extraction,
-        recipients=recipients,
+        recipients=assessed,
         scan=scan,
+        content_inspected=content,
     )
 
 
@@ -79,9 +86,16 @@ def decide(envelope: Envelope, facts: Facts, policy: Policy) -> Verdict:
     return verdict
 
 
-async def decide_message(envelope: Envelope, raw: bytes, tools: Inspectors, policy: Policy) -> Verdict:
-    """parse → inspect → decide, without side effects."""
-    return decide(envelope, await inspect(envelope, raw, tools), policy)
+async def decide_message(
+    envelope: Envelope, raw: bytes, tools: Inspectors, policy: Policy, all_content: bool = True
+) -> Verdict:
+    """parse → inspect → decide, without side effects. With all_content=False the content is
+    inspected only if some rule reads it (the pipeline); `gateway check` shows every finding."""
+    content = all_content or policy.reads_content
+    try:
+        return decide(envelope, await inspect(envelope, raw, tools, content), policy)
+    except ContentNotInspected:  # a sender group's rules read the content after all
+        return decide(envelope, await inspect(envelope, raw, tools, True), policy)
 
 
 async def dispose(
@@ -118,6 +132,6 @@ async def process(
     it was claimed: a reload never changes the rules half-way through a message)."""
     raw = await asyncio.to_thread(store.raw, lease.message.id)
     with SCAN_SECONDS.time():
-        verdict = await decide_message(lease.message.envelope, raw, tools, policy)
+        verdict = await decide_message(lease.message.envelope, raw, tools, policy, all_content=False)
     await dispose(store, lease, verdict, raw, holds)
     return verdict

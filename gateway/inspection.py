@@ -28,11 +28,13 @@ class Facts:
     extraction: Extraction
     recipients: RecipientAssessment
     scan: ScanResult = field(default_factory=ScanResult)  # personal data found
+    content_inspected: bool = True  # False: no rule reads the content, so it was not extracted or scanned
 
     def to_json(self) -> dict[str, Any]:
         return {
             "size": self.size,
             "mime_defects": self.mime_defects,
+            "content_inspected": self.content_inspected,
             "attachments": [
                 {
                     "name": a.name,

@@ -96,6 +96,17 @@ FAMILIES: dict[str, tuple[str, frozenset[str], str]] = {
 
 DEFAULTS = {BOOL: False, INT: 0, STR: "", LIST: ()}
 
+# Facts known without reading the content (from the envelope, the headers and the recipient lists).
+# Every other fact, and any name not listed here, needs the content inspected: extraction and the
+# personal-data scan in the inspection workers. A policy that reads none of them skips that work
+# (see Policy.reads_content); a new fact is content until it is added here, so it fails closed.
+WITHOUT_CONTENT = frozenset({"message.size", "message.mime_defects", "message.is_reply"})
+WITHOUT_CONTENT_PREFIXES = ("recipients.", "sender.")
+
+
+def needs_content(name: str) -> bool:
+    return name not in WITHOUT_CONTENT and not name.startswith(WITHOUT_CONTENT_PREFIXES)
+
 
 def spec_of(name: str) -> FactSpec | None:
     """The spec of a fact name, or None if there is no such fact."""

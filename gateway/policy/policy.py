@@ -10,11 +10,19 @@ from gateway.inspection import Facts
 from gateway.message import Envelope
 from gateway.policy.directory import Directory, load_directory
 from gateway.policy.engine import evaluate
-from gateway.policy.facts import FactSet, SenderInfo, collect
+from gateway.policy.facts import FactSet, SenderInfo, collect, needs_content
 from gateway.policy.rules import Rule, RuleSource, compile_rules, load_sources, rule_files
 from gateway.policy.settings import PolicySettings
 from gateway.policy.source import PolicyError
 from gateway.verdict import Action, Verdict
+
+
+class ContentNotInspected(Exception):
+    """A rule that reads the content met a message decided without it (fail closed: try again)."""
+
+
+def reads_content(rules: list[Rule]) -> bool:
+    return any(needs_content(name) for rule in rules for name in rule.reads())
 
 
 @dataclass
@@ -25,6 +33,9 @@ class Policy:
     fallback_group: str = ""
     files: list[Path] = field(default_factory=list)
     _variants: dict[tuple[str, ...], list[Rule]] = field(default_factory=dict)
+    # Whether some rule (of any sender group) reads a content fact: if none does, the pipeline
+    # skips extraction and the personal-data scan, since no decision could depend on them.
+    reads_content: bool = True
 
     @classmethod
     def load(cls, settings: PolicySettings) -> Policy:
@@ -52,6 +63,7 @@ class Policy:
             problems.extend(policy._check_groups())
         if problems:
             raise PolicyError(problems)
+        policy.reads_content = any(reads_content(rules) for rules in (policy.rules, *policy._variants.values()))
         return policy
 
     def _check_groups(self) -> list[str]:
@@ -81,6 +93,7 @@ class Policy:
                         merged["params"] = {**changes[rule]["params"], **change["params"]}
                     changes[rule] = merged
             self._variants[key] = compile_rules(self.sources, changes)
+            self.reads_content = self.reads_content or reads_content(self._variants[key])
         return self._variants[key]
 
     def sender_info(self, address: str) -> SenderInfo:
@@ -94,8 +107,10 @@ class Policy:
 
     def decide(self, envelope: Envelope, facts: Facts, explain: bool = True) -> Verdict:
         fs = self.facts_of(envelope, facts)
-        groups = fs.values["sender.groups"]
-        outcome = evaluate(self.rules_for(groups), fs, explain)
+        rules = self.rules_for(fs.values["sender.groups"])
+        if not facts.content_inspected and reads_content(rules):
+            raise ContentNotInspected("the rules for this sender read the content; inspect it again")
+        outcome = evaluate(rules, fs, explain)
         verdict = Verdict(
             action=outcome.action,
             reasons=outcome.reasons,
@@ -105,7 +120,7 @@ class Policy:
         )
         if outcome.action is Action.HOLD_MANAGER:
             verdict.approvers, verdict.approver_source = self.directory.approvers(
-                fs.values["sender.address"], groups, self.fallback_group
+                fs.values["sender.address"], fs.values["sender.groups"], self.fallback_group
             )
         if any(h.action is Action.REWRITE_BCC for h in outcome.enforced):
             verdict.bcc = [

@@ -49,6 +49,11 @@ class Rule:
     def monitor(self) -> bool:
         return self.mode == "monitor"
 
+    def reads(self) -> frozenset[str]:
+        """Every fact the condition tests or a text names."""
+        texts = (self.reason_ja, self.reason_en, self.description_ja, self.description_en)
+        return frozenset(self.condition.facts()).union(*(PLACEHOLDER.findall(t) for t in texts))
+
 
 @dataclass
 class RuleSource:
