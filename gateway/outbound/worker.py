@@ -36,6 +36,7 @@ from gateway.outbound.dsn import build_dsn, failures_of, wants_notice
 from gateway.outbound.nexthop import NextHop, NextHopResolver, RouteError, recipient_domain
 from gateway.queue_runner import QueueRunner
 from gateway.recipients.history import RecipientHistory
+from gateway.recipients.recorder import HistoryRecorder
 from gateway.store.base import Lease, Queue, Store, StoreError
 
 log = logging.getLogger(__name__)
@@ -45,12 +46,16 @@ LEASE_BUDGET = 0.8  # share of the lease one delivery attempt may use
 _RECEIVED = re.compile(rb"^received:", re.I)
 
 
+_HEADER_END = re.compile(rb"\r?\n\r?\n")
+
+
 def received_count(raw: bytes) -> int:
     """Received: header fields in the header section (loop detection)."""
+    if raw.startswith((b"\n", b"\r\n")):  # no header section at all
+        return 0
+    end = _HEADER_END.search(raw)
     count = 0
-    for line in re.split(rb"\r?\n", raw):
-        if not line:
-            break
+    for line in re.split(rb"\r?\n", raw[: end.start()] if end else raw):
         if _RECEIVED.match(line):
             count += 1
     return count
@@ -68,7 +73,7 @@ class DeliveryWorker(QueueRunner):
         holds: HoldStore | None = None,
     ) -> None:
         relay = config.relay
-        self.history = history
+        self.recorder = HistoryRecorder(history) if history is not None else None
         self.holds = holds
         super().__init__(
             store,
@@ -90,9 +95,17 @@ class DeliveryWorker(QueueRunner):
         finally:
             await self.close()
 
+    async def run_once(self) -> int:
+        handled = await super().run_once()
+        if self.recorder is not None:
+            await self.recorder.drain()
+        return handled
+
     async def close(self) -> None:
-        """Close pooled connections (QUIT)."""
+        """Close pooled connections (QUIT); write the recipient history still waiting."""
         await self.client.close()
+        if self.recorder is not None:
+            await self.recorder.drain()
 
     # -- one message -----------------------------------------------------------------------------
 
@@ -117,7 +130,7 @@ class DeliveryWorker(QueueRunner):
         already = set(message.delivered)
         self._record(message, pending, results, now)
         self._log(message, results)
-        await self._remember(message, [r for r in message.delivered if r not in already], now)
+        self._remember(message, [r for r in message.delivered if r not in already], now)
 
         if not message.pending:
             DELIVERY_SECONDS.observe(max(0.0, now - message.received_at))
@@ -129,18 +142,15 @@ class DeliveryWorker(QueueRunner):
             return
         await self._complete(lease, message, raw, now)
 
-    async def _remember(self, message: QueuedMessage, delivered: list[str], now: float) -> None:
+    def _remember(self, message: QueuedMessage, delivered: list[str], now: float) -> None:
         """Recipient history learns only from mail actually delivered (first-time recipient signals)."""
-        if self.history is None or not delivered or message.is_notice or message.envelope.is_null_sender:
+        if self.recorder is None or not delivered or message.is_notice or message.envelope.is_null_sender:
             return
-        try:
-            await asyncio.to_thread(self.history.record_delivery, message.envelope.mail_from, delivered, now)
-        except Exception as e:  # history is advice for later decisions; delivery already happened
-            log.warning("delivery %s: recipient history not updated: %s", message.id, type(e).__name__)
+        self.recorder.add(message.envelope.mail_from, delivered, now)
 
     async def _close_hold(self, message: QueuedMessage, now: float) -> None:
         """A message that was held and released ends its hold's story as delivered."""
-        if self.holds is None or message.is_notice:
+        if self.holds is None or message.is_notice or not message.released:
             return
         detail = f"{len(message.delivered)} delivered, {len(message.failed)} failed"
         try:

@@ -6,6 +6,7 @@ once more, so this connection commits with synchronous=NORMAL, and a batch is on
 
 from __future__ import annotations
 
+import sqlite3
 import threading
 from collections.abc import Iterable, Sequence
 from pathlib import Path
@@ -67,10 +68,23 @@ class SqliteHistory(RecipientHistory):
     def __init__(self, path: str | Path, orgs: Organisations | None = None, busy_timeout: float = 30.0) -> None:
         super().__init__(orgs)
         self.path = str(path)
-        self._lock = threading.Lock()
+        self._busy_timeout = busy_timeout
+        self._lock = threading.Lock()  # the writing connection, one thread at a time
         self._conn = connect_wal(self.path, busy_timeout, "NORMAL")
         with self._lock:
             self._conn.executescript(_SCHEMA)
+        # Reads use a connection per thread: in WAL mode they never wait for a writer or each other.
+        self._local = threading.local()
+        self._readers: list[sqlite3.Connection] = []
+
+    def _reader(self) -> sqlite3.Connection:
+        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = connect_wal(self.path, self._busy_timeout, "NORMAL")
+            with self._lock:
+                self._readers.append(conn)
+            self._local.conn = conn
+        return conn
 
     def _record(self, rows: Sequence[Row]) -> None:
         pairs = _fold(((r.sender, r.recipient), r.when) for r in rows)
@@ -88,30 +102,30 @@ class SqliteHistory(RecipientHistory):
     def sent_to(self, sender: str, addresses: Sequence[str], since: float) -> set[str]:
         found: set[str] = set()
         unique = list(dict.fromkeys(addresses))
-        with self._lock:
-            for i in range(0, len(unique), _CHUNK):
-                chunk = unique[i : i + _CHUNK]
-                marks = ",".join("?" * len(chunk))
-                rows = self._conn.execute(
-                    f"SELECT recipient FROM recipient_history WHERE sender = ? AND last_sent >= ? "
-                    f"AND recipient IN ({marks})",
-                    (sender, since, *chunk),
-                )
-                found.update(r[0] for r in rows)
+        conn = self._reader()
+        for i in range(0, len(unique), _CHUNK):
+            chunk = unique[i : i + _CHUNK]
+            marks = ",".join("?" * len(chunk))
+            rows = conn.execute(
+                f"SELECT recipient FROM recipient_history WHERE sender = ? AND last_sent >= ? "
+                f"AND recipient IN ({marks})",
+                (sender, since, *chunk),
+            )
+            found.update(r[0] for r in rows)
         return found
 
     def orgs_seen(self, orgs: Sequence[str], since: float) -> set[str]:
         found: set[str] = set()
         unique = list(dict.fromkeys(orgs))
-        with self._lock:
-            for i in range(0, len(unique), _CHUNK):
-                chunk = unique[i : i + _CHUNK]
-                marks = ",".join("?" * len(chunk))
-                rows = self._conn.execute(
-                    f"SELECT org FROM recipient_history_org WHERE last_sent >= ? AND org IN ({marks})",
-                    (since, *chunk),
-                )
-                found.update(r[0] for r in rows)
+        conn = self._reader()
+        for i in range(0, len(unique), _CHUNK):
+            chunk = unique[i : i + _CHUNK]
+            marks = ",".join("?" * len(chunk))
+            rows = conn.execute(
+                f"SELECT org FROM recipient_history_org WHERE last_sent >= ? AND org IN ({marks})",
+                (since, *chunk),
+            )
+            found.update(r[0] for r in rows)
         return found
 
     def top_domains(self, limit: int, since: float = 0.0) -> list[tuple[str, int]]:
@@ -136,3 +150,6 @@ class SqliteHistory(RecipientHistory):
     def close(self) -> None:
         with self._lock:
             self._conn.close()
+            for conn in self._readers:
+                conn.close()
+            self._readers.clear()
