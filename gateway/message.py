@@ -33,7 +33,7 @@ class QueuedMessage:
     `pending` are the recipients still to be delivered (outbound); `delivered` and `failed` grow as
     delivery attempts report per-recipient results. `failed` maps recipient -> "code text".
     `is_notice` marks mail the gateway generated itself (DSNs, hold notices): it is never inspected
-    again and never bounced.
+    again and never bounced. `released` marks a message released from a hold.
     """
 
     id: str
@@ -46,3 +46,4 @@ class QueuedMessage:
     deferred_reason: str = ""
     is_notice: bool = False
     shunt_reason: str = ""
+    released: bool = False  # released from a hold: delivery marks its hold record delivered

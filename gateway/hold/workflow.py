@@ -212,6 +212,7 @@ class HoldWorkflow:
             message = lease.message
             keep = hold.keep or hold.recipients
             message.pending = tuple(keep)
+            message.released = True
             raw = None
             if hold.removed:
                 raw = rewrite_to_bcc(await asyncio.to_thread(self.store.raw, hold.id), set(hold.removed))

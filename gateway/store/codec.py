@@ -32,6 +32,7 @@ def encode(message: QueuedMessage) -> str:
         "deferred_reason": message.deferred_reason,
         "is_notice": message.is_notice,
         "shunt_reason": message.shunt_reason,
+        "released": message.released,
     }
     # ensure_ascii keeps the text plain ASCII; surrogates from smtputf8 decoding survive the round trip.
     return json.dumps(data, ensure_ascii=True, separators=(",", ":"))
@@ -58,4 +59,5 @@ def decode(text: str | bytes) -> QueuedMessage:
         deferred_reason=data["deferred_reason"],
         is_notice=bool(data["is_notice"]),
         shunt_reason=data["shunt_reason"],
+        released=bool(data.get("released", True)),  # written before the flag existed: look for a hold
     )
