@@ -122,6 +122,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     setup_logging(config.log_level)
     parts = ("smtp", "worker", "deliver", "web") if args.command == "run" else (args.command,)
     from gateway.policy import PolicyError
+    from gateway.processes import ChildFailed
     from gateway.scan.ner import ScanModelError
 
     try:
@@ -131,6 +132,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_ERROR
     except ScanModelError as e:
         print(f"gateway: cannot start: the personal-data scanner cannot run: {e}", file=sys.stderr)
+        return EXIT_ERROR
+    except ChildFailed as e:
+        print(f"gateway: stopped: {e}", file=sys.stderr)
         return EXIT_ERROR
     except OSError as e:
         print(f"gateway: cannot start: {e}", file=sys.stderr)

@@ -92,6 +92,7 @@ class RelayConfig(_Strict):
     connect_timeout: float = Field(default=30.0, gt=0)
     command_timeout: float = Field(default=120.0, gt=0)
     concurrency: int = Field(default=20, gt=0)
+    processes: int = Field(default=0, ge=0, le=64)
     mx_port: int = Field(default=25, gt=0, le=65535)
     retry: RetryConfig = Field(default_factory=RetryConfig)
     dns_nameservers: list[str] = Field(default_factory=list)

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import multiprocessing
+import os
 import signal
 import time
 from collections.abc import Awaitable, Callable, Collection
@@ -28,6 +28,7 @@ from gateway.message import Envelope, QueuedMessage, new_message_id
 from gateway.outbound.worker import DeliveryWorker
 from gateway.pipeline import PipelineWorker
 from gateway.policy.holder import PolicyHolder
+from gateway.processes import ChildFailed, ChildProcesses
 from gateway.recipients.history import open_history
 from gateway.smtp.server import start_smtp_server
 from gateway.store import open_store
@@ -52,8 +53,13 @@ def make_accept(committer: GroupCommitter) -> Callable[[Envelope, bytes], Awaita
     return accept
 
 
-async def serve(config: Config, parts: Collection[str] = PARTS, store: Store | None = None) -> None:
-    """Run the given parts until SIGTERM/SIGINT."""
+async def serve(
+    config: Config,
+    parts: Collection[str] = PARTS,
+    store: Store | None = None,
+    children: ChildProcesses | None = None,
+) -> None:
+    """Run the given parts until SIGTERM/SIGINT (and keep the child processes running, if given)."""
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
@@ -83,6 +89,8 @@ async def serve(config: Config, parts: Collection[str] = PARTS, store: Store | N
                 workers.append(asyncio.create_task(policy.watch(stop)))
         if "deliver" in parts:
             workers.append(asyncio.create_task(DeliveryWorker(store, config, history=history, holds=holds).run(stop)))
+        if children is not None:
+            workers.append(asyncio.create_task(children.supervise(stop)))
         if workflow is not None:  # expiry, reminders, delay release (every node; updates are atomic)
             workers.append(asyncio.create_task(workflow.run(stop)))
         if "web" in parts and config.web.enabled and holds is not None and workflow is not None:
@@ -112,29 +120,33 @@ async def serve(config: Config, parts: Collection[str] = PARTS, store: Store | N
         log.info("stopped")
 
 
-def _serve_smtp_only(config: Config) -> None:
+def _serve_part(config: Config, part: str) -> None:
+    """A child process of `gateway run` (gateway/processes.py)."""
     from gateway.logsetup import setup_logging
 
     setup_logging(config.log_level)
-    asyncio.run(serve(config, ("smtp",)))
+    log.info("%s process %d started", part, os.getpid())
+    asyncio.run(serve(config, (part,)))
 
 
 def run_node(config: Config, parts: Collection[str] = PARTS) -> None:
-    """Blocking entry for the CLI: extra receive processes share the SMTP port (SO_REUSEPORT)."""
-    extra: list[multiprocessing.process.BaseProcess] = []
+    """Blocking entry for the CLI. Receiving (smtp.processes > 1) and delivery (relay.processes > 0)
+    may run in child processes (gateway/processes.py); this process runs the other parts. Raises
+    ChildFailed when a child cannot start."""
+    spawned = []
     if "smtp" in parts and config.smtp.processes > 1:
-        context = multiprocessing.get_context("spawn")
-        for _ in range(config.smtp.processes - 1):
-            receiver = context.Process(target=_serve_smtp_only, args=(config,), daemon=False)
-            receiver.start()
-            extra.append(receiver)
+        spawned += ["smtp"] * config.smtp.processes
+    if "deliver" in parts and config.relay.processes > 0:
+        spawned += ["deliver"] * config.relay.processes
+    children = None
+    if spawned:
+        children = ChildProcesses(config, spawned, _serve_part)
+        children.start()
+        parts = [p for p in parts if p not in spawned]
     try:
-        asyncio.run(serve(config, parts))
+        asyncio.run(serve(config, parts, children=children))
     finally:
-        for process in extra:
-            if process.pid is not None and process.is_alive():
-                process.terminate()  # SIGTERM: the child shuts down gracefully
-        for process in extra:
-            process.join(timeout=30)
-            if process.is_alive():
-                process.kill()
+        if children is not None:
+            children.stop()
+    if children is not None and children.failed:
+        raise ChildFailed(children.failed)
