@@ -113,6 +113,16 @@ def peak_rss_mb(pids: list[int]) -> float:
     return total / 1024
 
 
+def cpu_seconds(pid: int) -> tuple[float, float]:
+    """User and system CPU seconds a process has used so far."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0, 0.0
+    tick = os.sysconf("SC_CLK_TCK")
+    return int(fields[11]) / tick, int(fields[12]) / tick
+
+
 def children(pid: int) -> list[int]:
     out = subprocess.run(["pgrep", "-P", str(pid)], capture_output=True, text=True).stdout.split()
     return [int(p) for p in out]
@@ -164,7 +174,14 @@ def bench_floor_smtp_sink(messages: int, sessions: int, size: int) -> float | No
 
 
 def bench_gateway(
-    messages: int, sessions: int, size: int, store: str, receivers: int, ner: bool = True
+    messages: int,
+    sessions: int,
+    size: int,
+    store: str,
+    receivers: int,
+    deliverers: int = 0,
+    ner: bool = True,
+    relay_all: bool = False,
 ) -> tuple[float, float, float]:
     sink_port, gw_port = free_port(), free_port()
     with tempfile.TemporaryDirectory(prefix="gw-bench-") as tmp:
@@ -183,13 +200,16 @@ def bench_gateway(
                 "processes": receivers,
                 "max_connections": 1000,
             },
-            "relay": {"smarthost": f"127.0.0.1:{sink_port}", "concurrency": 20},
+            "relay": {"smarthost": f"127.0.0.1:{sink_port}", "concurrency": 20, "processes": deliverers},
             "store": {"url": url},
             "organization": {"internal_domains": ["example.co.jp"]},
             "worker": {"pipeline_concurrency": 32, "poll_interval": 0.05},
             "recipients": {"dns": {"enabled": False}},
             "scan": {} if ner else {"ner_window_chars": 0},
         }
+        if relay_all:  # no rules: nothing reads the content, so nothing is extracted or scanned
+            (Path(tmp) / "rules").mkdir()
+            config["policy"] = {"rules_dir": f"{tmp}/rules", "watch": False}
         path = Path(tmp) / "config.yaml"
         path.write_text(yaml.safe_dump(config))
         sink = start(sink_command(sink_port), sink_port) if SMTP_SINK else None
@@ -211,6 +231,14 @@ def bench_gateway(
             delivered_s = time.perf_counter() - t0
             reader.close()
             rss = peak_rss_mb([gateway.pid, *children(gateway.pid)])
+            user, system = cpu_seconds(gateway.pid)
+            others = sorted((sum(cpu_seconds(p)) for p in children(gateway.pid)), reverse=True)
+            print(
+                f"    CPU per message: first process {1000 * (user + system) / messages:.2f} ms "
+                f"({1000 * system / messages:.2f} ms system); child processes "
+                + ", ".join(f"{1000 * c / messages:.2f}" for c in others)
+                + " ms (receive and delivery processes; inspection workers include loading their models)"
+            )
         finally:
             stop(gateway)
             stop(sink)
@@ -224,7 +252,14 @@ def main() -> None:
     parser.add_argument("--sizes", default="5120,102400")
     parser.add_argument("--store", choices=["sqlite", "redis"], default="sqlite")
     parser.add_argument("--receivers", type=int, default=1, help="smtp.processes for the gateway")
+    parser.add_argument("--deliverers", type=int, default=0, help="relay.processes for the gateway")
     parser.add_argument("--no-ner", action="store_true", help="scan without the GiNZA window (patterns, Sudachi)")
+    parser.add_argument(
+        "--pipeline",
+        choices=["relay-all", "shipped", "both"],
+        default="both",
+        help="relay-all: no rules (parse, recipients, decide relay); shipped: the shipped rules, full inspection",
+    )
     args = parser.parse_args()
     print(
         f"load: {args.messages} messages over {args.sessions} sessions, client: "
@@ -234,20 +269,30 @@ def main() -> None:
     for size in (int(s) for s in args.sizes.split(",")):
         floor_b = bench_floor_aiosmtpd(args.messages, args.sessions, size)
         floor_c = bench_floor_smtp_sink(args.messages, args.sessions, size)
-        accepted, delivered, rss = bench_gateway(
-            args.messages, args.sessions, size, args.store, args.receivers, ner=not args.no_ner
-        )
         print(f"\n== {size // 1024} KB messages")
         print(f"(b) bare aiosmtpd     accepted/s {floor_b:8.0f}")
         if floor_c:
             print(f"(c) smtp-sink         accepted/s {floor_c:8.0f}")
-        print(
-            f"(a) gateway           accepted/s {accepted:8.0f}   delivered/s {delivered:8.0f}   peak RSS {rss:.0f} MB"
-        )
-        print(
-            f"    ratios            accepted a/b {accepted / floor_b:.2f}   delivered a/b {delivered / floor_b:.2f}"
-            + (f"   accepted a/c {accepted / floor_c:.3f}" if floor_c else "")
-        )
+        pipelines = ["relay-all", "shipped"] if args.pipeline == "both" else [args.pipeline]
+        for pipeline in pipelines:
+            accepted, delivered, rss = bench_gateway(
+                args.messages,
+                args.sessions,
+                size,
+                args.store,
+                args.receivers,
+                args.deliverers,
+                ner=not args.no_ner,
+                relay_all=pipeline == "relay-all",
+            )
+            print(
+                f"(a) gateway, {pipeline:9} accepted/s {accepted:8.0f}   delivered/s {delivered:8.0f}   "
+                f"peak RSS {rss:.0f} MB"
+            )
+            print(
+                f"    ratios            accepted a/b {accepted / floor_b:.2f}   delivered a/b {delivered / floor_b:.2f}"
+                + (f"   accepted a/c {accepted / floor_c:.3f}" if floor_c else "")
+            )
 
 
 if __name__ == "__main__":
