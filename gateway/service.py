@@ -89,7 +89,8 @@ async def serve(
                 workers.append(asyncio.create_task(policy.watch(stop)))
         if "deliver" in parts:
             workers.append(asyncio.create_task(DeliveryWorker(store, config, history=history, holds=holds).run(stop)))
-        if children is not None:
+        if children is not None:  # after the models loaded: a node that cannot scan takes no mail
+            children.start()
             workers.append(asyncio.create_task(children.supervise(stop)))
         if workflow is not None:  # expiry, reminders, delay release (every node; updates are atomic)
             workers.append(asyncio.create_task(workflow.run(stop)))
@@ -140,8 +141,7 @@ def run_node(config: Config, parts: Collection[str] = PARTS) -> None:
         spawned += ["deliver"] * config.relay.processes
     children = None
     if spawned:
-        children = ChildProcesses(config, spawned, _serve_part)
-        children.start()
+        children = ChildProcesses(config, spawned, _serve_part)  # started by serve()
         parts = [p for p in parts if p not in spawned]
     try:
         asyncio.run(serve(config, parts, children=children))
