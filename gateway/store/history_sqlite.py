@@ -14,7 +14,7 @@ from typing import TypeVar
 
 from gateway.recipients.domains import Organisations
 from gateway.recipients.history import RecipientHistory, Row
-from gateway.store.sqlite_file import connect_wal
+from gateway.store.sqlite_file import WriteLock, connect_wal
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS recipient_history (
@@ -71,6 +71,7 @@ class SqliteHistory(RecipientHistory):
         self._busy_timeout = busy_timeout
         self._lock = threading.Lock()  # the writing connection, one thread at a time
         self._conn = connect_wal(self.path, busy_timeout, "NORMAL")
+        self._write_lock = WriteLock(self.path)
         with self._lock:
             self._conn.executescript(_SCHEMA)
         # Reads use a connection per thread: in WAL mode they never wait for a writer or each other.
@@ -89,7 +90,7 @@ class SqliteHistory(RecipientHistory):
     def _record(self, rows: Sequence[Row]) -> None:
         pairs = _fold(((r.sender, r.recipient), r.when) for r in rows)
         orgs = _fold((r.org, r.when) for r in rows)
-        with self._lock:
+        with self._lock, self._write_lock:
             self._conn.execute("BEGIN IMMEDIATE")
             try:
                 self._conn.executemany(_UPSERT_PAIR, [(*k, *v) for k, v in pairs.items()])
@@ -150,6 +151,7 @@ class SqliteHistory(RecipientHistory):
     def close(self) -> None:
         with self._lock:
             self._conn.close()
+            self._write_lock.close()
             for conn in self._readers:
                 conn.close()
             self._readers.clear()

@@ -17,7 +17,7 @@ from pathlib import Path
 
 from gateway.hold.model import STAT_KEYS, AuditEntry, Change, Hold
 from gateway.hold.store import Decide, HoldFilter, HoldStore
-from gateway.store.sqlite_file import connect_wal
+from gateway.store.sqlite_file import WriteLock, connect_wal
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS holds (
@@ -55,13 +55,14 @@ class SqliteHoldStore(HoldStore):
         self.path = str(path)
         self._lock = threading.Lock()
         self._conn = connect_wal(self.path, busy_timeout, "FULL")
+        self._write_lock = WriteLock(self.path)
         with self._tx() as conn:
             for statement in filter(str.strip, _SCHEMA.split(";")):
                 conn.execute(statement)
 
     @contextmanager
     def _tx(self) -> Iterator[sqlite3.Connection]:
-        with self._lock:
+        with self._lock, self._write_lock:
             self._conn.execute("BEGIN IMMEDIATE")
             try:
                 yield self._conn
@@ -179,3 +180,4 @@ class SqliteHoldStore(HoldStore):
     def close(self) -> None:
         with self._lock:
             self._conn.close()
+            self._write_lock.close()

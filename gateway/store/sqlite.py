@@ -47,7 +47,7 @@ from typing import Any, TypeVar
 from gateway.message import QueuedMessage
 from gateway.store import codec
 from gateway.store.base import Lease, Queue, Store, StoreError
-from gateway.store.sqlite_file import connect_wal
+from gateway.store.sqlite_file import WriteLock, connect_wal
 
 SCHEMA_VERSION = 1
 
@@ -112,8 +112,9 @@ class _Writer:
     transaction is being synced to disk share the next one.
     """
 
-    def __init__(self, connect: Callable[[], _Conn], max_batch: int) -> None:
+    def __init__(self, connect: Callable[[], _Conn], max_batch: int, write_lock: WriteLock) -> None:
         self._connect = connect
+        self._write_lock = write_lock
         self._max_batch = max_batch
         self._conn: _Conn | None = None  # used by one leader at a time
         self._lock = threading.Lock()
@@ -202,6 +203,10 @@ class _Writer:
                     self._hand_on()
 
     def _run(self, batch: list[_Op]) -> None:
+        with self._write_lock:
+            self._run_locked(batch)
+
+    def _run_locked(self, batch: list[_Op]) -> None:
         try:
             if self._conn is None:
                 self._conn = self._connect()
@@ -269,7 +274,8 @@ class SqliteStore(Store):
             self.path.parent.mkdir(parents=True, exist_ok=True)
         except OSError as e:
             raise StoreError(f"cannot create the store directory {self.path.parent}: {e}") from e
-        self._writer = _Writer(self._open, max_batch)
+        self._write_lock = WriteLock(str(self.path))
+        self._writer = _Writer(self._open, max_batch, self._write_lock)
         try:
             self._writer.submit(self._create_schema)
         except BaseException:
@@ -481,3 +487,4 @@ class SqliteStore(Store):
         for conn in connections:
             with contextlib.suppress(sqlite3.Error):  # best effort: no transaction is left open
                 conn.close()
+        self._write_lock.close()
