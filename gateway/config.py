@@ -156,6 +156,7 @@ class WorkerConfig(_Strict):
     lease_seconds: float = Field(default=300.0, gt=0)
     pipeline_concurrency: int = Field(default=8, gt=0)
     poll_interval: float = Field(default=0.2, gt=0)
+    nice: int = Field(default=5, ge=0, le=19)
 
 
 class Config(_Strict):

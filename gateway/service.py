@@ -91,6 +91,8 @@ async def serve(
             workers.append(asyncio.create_task(DeliveryWorker(store, config, history=history, holds=holds).run(stop)))
         if children is not None:  # after the models loaded: a node that cannot scan takes no mail
             children.start()
+            if "smtp" in children.parts:  # receiving has processes of its own: the rest yields to it
+                os.nice(config.worker.nice)
             workers.append(asyncio.create_task(children.supervise(stop)))
         if workflow is not None:  # expiry, reminders, delay release (every node; updates are atomic)
             workers.append(asyncio.create_task(workflow.run(stop)))
@@ -126,6 +128,8 @@ def _serve_part(config: Config, part: str) -> None:
     from gateway.logsetup import setup_logging
 
     setup_logging(config.log_level)
+    if part != "smtp" and config.smtp.processes > 1:
+        os.nice(config.worker.nice)
     log.info("%s process %d started", part, os.getpid())
     asyncio.run(serve(config, (part,)))
 
