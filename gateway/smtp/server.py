@@ -27,6 +27,7 @@ from typing import Any
 from aiosmtpd.smtp import SMTP
 
 from gateway.config import SmtpConfig, parse_host_port
+from gateway.smtp import introspection
 from gateway.smtp.auth import Authenticator
 from gateway.smtp.handler import Accept, ReceiveHandler
 
@@ -61,6 +62,9 @@ class _Shared:
     connections: set[GatewaySMTP] = field(default_factory=set)
     data_in_flight: int = 0
     closing: bool = False
+
+
+introspection.install()
 
 
 class GatewaySMTP(SMTP):

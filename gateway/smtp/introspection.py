@@ -1,0 +1,50 @@
+"""aiosmtpd 1.4.x looks its own class and the handler over on every connection (dir(), inspect.
+getmembers(), inspect.signature()) to find its smtp_*, auth_* and handle_* methods: about a third of
+the CPU a short SMTP session costs. The answer depends only on the classes, so it is computed once
+per class here and given to aiosmtpd.smtp in place of those calls (they are looked up as globals of
+that module, so nothing else changes). The members are still bound per instance, so each connection
+gets methods of its own protocol object, exactly as before: tests/unit/test_smtp_introspection.py
+compares the result with the uncached one.
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Callable
+from types import SimpleNamespace
+from typing import Any
+
+import aiosmtpd.smtp
+
+_PREFIXES = ("smtp_", "handle_", "auth_")
+_names: dict[type, list[str]] = {}
+_signatures: dict[Any, inspect.Signature] = {}
+
+
+def _prefixed(obj: object) -> list[str]:
+    """dir(obj) cut to the names aiosmtpd looks for (class attributes cached; instance ones added)."""
+    cls = type(obj)
+    names = _names.get(cls)
+    if names is None:
+        names = _names[cls] = [n for n in dir(cls) if n.startswith(_PREFIXES)]
+    own = [n for n in getattr(obj, "__dict__", ()) if n.startswith(_PREFIXES) and n not in names]
+    return sorted(names + own) if own else names
+
+
+def _getmembers(obj: object) -> list[tuple[str, Any]]:
+    return [(name, getattr(obj, name)) for name in _prefixed(obj)]
+
+
+def _signature(func: Callable[..., Any]) -> inspect.Signature:
+    key = getattr(func, "__func__", func)  # bound methods of one function share a signature
+    sig = _signatures.get(key)
+    if sig is None:
+        sig = _signatures[key] = inspect.signature(func)
+    return sig
+
+
+def install() -> None:
+    """Give aiosmtpd.smtp the cached lookups (idempotent)."""
+    module: Any = aiosmtpd.smtp
+    module.dir = _prefixed
+    module.inspect = SimpleNamespace(getmembers=_getmembers, signature=_signature)

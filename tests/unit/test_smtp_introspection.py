@@ -1,0 +1,74 @@
+"""The per-class cache of aiosmtpd's method lookups (gateway/smtp/introspection.py) gives every
+connection the same commands, hooks and AUTH mechanisms as aiosmtpd's own uncached lookups, bound to
+that connection's own protocol object."""
+
+from __future__ import annotations
+
+import asyncio
+import builtins
+import inspect
+from typing import Any
+
+import aiosmtpd.smtp
+import pytest
+
+from gateway.config import SmtpConfig
+from gateway.smtp import introspection
+from gateway.smtp.handler import ReceiveHandler
+from gateway.smtp.server import GatewaySMTP, _Shared
+
+
+async def _accept(envelope: Any, raw: bytes) -> str:
+    return "id"
+
+
+def _protocols(count: int) -> list[GatewaySMTP]:
+    async def make() -> list[GatewaySMTP]:
+        config = SmtpConfig()
+        handler = ReceiveHandler(config, _accept, auth_offered=False)
+        return [GatewaySMTP(handler, _Shared(config), hostname="gw.test") for _ in range(count)]
+
+    return asyncio.run(make())
+
+
+def test_commands_hooks_and_auth_match_the_uncached_lookups(monkeypatch: pytest.MonkeyPatch) -> None:
+    (cached,) = _protocols(1)
+    monkeypatch.setattr(aiosmtpd.smtp, "dir", builtins.dir)
+    monkeypatch.setattr(aiosmtpd.smtp, "inspect", inspect)
+    (plain,) = _protocols(1)
+    assert sorted(cached._smtp_methods) == sorted(plain._smtp_methods)
+    assert sorted(cached._handle_hooks) == sorted(plain._handle_hooks)
+    assert {k: v.is_builtin for k, v in cached._auth_methods.items()} == {
+        k: v.is_builtin for k, v in plain._auth_methods.items()
+    }
+    assert cached._ehlo_hook_ver == plain._ehlo_hook_ver == "new"
+    assert {"DATA", "MAIL", "RCPT", "STARTTLS"} <= set(cached._smtp_methods)
+    assert {"DATA", "MAIL", "RCPT"} <= set(cached._handle_hooks)
+
+
+def test_each_connection_gets_methods_bound_to_itself() -> None:
+    first, second = _protocols(2)
+    for name, method in first._smtp_methods.items():
+        assert method.__self__ is first
+        assert second._smtp_methods[name].__self__ is second
+    for mech in first._auth_methods.values():
+        if callable(mech.method):  # aiosmtpd also picks up the handler's `auth_offered` flag
+            assert mech.method.__self__ in (first, first.event_handler)
+
+
+def test_cached_lookups_equal_the_real_ones() -> None:
+    (smtp,) = _protocols(1)
+    for obj in (smtp, smtp.event_handler):
+        wanted = [n for n in dir(obj) if n.startswith(("smtp_", "handle_", "auth_"))]
+        assert introspection._prefixed(obj) == wanted
+        got = introspection._getmembers(obj)
+        real = [(n, m) for n, m in inspect.getmembers(obj) if n.startswith(("smtp_", "handle_", "auth_"))]
+        assert [n for n, _ in got] == [n for n, _ in real]
+        assert got == real  # bound methods compare equal when bound to the same object
+
+
+def test_an_instance_attribute_with_a_known_prefix_is_seen() -> None:
+    (smtp,) = _protocols(1)
+    smtp.smtp_XTEST = lambda arg: None  # type: ignore[attr-defined]
+    assert "smtp_XTEST" in introspection._prefixed(smtp)
+    assert introspection._prefixed(smtp) == [n for n in dir(smtp) if n.startswith(("smtp_", "handle_", "auth_"))]
