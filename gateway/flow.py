@@ -130,7 +130,7 @@ async def process(
 ) -> Verdict:
     """One claimed inbound message, from raw bytes to its next queue (under the policy in force when
     it was claimed: a reload never changes the rules half-way through a message)."""
-    raw = await asyncio.to_thread(store.raw, lease.message.id)
+    raw = lease.raw if lease.raw is not None else await asyncio.to_thread(store.raw, lease.message.id)
     with SCAN_SECONDS.time():
         verdict = await decide_message(lease.message.envelope, raw, tools, policy, all_content=False)
     await dispose(store, lease, verdict, raw, holds)

@@ -112,7 +112,7 @@ class DeliveryWorker(QueueRunner):
     async def handle(self, lease: Lease) -> None:
         message = lease.message
         try:
-            raw = await asyncio.to_thread(self.store.raw, message.id)
+            raw = lease.raw if lease.raw is not None else await asyncio.to_thread(self.store.raw, message.id)
         except KeyError:
             # Never drop: a message without its bytes goes to a human.
             message.shunt_reason = "outbound: raw message missing from the store"

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import abc
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import StrEnum
 
 from gateway.message import QueuedMessage
@@ -37,6 +37,8 @@ class Lease:
     message: QueuedMessage
     queue: Queue
     token: str
+    # The raw bytes, when read along with the claim (small messages, see Store.raws); else None.
+    raw: bytes | None = field(default=None, repr=False, compare=False)
 
 
 class Store(abc.ABC):
@@ -66,6 +68,13 @@ class Store(abc.ABC):
     @abc.abstractmethod
     def raw(self, message_id: str) -> bytes:
         """The message's current raw bytes. Raises KeyError if unknown."""
+
+    def raws(self, message_ids: Sequence[str], max_bytes: int) -> dict[str, bytes]:
+        """The raw bytes of those messages no longer than max_bytes, in one call (others left out).
+
+        Lets a queue worker read small messages along with its claim instead of one call each.
+        The default reads nothing: callers fall back to raw()."""
+        return {}
 
     @abc.abstractmethod
     def move(

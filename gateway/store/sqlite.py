@@ -398,6 +398,18 @@ class SqliteStore(Store):
         assert isinstance(data, bytes)
         return data
 
+    def raws(self, message_ids: Sequence[str], max_bytes: int) -> dict[str, bytes]:
+        out: dict[str, bytes] = {}
+        ids = list(message_ids)
+        for i in range(0, len(ids), 500):  # bound the variables per statement
+            chunk = ids[i : i + 500]
+            marks = ",".join("?" * len(chunk))
+            sql = f"SELECT id, data FROM raw_messages WHERE id IN ({marks}) AND length(data) <= ?"
+            for message_id, data in self._read(sql, (*chunk, max_bytes)):
+                assert isinstance(message_id, str) and isinstance(data, bytes)
+                out[message_id] = data
+        return out
+
     def move(
         self,
         lease: Lease,

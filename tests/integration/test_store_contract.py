@@ -821,3 +821,65 @@ def test_redis_through_sentinel(sentinel_url: str, make_message: Any) -> None:
         assert store.counts()[Queue.OUTBOUND] == 0
     finally:
         store.close()
+
+
+# -- raws (small messages read along with a claim) and the writers' file lock
+
+
+def test_raws_gives_exact_bytes_of_small_messages_only(store: Store, make_message: Any) -> None:
+    small, small_raw = make_message(body="small")
+    big, big_raw = make_message(body="x" * 5000)
+    store.accept([(small, small_raw), (big, big_raw)])
+    got = store.raws([small.id, big.id, "no-such-id"], max_bytes=len(small_raw))
+    assert set(got) <= {small.id}  # never a longer message, never an unknown one
+    for message_id, data in got.items():
+        assert data == store.raw(message_id)
+    if isinstance(store, SqliteStore):
+        assert got == {small.id: small_raw}
+        assert store.raws([small.id, big.id], max_bytes=len(big_raw)) == {small.id: small_raw, big.id: big_raw}
+
+
+def test_queue_runner_leases_carry_small_messages_bytes(tmp_path: Path, make_message: Any) -> None:
+    from gateway.queue_runner import PREFETCH_BYTES, QueueRunner
+
+    store = SqliteStore(tmp_path / "gateway.db")
+    small, small_raw = make_message(body="small")
+    big, big_raw = make_message(body="x" * (PREFETCH_BYTES + 1))
+    store.accept([(small, small_raw), (big, big_raw)])
+    seen: dict[str, bytes | None] = {}
+
+    class Recorder(QueueRunner):
+        async def handle(self, lease: Lease) -> None:
+            seen[lease.message.id] = lease.raw
+            self.store.finish(lease)
+
+    runner = Recorder(store, Queue.INBOUND, concurrency=8, lease_seconds=LEASE, poll_interval=0.01)
+    assert asyncio.run(runner.run_once()) == 2
+    store.close()
+    assert seen == {small.id: small_raw, big.id: None}  # the big one is read when handled
+
+
+def test_sqlite_writers_wait_for_the_file_lock(tmp_path: Path, make_message: Any) -> None:
+    """Every writer of the file (any process, any connection) queues on one flock around its
+    transaction; here a second lock on the same file stands for another process's writer."""
+    from gateway.store.sqlite_file import WriteLock
+
+    path = tmp_path / "gateway.db"
+    store = SqliteStore(path)
+    other = WriteLock(str(path))
+    done = threading.Event()
+    msg, raw = make_message()
+
+    def accept() -> None:
+        store.accept([(msg, raw)])
+        done.set()
+
+    with other:
+        thread = threading.Thread(target=accept)
+        thread.start()
+        assert not done.wait(0.5)  # blocked on the lock, not failed
+    assert done.wait(30)
+    thread.join()
+    assert store.raw(msg.id) == raw
+    other.close()
+    store.close()
