@@ -203,7 +203,7 @@ def bench_gateway(
             "relay": {"smarthost": f"127.0.0.1:{sink_port}", "concurrency": 20, "processes": deliverers},
             "store": {"url": url},
             "organization": {"internal_domains": ["example.co.jp"]},
-            "worker": {"pipeline_concurrency": 32, "poll_interval": 0.05, "nice": int(os.environ.get("BENCH_NICE", "5"))},
+            "worker": {"pipeline_concurrency": 32, "poll_interval": 0.05},
             "recipients": {"dns": {"enabled": False}},
             "scan": {} if ner else {"ner_window_chars": 0},
         }

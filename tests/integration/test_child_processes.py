@@ -44,6 +44,10 @@ def _wait(predicate: object, timeout: float) -> bool:
     return False
 
 
+def _nice(pid: int) -> int:
+    return int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[16])
+
+
 def _alive(pid: int) -> bool:
     try:
         os.kill(pid, 0)
@@ -62,6 +66,12 @@ def test_mail_flows_through_child_processes_and_a_dead_child_is_replaced(tmp_pat
         gateway = GatewayProcess(config, port, log).start()
         try:
             assert _wait(lambda: len(_started(log, "smtp")) == 2 and len(_started(log, "deliver")) == 1, 30)
+            # Receiving keeps its priority; inspecting and delivering yield to it (worker.nice: 5).
+            assert gateway.process is not None
+            base = os.nice(0)  # whatever this test runs at
+            assert [_nice(pid) for pid in _started(log, "smtp")] == [base, base]
+            assert _nice(_started(log, "deliver")[0]) == min(base + 5, 19)
+            assert _nice(gateway.process.pid) == min(base + 5, 19)
             _send(port, 0, 10)
             assert sink.wait_for(10, timeout=60)
 
