@@ -14,7 +14,10 @@ batch) is rolled back alone, all or none, and the others still commit. A caller 
 COMMIT that holds its operation has returned (durable); if the commit fails, every caller in it gets
 StoreError (nothing they were told is stored is lost, at worst a 451 leads to a duplicate).
 `BEGIN IMMEDIATE` takes SQLite's single write lock up front, so a claim's select and update cannot
-interleave with another process's writer; the busy timeout makes each process's writer wait its turn.
+interleave with another process's writer. Before it, every writer of the file (the store's, the
+history's and the holds' connections, in every process) takes a flock on `<file>-writelock`
+(sqlite_file.WriteLock): waiting writers wake the moment the lock is free instead of in SQLite's
+busy-handler sleeps (1, 2, 5, 10 ms ...), which would otherwise set the pace of several processes.
 
 Schema (`PRAGMA user_version` = SCHEMA_VERSION; later releases migrate from it):
 
