@@ -66,6 +66,8 @@ def details_of(verdict: Verdict, raw: bytes) -> dict[str, Any]:
         "recipients": recipients,
         "attachments": attachments,
         "findings": findings,
+        # False when no rule in force read the content: no findings were looked for, not none found.
+        "content_inspected": bool(facts.get("content_inspected", True)),
         "approver_source": verdict.approver_source,
     }
 

@@ -18,6 +18,10 @@ TEXT: dict[str, tuple[str, str]] = {
     "send_to": ("送信する", "send"),
     "attachments": ("添付ファイル", "Attachments"),
     "findings": ("検出された個人情報", "Personal data found"),
+    "not_inspected": (
+        "本文と添付ファイルは個人情報の検査をしていません (検査結果を使うルールがないため)。",
+        "The body and attachments were not scanned for personal data (no rule in force uses it).",
+    ),
     "preview": ("本文の冒頭", "Start of the message"),
     "deadline": ("期限", "Deadline"),
     "confirm": ("確認して送信", "Confirm and send"),

@@ -295,3 +295,39 @@ async def test_a_crash_between_record_and_notice_notifies_again_with_a_working_l
     await workflow.act(mid, secret_of(link)[1], Scope.SENDER, "confirm")
     assert [m.id for m in outbound_real(store)] == [mid]
     assert tr.mark_notified(holds.get(mid)) is None  # type: ignore[arg-type]
+
+
+def test_details_say_when_the_content_was_not_inspected() -> None:
+    """A hold decided without reading the content (no rule reads it) says so on its page, rather
+    than showing an empty list of findings as if none were found."""
+    import jinja2
+
+    from gateway.hold.details import details_of
+    from gateway.resources import shipped
+    from gateway.web.i18n import translator
+    from tests.support.holding import raw_message
+
+    v = verdict(Action.HOLD_SENDER)
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(str(shipped("templates") / "web")),
+        autoescape=True,
+        undefined=jinja2.StrictUndefined,
+    )
+    page = env.get_template("_details.html")
+    for inspected, lang, text in [
+        (False, "en", "were not scanned for personal data"),
+        (False, "ja", "個人情報の検査をしていません"),
+        (True, "en", None),
+    ]:
+        v.facts = {"content_inspected": inspected}
+        details = details_of(v, raw_message("m1"))
+        assert details["content_inspected"] is inspected
+        html = page.render(hold=type("H", (), {"details": details, "rule": "r"})(), t=translator(lang), lang=lang)
+        if text is None:
+            assert "not scanned" not in html
+        else:
+            assert text in html
+    old = details_of(v, raw_message("m1"))
+    del old["content_inspected"]  # a hold stored before the flag existed
+    html = page.render(hold=type("H", (), {"details": old, "rule": "r"})(), t=translator("en"), lang="en")
+    assert "not scanned" not in html
