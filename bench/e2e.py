@@ -157,10 +157,19 @@ def run_direct(mails: list[Mail], sessions: int, rate: float) -> None:
     )
 
 
-def run_gateway(label: str, mails: list[Mail], sessions: int, rate: float, store: str, workers: int) -> None:
+def run_gateway(
+    label: str, mails: list[Mail], sessions: int, rate: float, store: str, workers: int, receivers: int, deliverers: int
+) -> None:
     relayable = {m.test_id: m for m in mails if m.kind != "pii"}
     with tempfile.TemporaryDirectory(prefix="gw-e2e-") as tmp, SmtpSink() as sink:
-        gw = start_gateway(Path(tmp), sink.port, store, inspection={"workers": workers})
+        gw = start_gateway(
+            Path(tmp),
+            sink.port,
+            store,
+            inspection={"workers": workers},
+            smtp={"processes": receivers},
+            relay={"processes": deliverers},
+        )
         peak = [0.0]
         sampling = threading.Event()
 
@@ -231,6 +240,8 @@ def main() -> None:
     parser.add_argument("--store", choices=["sqlite", "redis"], default="sqlite")
     parser.add_argument("--workers", type=int, default=2, help="inspection.workers")
     parser.add_argument("--max", action="store_true", help="also a run as fast as the sessions can send")
+    parser.add_argument("--receivers", type=int, default=1, help="smtp.processes")
+    parser.add_argument("--deliverers", type=int, default=0, help="relay.processes")
     args = parser.parse_args()
     t = time.time()
     mails = corpus(args.messages, seed=7, run="e2e")
@@ -240,12 +251,13 @@ def main() -> None:
         f"load: {args.messages} messages ({kinds['plain']} plain, {kinds['attach']} with attachment, "
         f"{kinds['pii']} with personal data; {size:.0f} MB, built in {time.time() - t:.0f} s), {args.sessions} "
         f"sessions, offered at {args.rate:g}/s; store {args.store}; inspection workers {args.workers}; "
-        f"cores {os.cpu_count()}"
+        f"receive processes {args.receivers}; delivery processes {args.deliverers}; cores {os.cpu_count()}"
     )
     run_direct(mails, args.sessions, args.rate)
-    run_gateway(f"(b) gateway at {args.rate:g}/s offered", mails, args.sessions, args.rate, args.store, args.workers)
+    node = (args.store, args.workers, args.receivers, args.deliverers)
+    run_gateway(f"(b) gateway at {args.rate:g}/s offered", mails, args.sessions, args.rate, *node)
     if args.max:
-        run_gateway("(c) gateway, unpaced        ", mails, args.sessions, 0.0, args.store, args.workers)
+        run_gateway("(c) gateway, unpaced        ", mails, args.sessions, 0.0, *node)
 
 
 if __name__ == "__main__":

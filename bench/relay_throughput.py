@@ -237,7 +237,8 @@ def bench_gateway(
                 f"    CPU per message: first process {1000 * (user + system) / messages:.2f} ms "
                 f"({1000 * system / messages:.2f} ms system); child processes "
                 + ", ".join(f"{1000 * c / messages:.2f}" for c in others)
-                + " ms (receive and delivery processes; inspection workers include loading their models)"
+                + " ms (children alive at the end: receive, delivery and inspection processes; inspection workers"
+                " include loading their models; workers recycled during the run are not counted)"
             )
         finally:
             stop(gateway)
