@@ -8,7 +8,10 @@
 - Connections are reused through a small pool keyed by the socket's host:port. A connection is put
   back only after a transaction that ended cleanly; any error or cancellation discards it (aiosmtplib
   leaves a connection whose task was cancelled mid-transaction in an undefined state). A pooled
-  connection is checked with RSET before its next message.
+  connection idle for more than a moment is checked with RSET before its next message; one parked
+  just now is used at once (no extra round trip per message), and if it turns out dead at MAIL (the
+  server closed it, or answered 421) the transaction goes again on a new connection. Nothing was
+  accepted before MAIL, so that repeat cannot duplicate.
 - Every recipient gets a result: aiosmtplib reports refused recipients as data, so the transaction is
   driven command by command here and every reply is looked at.
 """
@@ -32,6 +35,8 @@ from gateway.outbound.nexthop import NextHop
 # A pooled connection idle longer than this is closed rather than reused (servers time out idle
 # sessions after a few minutes; RFC 5321 asks for at least 5).
 MAX_IDLE_SECONDS = 60.0
+# A pooled connection idle longer than this is checked with RSET before it is used again.
+RSET_AFTER_IDLE_SECONDS = 2.0
 
 _ENHANCED = re.compile(r"^([245])\.(\d{1,3})\.(\d{1,3})\b")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]+")
@@ -92,6 +97,10 @@ _CONNECT_ERRORS: tuple[type[BaseException], ...] = (aiosmtplib.SMTPException, OS
 _TRANSACTION_ERRORS: tuple[type[BaseException], ...] = (*_CONNECT_ERRORS, ValueError)
 
 
+class _StaleConnection(Exception):
+    """A reused connection failed at MAIL, before the server accepted anything: try a new one."""
+
+
 class _HopFailed(Exception):
     def __init__(self, result: RcptResult) -> None:
         super().__init__(result.describe)
@@ -112,11 +121,19 @@ class SmtpClient:
         last = temporary("4.4.1", "no next hop answered")
         for hop in hops:
             try:
-                conn = await self._acquire(hop)
+                conn, reused = await self._acquire(hop)
             except _HopFailed as failed:
                 last = failed.result
                 continue
-            return await self._transaction(conn, hop, mail_from, rcpts, raw)
+            try:
+                return await self._transaction(conn, hop, mail_from, rcpts, raw, reused)
+            except _StaleConnection:
+                try:
+                    conn = await self._connect(hop)
+                except _HopFailed as failed:
+                    last = failed.result
+                    continue
+                return await self._transaction(conn, hop, mail_from, rcpts, raw, reused=False)
         return {r: last for r in rcpts}
 
     async def close(self) -> None:
@@ -128,7 +145,7 @@ class SmtpClient:
     # -- the transaction -------------------------------------------------------------------------
 
     async def _transaction(
-        self, conn: SMTP, hop: NextHop, mail_from: str, rcpts: list[str], raw: bytes
+        self, conn: SMTP, hop: NextHop, mail_from: str, rcpts: list[str], raw: bytes, reused: bool = False
     ) -> dict[str, RcptResult]:
         where = hop.key
         results: dict[str, RcptResult] = {}
@@ -152,6 +169,8 @@ class SmtpClient:
             try:
                 await conn.mail(mail_from, options=options, encoding=encoding)
             except aiosmtplib.SMTPSenderRefused as e:
+                if reused and e.code == 421:  # the server ended the idle session
+                    raise _StaleConnection from e
                 refused = classify(e.code, e.message, where)
                 reusable = await self._rset(conn)
                 return {r: refused for r in rcpts}
@@ -159,6 +178,10 @@ class SmtpClient:
                 refused = classify(553, "5.1.7 bad sender address syntax", where)
                 reusable = True
                 return {r: refused for r in rcpts}
+            except _CONNECT_ERRORS as e:
+                if reused:  # closed while parked: nothing was sent to anyone yet
+                    raise _StaleConnection from e
+                raise
 
             accepted: list[str] = []
             for rcpt in rcpts:
@@ -221,13 +244,17 @@ class SmtpClient:
             return
         idle.append((conn, time.monotonic()))
 
-    async def _acquire(self, hop: NextHop) -> SMTP:
+    async def _acquire(self, hop: NextHop) -> tuple[SMTP, bool]:
+        """A connection to the hop and whether it was reused from the pool."""
         idle = self._idle.get(hop.key, [])
         while idle:
             conn, since = idle.pop()
-            if time.monotonic() - since > MAX_IDLE_SECONDS or not conn.is_connected:
+            age = time.monotonic() - since
+            if age > MAX_IDLE_SECONDS or not conn.is_connected:
                 await self._quit(conn)
                 continue
+            if age <= RSET_AFTER_IDLE_SECONDS:
+                return conn, True
             try:
                 await conn.rset()  # also tells us whether the server closed the idle session
             except _CONNECT_ERRORS:
@@ -236,8 +263,8 @@ class SmtpClient:
             except BaseException:
                 conn.close()
                 raise
-            return conn
-        return await self._connect(hop)
+            return conn, True
+        return await self._connect(hop), False
 
     async def _connect(self, hop: NextHop) -> SMTP:
         try:

@@ -40,6 +40,11 @@ class _Handler:
     async def handle_MAIL(
         self, server: SMTP, session: Session, envelope: Envelope, address: str, options: list[str]
     ) -> str:
+        if self.sink.drop_mail:
+            self.sink.drop_mail -= 1
+            assert isinstance(server.transport, asyncio.Transport)
+            server.transport.abort()  # as if the server had closed the idle session
+            return "421 4.4.2 gone"  # never reaches the client
         reply = self.sink.mail_reply(address) if self.sink.mail_reply else None
         if reply:
             return reply
@@ -103,6 +108,7 @@ class Sink:
         self.mail_reply: Callable[[str], str | None] | None = None
         self.data_reply: Callable[[Got], str | None] | None = None
         self.drop_data = 0  # drop the connection instead of answering the next N DATA commands
+        self.drop_mail = 0  # drop the connection instead of answering the next N MAIL commands
         self.connections = 0
         self.rsets = 0
         self.arrived = asyncio.Event()

@@ -152,3 +152,55 @@ async def test_smarthost_auth_refused_is_temporary() -> None:
     # A misconfigured password must not bounce mail: keep it queued and retry.
     assert (results[RCPT].outcome, results[RCPT].status) == (Outcome.TEMPORARY, "4.7.0")
     assert sink.messages == []
+
+
+async def test_a_pooled_connection_found_dead_at_mail_is_replaced_not_deferred() -> None:
+    async with Sink() as sink:
+        client = SmtpClient(make_config(f"127.0.0.1:{sink.port}").relay)
+        first = await client.deliver([smarthost(sink.port)], SENDER, [RCPT], MESSAGE)
+        sink.drop_mail = 1  # the pooled connection dies at its next MAIL, as after a server timeout
+        second = await client.deliver([smarthost(sink.port)], SENDER, [RCPT], MESSAGE)
+        await client.close()
+    assert first[RCPT].outcome is Outcome.DELIVERED
+    assert second[RCPT].outcome is Outcome.DELIVERED
+    assert len(sink.messages) == 2  # exactly once each
+    assert sink.connections == 2
+
+
+async def test_a_pooled_connection_answering_421_at_mail_is_replaced() -> None:
+    async with Sink() as sink:
+        client = SmtpClient(make_config(f"127.0.0.1:{sink.port}").relay)
+        await client.deliver([smarthost(sink.port)], SENDER, [RCPT], MESSAGE)
+        replies = ["421 4.4.2 idle too long"]
+        sink.mail_reply = lambda address: replies.pop() if replies else None
+        second = await client.deliver([smarthost(sink.port)], SENDER, [RCPT], MESSAGE)
+        await client.close()
+    assert second[RCPT].outcome is Outcome.DELIVERED
+    assert len(sink.messages) == 2
+    assert sink.connections == 2
+
+
+async def test_a_new_connection_dying_at_mail_is_a_temporary_failure() -> None:
+    async with Sink() as sink:
+        client = SmtpClient(make_config(f"127.0.0.1:{sink.port}").relay)
+        sink.drop_mail = 1
+        results = await client.deliver([smarthost(sink.port)], SENDER, [RCPT], MESSAGE)
+        await client.close()
+    assert results[RCPT].outcome is Outcome.TEMPORARY  # retried later by the queue, not in a loop here
+    assert sink.messages == []
+    assert sink.connections == 1
+
+
+async def test_a_connection_idle_for_a_while_is_checked_with_rset(monkeypatch: pytest.MonkeyPatch) -> None:
+    import gateway.outbound.client as client_module
+
+    monkeypatch.setattr(client_module, "RSET_AFTER_IDLE_SECONDS", 0.0)
+    async with Sink() as sink:
+        client = SmtpClient(make_config(f"127.0.0.1:{sink.port}").relay)
+        await client.deliver([smarthost(sink.port)], SENDER, [RCPT], MESSAGE)
+        await asyncio.sleep(0.01)
+        await client.deliver([smarthost(sink.port)], SENDER, [RCPT], MESSAGE)
+        await client.close()
+    assert sink.rsets == 1
+    assert sink.connections == 1
+    assert len(sink.messages) == 2
