@@ -18,6 +18,9 @@ import asyncio
 import contextlib
 import logging
 import multiprocessing
+import os
+import signal
+import threading
 import time
 from collections.abc import Callable, Sequence
 from multiprocessing.process import BaseProcess
@@ -28,6 +31,20 @@ log = logging.getLogger(__name__)
 
 EARLY_EXIT_SECONDS = 5.0  # dying sooner than this after start counts as failing to start
 CHECK_INTERVAL = 0.5
+
+
+def stop_when_orphaned(interval: float = 1.0) -> None:
+    """In a child: SIGTERM to itself (a graceful stop) once the parent is gone, so that a first
+    process killed outright does not leave receivers taking mail that no pipeline will read."""
+    parent = os.getppid()
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(interval)
+        log.error("the first process (%d) is gone; stopping", parent)
+        os.kill(os.getpid(), signal.SIGTERM)
+
+    threading.Thread(target=watch, name="orphan-watch", daemon=True).start()
 
 
 class ChildFailed(Exception):

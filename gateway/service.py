@@ -28,7 +28,7 @@ from gateway.message import Envelope, QueuedMessage, new_message_id
 from gateway.outbound.worker import DeliveryWorker
 from gateway.pipeline import PipelineWorker
 from gateway.policy.holder import PolicyHolder
-from gateway.processes import ChildFailed, ChildProcesses
+from gateway.processes import ChildFailed, ChildProcesses, stop_when_orphaned
 from gateway.recipients.history import open_history
 from gateway.smtp.server import start_smtp_server
 from gateway.store import open_store
@@ -131,6 +131,7 @@ def _serve_part(config: Config, part: str) -> None:
     if part != "smtp" and config.smtp.processes > 1:
         os.nice(config.worker.nice)
     log.info("%s process %d started", part, os.getpid())
+    stop_when_orphaned()
     asyncio.run(serve(config, (part,)))
 
 

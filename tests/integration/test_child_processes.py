@@ -49,12 +49,12 @@ def _nice(pid: int) -> int:
 
 
 def _alive(pid: int) -> bool:
+    """Running, in any state but zombie (exited, not yet reaped by its parent or by init)."""
     try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
         return False
-    # A zombie (exited, not yet reaped by the gateway) counts as gone.
-    return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    return state != "Z"
 
 
 def test_mail_flows_through_child_processes_and_a_dead_child_is_replaced(tmp_path: Path) -> None:
@@ -112,3 +112,22 @@ def test_receive_processes_that_cannot_listen_stop_the_node(tmp_path: Path) -> N
         taken.close()
     assert result.returncode != 0
     assert "twice in a row" in result.stderr
+
+
+def test_children_stop_when_the_first_process_is_killed(tmp_path: Path) -> None:
+    log = tmp_path / "gw.log"
+    with RecordingSink() as sink:
+        config, port = write_config(
+            tmp_path, {"smtp": {"processes": 2}, "relay": {"smarthost": f"127.0.0.1:{sink.port}", "processes": 1}}
+        )
+        gateway = GatewayProcess(config, port, log).start()
+        try:
+            assert _wait(lambda: len(_started(log, "smtp")) == 2 and len(_started(log, "deliver")) == 1, 30)
+            children = [*_started(log, "smtp"), *_started(log, "deliver")]
+            assert gateway.process is not None
+            os.kill(gateway.process.pid, signal.SIGKILL)  # the first process only, not its group
+            gateway.process.wait(timeout=10)
+            assert _wait(lambda: not [pid for pid in children if _alive(pid)], 30), log.read_text()
+            assert "is gone; stopping" in log.read_text()
+        finally:
+            gateway.kill()
