@@ -71,6 +71,9 @@ def build_parser() -> argparse.ArgumentParser:
     hi.add_argument("--csv", metavar="FILE", action="append", default=[], help="CSV: sender,recipient,sent_at")
     hi.add_argument("--replace", action="store_true", help="forget the existing history first")
     _add_config(hsub.add_parser("counts", help="sender-recipient pairs and organisations known"))
+    _add_config(
+        hsub.add_parser("prune", help="delete history unused for recipients.history_retention_days (also every 6 h)")
+    )
 
     p = sub.add_parser("rules", help="validate the rules, or show what they make of messages")
     rsub = p.add_subparsers(dest="rules_command", required=True, metavar="ACTION")
@@ -224,6 +227,13 @@ def _history(config: Config, args: argparse.Namespace) -> int:
 
     history = open_history(config.store.url, Organisations(config.recipients.extra_public_suffixes))
     try:
+        if args.history_command == "prune":
+            from gateway.recipients.pruning import prune_once
+
+            days = config.recipients.history_retention_days
+            removed = prune_once(history, days)
+            print(f"deleted {removed['pairs']} pair(s) and {removed['orgs']} organisation(s) unused for {days:g} days")
+            return EXIT_OK
         if args.history_command == "counts":
             for key, value in history.counts().items():
                 print(f"{key:6} {value}")

@@ -30,6 +30,7 @@ from gateway.pipeline import PipelineWorker
 from gateway.policy.holder import PolicyHolder
 from gateway.processes import ChildFailed, ChildProcesses, stop_when_orphaned
 from gateway.recipients.history import open_history
+from gateway.recipients.pruning import prune_periodically
 from gateway.smtp.server import start_smtp_server
 from gateway.store import open_store
 from gateway.store.base import Store
@@ -89,6 +90,9 @@ async def serve(
                 workers.append(asyncio.create_task(policy.watch(stop)))
         if "deliver" in parts:
             workers.append(asyncio.create_task(DeliveryWorker(store, config, history=history, holds=holds).run(stop)))
+            if history is not None:
+                retention = config.recipients.history_retention_days
+                workers.append(asyncio.create_task(prune_periodically(history, retention, stop)))
         if children is not None:  # after the models loaded: a node that cannot scan takes no mail
             children.start()
             if "smtp" in children.parts:  # receiving has processes of its own: the rest yields to it

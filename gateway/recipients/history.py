@@ -92,6 +92,11 @@ class RecipientHistory(abc.ABC):
         """{'pairs': sender-recipient pairs, 'orgs': organisations} (for `gateway history` output)."""
 
     @abc.abstractmethod
+    def prune(self, before: float) -> dict[str, int]:
+        """Forget pairs and organisations last mailed before `before`; {'pairs': n, 'orgs': m} removed.
+        A record updated meanwhile (a delivery after `before`) is kept."""
+
+    @abc.abstractmethod
     def clear(self) -> None:
         """Forget everything (tests, and `gateway history import --replace`)."""
 

@@ -7,7 +7,7 @@ entries are whole addresses, compared without regard to case.
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from gateway.recipients.address import AddressError, normalise_domain, parse_address
 from gateway.recipients.domains import DEFAULT_EXTRA_SUFFIXES
@@ -185,6 +185,12 @@ class RecipientsConfig(RecipientLists):
         description="An organisation nobody here has mailed within this many days "
         "is 'first time' for the organisation.",
     )
+    history_retention_days: float = Field(
+        default=400.0,
+        gt=0,
+        description="Recipient history last used longer ago than this is deleted (every 6 hours by the "
+        "delivery part, or at once with `gateway history prune`). At least both first-time windows.",
+    )
     lookalike: LookalikeConfig = Field(
         default_factory=LookalikeConfig, description="Lookalike-domain detection (see LookalikeConfig)."
     )
@@ -232,3 +238,13 @@ class RecipientsConfig(RecipientLists):
                 normalise_domain(s)
             out.append(s)
         return out
+
+    @model_validator(mode="after")
+    def _retention_covers_the_windows(self) -> RecipientsConfig:
+        longest = max(self.first_time_window_days, self.org_first_time_window_days)
+        if self.history_retention_days < longest:
+            raise ValueError(
+                f"history_retention_days ({self.history_retention_days:g}) must be at least the longest "
+                f"first-time window ({longest:g} days), or recipients would look new again too early"
+            )
+        return self

@@ -44,6 +44,21 @@ end
 return 1
 """
 
+# Fields of KEYS[1] whose time is before ARGV[1] go (and, with KEYS[2], their sorted-set members):
+# atomic, so a delivery recorded meanwhile is never removed by an older reading.
+_PRUNE = """
+local removed = 0
+local all = redis.call('HGETALL', KEYS[1])
+for i = 1, #all, 2 do
+  if tonumber(all[i + 1]) < tonumber(ARGV[1]) then
+    redis.call('HDEL', KEYS[1], all[i])
+    if KEYS[2] then redis.call('ZREM', KEYS[2], all[i]) end
+    removed = removed + 1
+  end
+end
+return removed
+"""
+
 _CHUNK = 500
 
 
@@ -71,6 +86,7 @@ class RedisHistory(RecipientHistory):
         self._org_count = f"{prefix}:rh:{{{prefix}:rh-orgs}}:count"
         self._set_later = self.r.register_script(_SET_LATER)
         self._orgs = self.r.register_script(_ORGS)
+        self._prune = self.r.register_script(_PRUNE)
 
     def _sender_key(self, sender: str) -> str:
         digest = hashlib.sha256(sender.encode()).hexdigest()[:24]
@@ -133,6 +149,11 @@ class RedisHistory(RecipientHistory):
     def counts(self) -> dict[str, int]:
         pairs = sum(int(self.r.hlen(k)) for k in self._keys() if k.endswith(":s"))
         return {"pairs": pairs, "orgs": int(self.r.hlen(self._org_last))}
+
+    def prune(self, before: float) -> dict[str, int]:
+        pairs = sum(int(self._prune(keys=[k], args=[repr(before)])) for k in self._keys() if k.endswith(":s"))
+        orgs = int(self._prune(keys=[self._org_last, self._org_count], args=[repr(before)]))
+        return {"pairs": pairs, "orgs": orgs}
 
     def clear(self) -> None:
         for k in self._keys():

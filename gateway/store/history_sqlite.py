@@ -143,6 +143,18 @@ class SqliteHistory(RecipientHistory):
             orgs = self._conn.execute("SELECT count(*) FROM recipient_history_org").fetchone()[0]
         return {"pairs": int(pairs), "orgs": int(orgs)}
 
+    def prune(self, before: float) -> dict[str, int]:
+        with self._lock, self._write_lock:
+            self._conn.execute("BEGIN IMMEDIATE")
+            try:
+                pairs = self._conn.execute("DELETE FROM recipient_history WHERE last_sent < ?", (before,)).rowcount
+                orgs = self._conn.execute("DELETE FROM recipient_history_org WHERE last_sent < ?", (before,)).rowcount
+                self._conn.execute("COMMIT")
+            except BaseException:
+                self._conn.execute("ROLLBACK")
+                raise
+        return {"pairs": int(pairs), "orgs": int(orgs)}
+
     def clear(self) -> None:
         with self._lock:
             self._conn.execute("DELETE FROM recipient_history")

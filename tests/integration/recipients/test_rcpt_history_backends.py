@@ -198,3 +198,52 @@ async def test_unreachable_history_leaves_first_time_unknown() -> None:
     r = result.recipients[0]
     assert (r.first_time_sender, r.first_time_org) == (None, None)
     assert r.signals == ["external"]
+
+
+def test_prune_forgets_what_was_last_used_before_the_cut(history: RecipientHistory) -> None:
+    old, new = NOW - 500 * 86400, NOW
+    history.record_delivery(S, ["gone@old-partner.co.jp", "both@sakura-shoji.co.jp"], old)
+    history.record_delivery("other@example.co.jp", ["x@old-partner.co.jp"], old)
+    history.record_delivery(S, ["both@sakura-shoji.co.jp", "fresh@sakura-shoji.co.jp"], new)
+    assert history.counts() == {"pairs": 4, "orgs": 2}
+
+    removed = history.prune(NOW - 400 * 86400)
+
+    assert removed == {"pairs": 2, "orgs": 1}
+    assert history.counts() == {"pairs": 2, "orgs": 1}
+    assert history.sent_to(S, ["gone@old-partner.co.jp", "both@sakura-shoji.co.jp", "fresh@sakura-shoji.co.jp"], 0) == {
+        "both@sakura-shoji.co.jp",  # used again later: kept
+        "fresh@sakura-shoji.co.jp",
+    }
+    assert not history.org_seen("old-partner.co.jp", 0)
+    assert [org for org, _ in history.top_domains(10)] == ["sakura-shoji.co.jp"]
+    assert history.prune(NOW - 400 * 86400) == {"pairs": 0, "orgs": 0}  # idempotent
+
+
+def test_the_delivery_part_prunes_in_the_background(
+    history: RecipientHistory, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    import asyncio
+    import logging
+
+    from gateway.recipients import pruning
+
+    monkeypatch.setattr(pruning, "FIRST_DELAY_SECONDS", 0.0)
+    history.record_delivery(S, ["gone@old-partner.co.jp"], time.time() - 500 * 86400)
+    history.record_delivery(S, ["kept@sakura-shoji.co.jp"], time.time())
+
+    async def run() -> None:
+        stop = asyncio.Event()
+        task = asyncio.create_task(pruning.prune_periodically(history, 400.0, stop))
+        for _ in range(500):
+            await asyncio.sleep(0.01)
+            if history.counts()["pairs"] == 1:
+                break
+        stop.set()
+        await task
+
+    with caplog.at_level(logging.INFO, logger="gateway.recipients.pruning"):
+        asyncio.run(run())
+    assert history.counts() == {"pairs": 1, "orgs": 1}
+    assert "1 pair(s) and 1 organisation(s) unused for 400 days deleted" in caplog.text
+    assert "@" not in caplog.text
