@@ -130,6 +130,15 @@ class WebConfig(_Strict):
     users_file: Path | None = None  # admins and approvers who sign in (gateway/web/auth.py)
     approvers_sign_in: bool = False
     session_hours: float = Field(default=8.0, gt=0)
+    # Sign-in throttling (gateway/web/throttle.py), per client address and per user name.
+    login_max_failures: int = Field(
+        default=5, gt=0, description="failed sign-ins within login_window_seconds that lock the address or name"
+    )
+    login_window_seconds: float = Field(default=900.0, gt=0, description="sliding window that failures count in")
+    login_lockout_seconds: float = Field(
+        default=60.0, gt=0, description="first lock; each further failure doubles it, up to login_lockout_max_seconds"
+    )
+    login_lockout_max_seconds: float = Field(default=3600.0, gt=0, description="longest lock")
 
     @field_validator("listen")
     @classmethod

@@ -5,6 +5,8 @@ sign-out for admins and approvers."""
 from __future__ import annotations
 
 import asyncio
+import logging
+import math
 import time
 
 from starlette.requests import Request
@@ -17,6 +19,9 @@ from gateway.hold.transitions import REFUSALS, Refused
 from gateway.web.app import Web, web_of
 from gateway.web.auth import User
 from gateway.web.i18n import translator
+from gateway.web.throttle import ip_key, login_throttle, mask_username, user_key, whole_seconds
+
+log = logging.getLogger(__name__)
 
 
 def routes() -> list[BaseRoute]:
@@ -73,7 +78,32 @@ async def login(request: Request) -> Response:
         t = translator(lang)
         return web.message(request, lang, 403, t("refused"), REFUSALS["csrf"][0 if lang == "ja" else 1])
     username, password = str(form.get("username") or ""), str(form.get("password") or "")
-    user = await asyncio.to_thread(web.auth.check_password, username, password)
+    throttle = login_throttle(request.app)
+    host = request.client.host if request.client else None
+    keys = (ip_key(host), user_key(username))
+    wait = throttle.begin(keys)
+    if wait is not None:
+        # Locked: answer without looking at the password, so a locked name cannot be probed.
+        seconds = whole_seconds(wait)
+        t = translator(lang)
+        refused = web.message(
+            request, lang, 429, t("refused"), t("signin_locked").format(minutes=max(1, math.ceil(seconds / 60)))
+        )
+        refused.headers["Retry-After"] = str(seconds)
+        return refused
+    user = None
+    try:
+        user = await asyncio.to_thread(web.auth.check_password, username, password)
+    finally:
+        for lock in throttle.end(keys, ok=user is not None):
+            log.warning(
+                "sign-in locked for %d s after %d failures (%s): user %s from %s",
+                whole_seconds(lock.seconds),
+                lock.failures,
+                lock.key.partition(":")[0],
+                mask_username(username),
+                host or "unknown",
+            )
     if user is None:
         return _with_csrf(web, request, "login.html", lang, 401, next=nxt, failed=True)
     response = RedirectResponse(nxt, status_code=303)

@@ -70,6 +70,10 @@ TEXT: dict[str, tuple[str, str]] = {
     "username": ("ユーザー名", "User name"),
     "password": ("パスワード", "Password"),
     "signin_failed": ("ユーザー名またはパスワードが違います。", "Wrong user name or password."),
+    "signin_locked": (
+        "サインインの失敗が続いたため、しばらくサインインできません。{minutes} 分ほど後にもう一度お試しください。",
+        "Too many failed sign-ins. Please try again in about {minutes} min.",
+    ),
     "signin_needed": ("承認するにはサインインしてください。", "Please sign in to approve."),
     "held_queue": ("保留キュー", "Held queue"),
     "audit": ("監査ログ", "Audit log"),
