@@ -19,7 +19,7 @@ from gateway.hold.transitions import REFUSALS, Refused
 from gateway.web.app import Web, web_of
 from gateway.web.auth import User
 from gateway.web.i18n import translator
-from gateway.web.throttle import ip_key, login_throttle, mask_username, user_key, whole_seconds
+from gateway.web.throttle import login_throttle, throttled_check, whole_seconds
 
 log = logging.getLogger(__name__)
 
@@ -78,10 +78,10 @@ async def login(request: Request) -> Response:
         t = translator(lang)
         return web.message(request, lang, 403, t("refused"), REFUSALS["csrf"][0 if lang == "ja" else 1])
     username, password = str(form.get("username") or ""), str(form.get("password") or "")
-    throttle = login_throttle(request.app)
     host = request.client.host if request.client else None
-    keys = (ip_key(host), user_key(username))
-    wait = throttle.begin(keys)
+    user, wait = await throttled_check(
+        login_throttle(request.app), host, username, lambda: web.auth.check_password(username, password)
+    )
     if wait is not None:
         # Locked: answer without looking at the password, so a locked name cannot be probed.
         seconds = whole_seconds(wait)
@@ -91,19 +91,6 @@ async def login(request: Request) -> Response:
         )
         refused.headers["Retry-After"] = str(seconds)
         return refused
-    user = None
-    try:
-        user = await asyncio.to_thread(web.auth.check_password, username, password)
-    finally:
-        for lock in throttle.end(keys, ok=user is not None):
-            log.warning(
-                "sign-in locked for %d s after %d failures (%s): user %s from %s",
-                whole_seconds(lock.seconds),
-                lock.failures,
-                lock.key.partition(":")[0],
-                mask_username(username),
-                host or "unknown",
-            )
     if user is None:
         return _with_csrf(web, request, "login.html", lang, 401, next=nxt, failed=True)
     response = RedirectResponse(nxt, status_code=303)

@@ -22,6 +22,7 @@ from gateway.hold.transitions import Refused
 from gateway.web.admin import _filter, ratio
 from gateway.web.app import Web, web_of
 from gateway.web.auth import User
+from gateway.web.throttle import login_throttle, throttled_check
 
 SCHEMA = SchemaGenerator(
     {
@@ -60,7 +61,11 @@ async def _user(web: Web, request: Request) -> User | None:
             name, _, password = base64.b64decode(header[6:], validate=True).decode().partition(":")
         except (binascii.Error, UnicodeDecodeError):
             return None
-        user = await asyncio.to_thread(web.auth.check_password, name, password)
+        # The same throttle as the admin form: while locked, 401 without a password check.
+        host = request.client.host if request.client else None
+        user, _ = await throttled_check(
+            login_throttle(request.app), host, name, lambda: web.auth.check_password(name, password)
+        )
     return user if user is not None and user.is_admin else None
 
 

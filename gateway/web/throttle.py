@@ -11,15 +11,20 @@ burst of parallel attempts cannot get more password checks than the allowance le
 
 from __future__ import annotations
 
+import asyncio
 import ipaddress
+import logging
 import math
 import time
 from collections import OrderedDict, deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 from gateway.logsetup import mask_address
+
+log = logging.getLogger(__name__)
+_U = TypeVar("_U")
 
 # A busy key (its allowance taken by attempts still being checked) asks the client to wait this long.
 BUSY_SECONDS = 1.0
@@ -213,3 +218,29 @@ def login_throttle(app: Any) -> LoginThrottle:
         )
         app.state.login_throttle = throttle
     return throttle
+
+
+async def throttled_check(
+    throttle: LoginThrottle, host: str | None, username: str, check: Callable[[], _U]
+) -> tuple[_U | None, float | None]:
+    """One sign-in attempt under the throttle, for every way of signing in (the admin form, HTTP
+    Basic on the API): (the user or None, None), or (None, seconds to wait) when the address or the
+    name is locked, in which case `check` (the password check) is not run at all."""
+    keys = (ip_key(host), user_key(username))
+    wait = throttle.begin(keys)
+    if wait is not None:
+        return None, wait
+    user: _U | None = None
+    try:
+        user = await asyncio.to_thread(check)
+    finally:
+        for lock in throttle.end(keys, ok=user is not None):
+            log.warning(
+                "sign-in locked for %d s after %d failures (%s): user %s from %s",
+                whole_seconds(lock.seconds),
+                lock.failures,
+                lock.key.partition(":")[0],
+                mask_username(username),
+                host or "unknown",
+            )
+    return user, None

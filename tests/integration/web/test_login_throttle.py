@@ -205,3 +205,21 @@ async def test_parallel_attempts_get_no_more_checks_than_the_allowance(
     codes = sorted(r.status_code for r in answers)
     assert codes == [401] * 5 + [429] * 15
     assert len(checked) == 5
+
+
+async def test_api_basic_auth_shares_the_lock_and_never_checks_a_locked_password(
+    app: Starlette, browser: Callable[[str], httpx.AsyncClient], clock: Clock
+) -> None:
+    checked = count_password_checks(app)
+    client = browser("192.0.2.60")
+    for i in range(5):
+        r = await client.get("/api/holds", auth=("admin", f"wrong-{i}"))
+        assert r.status_code == 401
+    r = await client.get("/api/holds", auth=("admin", RIGHT))
+    assert r.status_code == 401  # locked: refused like a wrong password, without checking it
+    assert checked == ["admin"] * 5
+    page = await sign_in(browser("192.0.2.61"), "admin", RIGHT)  # the name is locked on the form too
+    assert page.status_code == 429
+    clock.now += 61
+    r = await client.get("/api/holds", auth=("admin", RIGHT))
+    assert r.status_code == 200
