@@ -1,14 +1,20 @@
 """Relay throughput: the gateway (relay-all pipeline, durable store) against the floors it runs on.
 
 For each message size, the same load (N messages over S parallel SMTP sessions) goes, in one run, to
-  (a) the gateway: `gateway run` with the durable store, delivering to Postfix's smtp-sink;
+  (a) the gateway: `gateway run` with the durable store, delivering to Postfix's smtp-sink, once with
+      the relay-all pipeline (an empty rules directory: nothing reads the content, so nothing is
+      extracted or scanned) and once with the shipped rules (full inspection);
   (b) a bare aiosmtpd server that accepts and discards (the Python floor);
   (c) Postfix's smtp-sink when installed (the physical limit of this machine).
-It prints accepted/s (until the last 250), delivered/s for the gateway (until its queues are empty),
-the ratios a/b and a/c, and the gateway's peak RSS.
+It prints accepted/s (until the last 250), delivered/s for the gateway (from the first message sent
+until its queues are empty), the ratios a/b and a/c, CPU per message and the gateway's peak RSS.
 
-    python bench/relay_throughput.py [--messages 2000] [--sessions 20] [--sizes 5120,102400]
-                                     [--store sqlite|redis] [--receivers 1]
+    python -m bench.relay_throughput [--messages 2000] [--sessions 20] [--sizes 5120,102400]
+                                     [--store sqlite|redis] [--receivers 2] [--deliverers 1]
+                                     [--pipeline relay-all|shipped|both] [--no-ner]
+
+--receivers and --deliverers set smtp.processes and relay.processes (README, "Using every core of
+one node"); the issue-2 figures are with 2 and 1.
 
 The load comes from Postfix's smtp-source when installed (a C client, so the client does not eat the
 server's CPU), else from a Python client in a separate process.
