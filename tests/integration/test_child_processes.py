@@ -57,15 +57,23 @@ def _alive(pid: int) -> bool:
     return state != "Z"
 
 
+def _start_node(tmp_path: Path, sink: RecordingSink, log: Path) -> tuple[GatewayProcess, int]:
+    """`gateway run` with 2 receive processes and 1 delivery process, once all three have started."""
+    config, port = write_config(
+        tmp_path, {"smtp": {"processes": 2}, "relay": {"smarthost": f"127.0.0.1:{sink.port}", "processes": 1}}
+    )
+    gateway = GatewayProcess(config, port, log).start()
+    if not _wait(lambda: len(_started(log, "smtp")) == 2 and len(_started(log, "deliver")) == 1, 30):
+        gateway.kill()
+        raise AssertionError(f"child processes did not start:\n{log.read_text(errors='replace')}")
+    return gateway, port
+
+
 def test_mail_flows_through_child_processes_and_a_dead_child_is_replaced(tmp_path: Path) -> None:
     log = tmp_path / "gw.log"
     with RecordingSink() as sink:
-        config, port = write_config(
-            tmp_path, {"smtp": {"processes": 2}, "relay": {"smarthost": f"127.0.0.1:{sink.port}", "processes": 1}}
-        )
-        gateway = GatewayProcess(config, port, log).start()
+        gateway, port = _start_node(tmp_path, sink, log)
         try:
-            assert _wait(lambda: len(_started(log, "smtp")) == 2 and len(_started(log, "deliver")) == 1, 30)
             # Receiving keeps its priority; inspecting and delivering yield to it (worker.nice: 5).
             assert gateway.process is not None
             base = os.nice(0)  # whatever this test runs at
@@ -117,12 +125,8 @@ def test_receive_processes_that_cannot_listen_stop_the_node(tmp_path: Path) -> N
 def test_children_stop_when_the_first_process_is_killed(tmp_path: Path) -> None:
     log = tmp_path / "gw.log"
     with RecordingSink() as sink:
-        config, port = write_config(
-            tmp_path, {"smtp": {"processes": 2}, "relay": {"smarthost": f"127.0.0.1:{sink.port}", "processes": 1}}
-        )
-        gateway = GatewayProcess(config, port, log).start()
+        gateway, _ = _start_node(tmp_path, sink, log)
         try:
-            assert _wait(lambda: len(_started(log, "smtp")) == 2 and len(_started(log, "deliver")) == 1, 30)
             children = [*_started(log, "smtp"), *_started(log, "deliver")]
             assert gateway.process is not None
             os.kill(gateway.process.pid, signal.SIGKILL)  # the first process only, not its group
