@@ -4,7 +4,7 @@
 
 Cases: an .xlsx of 5,572 rows x 4 columns (the iDeCo leak), a 10 MB PDF, a message with 100
 attachments, and two zip bombs (nested 42.zip shape, overlapping entries). Each runs in-process
-(best of 3 wall time) and in an inspection worker (gateway.workers, Sudachi only: wall time of
+(best of 3 wall time) and in an inspection worker (gateway.inspection, Sudachi only: wall time of
 extraction, its CPU time, and the worker's peak RSS, models included).
 The baseline is the same in-process parse of the raw message with the stdlib email parser alone,
 so the ratio says what reading the content costs on top of parsing the MIME. Figures only: the
@@ -32,9 +32,10 @@ from extract_fixtures import (
     zip_bomb_deep,
 )
 
+from gateway.config.inspection import InspectionConfig
 from gateway.extract import ExtractLimits, extract_message
+from gateway.inspection.pool import InspectPool
 from gateway.scan import ScanConfig
-from gateway.workers import InspectionConfig, InspectPool
 
 MiB = 1024 * 1024
 

@@ -6,7 +6,7 @@
 would shadow the standard library's `inspect` for every script in bench/.)
 
 Two kinds of mail: a plain 5 KB Japanese mail (names, phone numbers, addresses in running text) and
-a mail with a 100 KB .xlsx attachment (a list of people). Each goes through gateway.workers'
+a mail with a 100 KB .xlsx attachment (a list of people). Each goes through gateway.inspection'
 InspectPool with 1 and 2 workers, many requests in flight from one event loop (as the pipeline
 does), and the figure is messages per second over the whole batch. Beside it, the baseline: the
 same extract_message + Scanner.scan run in this process, one after the other, with no worker and no
@@ -34,10 +34,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from gateway.config.inspection import InspectionConfig
 from gateway.extract import ExtractLimits, extract_message
+from gateway.inspection.pool import InspectPool, peak_rss_bytes
 from gateway.scan import ScanConfig, ScanContext
-from gateway.workers import InspectionConfig, InspectPool
-from gateway.workers.pool import peak_rss_bytes
 
 MiB = 1024 * 1024
 CONTEXT = ScanContext(

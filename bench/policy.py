@@ -16,11 +16,11 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+from gateway.config.policy import PolicySettings
 from gateway.policy.engine import evaluate
 from gateway.policy.entities import ENTITY_NAMES
 from gateway.policy.facts import collect
 from gateway.policy.policy import Policy
-from gateway.policy.settings import PolicySettings
 from tests.unit.policy.factsbuilder import make_facts, pii, recipient
 
 ENTITIES = [e for e in ENTITY_NAMES if e != "BULK_PERSONAL_DATA"]

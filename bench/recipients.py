@@ -23,10 +23,12 @@ import tempfile
 import time
 from pathlib import Path
 
+from gateway.config.recipients import RecipientsConfig
 from gateway.dnsresolver import make_resolver
 from gateway.message import Envelope
-from gateway.recipients import RecipientContext, RecipientsConfig, assess_recipients
-from gateway.recipients.history import Delivery, RecipientHistory, open_history
+from gateway.recipients.assess import RecipientContext, assess_recipients
+from gateway.recipients.history import Delivery, RecipientHistory
+from gateway.recipients.history_backends import open_history
 from tests.support.dnsstub import DnsStub
 
 INTERNAL = ["example.co.jp"]

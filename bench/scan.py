@@ -4,7 +4,7 @@
 
 Prints median / p99 ms for a 1 KB and a 10 KB Japanese mail (fast stage, and with the bounded NER
 window), seconds for the 5,572-row iDeCo sheet, characters per second, and peak RSS per worker
-(an inspection worker, gateway.workers, with ja_ginza loaded). The plain analyzer is presidio's AnalyzerEngine on a
+(an inspection worker, gateway.inspection, with ja_ginza loaded). The plain analyzer is presidio's AnalyzerEngine on a
 SpacyNlpEngine with ja_ginza and presidio's own pattern recognizers set to Japanese; it runs the
 sheet on its first rows only (it would take minutes) and the figure is extrapolated, as marked.
 Goals (issue 4): 1 KB ≤ 10 ms median (fast stage), sheet ≤ 1 s, ≤ 700 MB per worker.
@@ -24,10 +24,11 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import gateway.scan.offline  # noqa: F401  (before presidio)
+from gateway.config.inspection import InspectionConfig
 from gateway.content import Segment
+from gateway.inspection.pool import InspectPool
 from gateway.scan import ScanConfig, ScanContext
 from gateway.scan.engine import Scanner
-from gateway.workers import InspectionConfig, InspectPool
 from tests.unit.scan.corpus import QUOTED_REPLY, SIGNATURE, bulk_sheet
 
 PARAGRAPH = (

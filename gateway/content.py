@@ -94,7 +94,7 @@ class Finding:
     """Something the rules can act on: an entity found, how often, why, and where.
 
     Extraction emits entity "UNSCANNABLE" (content that could not be read: `reason` is a stable code
-    from gateway.extract.reasons, `detail` says exactly what) and "AMBIGUOUS_MIME". The scanner emits
+    from gateway.unscannable, `detail` says exactly what) and "AMBIGUOUS_MIME". The scanner emits
     personal-data entities with `count` and masked `samples` (never raw values).
     """
 

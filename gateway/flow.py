@@ -1,4 +1,4 @@
-"""The pipeline of one message, readable in one place (see DESIGN.md "The flow of one message").
+"""The pipeline of one message, readable in one place (docs/architecture.md, "The flow of one message").
 
     claimed from the inbound queue
       → parse          the raw bytes into a MIME tree (never trusted for envelope decisions)
@@ -19,27 +19,21 @@ import email.parser
 import email.policy
 import logging
 from email.message import Message
-from typing import TYPE_CHECKING
 
 from gateway.content import Extraction
-from gateway.inspection import Facts, Inspectors
+from gateway.dispositions import HANDLERS, Disposal
+from gateway.hold.workflow import HoldWorkflow
+from gateway.inspection.facts import Facts
+from gateway.inspection.tools import Inspectors
 from gateway.message import Envelope
-from gateway.metrics import HOLDS, MESSAGES, SCAN_SECONDS
-from gateway.policy.bcc import rewrite_to_bcc
+from gateway.metrics import MESSAGES, SCAN_SECONDS
 from gateway.policy.policy import ContentNotInspected, Policy
 from gateway.recipients.assess import assess_recipients
 from gateway.scan.model import ScanResult
-from gateway.store.base import Lease, Queue, Store
-from gateway.verdict import Action, Verdict
-
-if TYPE_CHECKING:
-    from gateway.hold.workflow import HoldWorkflow
+from gateway.store.base import Lease, Store
+from gateway.verdict import Verdict
 
 log = logging.getLogger(__name__)
-
-
-class DispositionLost(Exception):
-    """The lease ran out while the message was being processed; another worker owns it now."""
 
 
 def parse(raw: bytes) -> Message:
@@ -101,28 +95,11 @@ async def decide_message(
 async def dispose(
     store: Store, lease: Lease, verdict: Verdict, raw: bytes = b"", holds: HoldWorkflow | None = None
 ) -> None:
-    """Carry out the verdict with one fenced store transition: relay and rewrite_bcc → outbound;
-    hold_sender, hold_manager and delay → the hold workflow; reject → a notice to the sender."""
-    message = lease.message
+    """Carry out the verdict with its handler (gateway/dispositions.py): relay and rewrite_bcc →
+    outbound; hold_sender, hold_manager and delay → the hold workflow; reject → a notice to the sender."""
     MESSAGES.labels(verdict.action.value).inc()
-    if verdict.action in (Action.RELAY, Action.REWRITE_BCC):
-        new_raw = None
-        if verdict.action is Action.REWRITE_BCC and verdict.bcc:
-            new_raw = rewrite_to_bcc(raw or await asyncio.to_thread(store.raw, message.id), set(verdict.bcc))
-        message.pending = message.envelope.rcpt_tos
-        if not await asyncio.to_thread(store.move, lease, Queue.OUTBOUND, message, raw=new_raw):
-            raise DispositionLost(message.id)
-        log.info("queued %s: %s to %d recipient(s)", message.id, verdict.action, len(message.pending))
-        return
-    if holds is None:
-        # Fail closed: an action this node cannot carry out sends the message to the shunt queue.
-        raise ValueError(f"no disposition for action {verdict.action} (no hold workflow)")
-    raw = raw or await asyncio.to_thread(store.raw, message.id)
-    if verdict.action is Action.REJECT:
-        await holds.reject(lease, verdict, raw)
-    else:
-        hold = await holds.hold(lease, verdict, raw)
-        HOLDS.labels(hold.rule).inc()
+    raw = raw or await asyncio.to_thread(store.raw, lease.message.id)
+    await HANDLERS[verdict.action](Disposal(store, lease, verdict, raw, holds))
 
 
 async def process(

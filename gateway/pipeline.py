@@ -14,10 +14,10 @@ import time
 from gateway import flow
 from gateway.config import Config
 from gateway.hold.workflow import HoldWorkflow
-from gateway.inspection import Inspectors
+from gateway.inspection.tools import Inspectors
 from gateway.policy.holder import PolicyHolder
 from gateway.queue_runner import QueueRunner
-from gateway.store.base import Lease, Queue, Store
+from gateway.store.base import DispositionLost, Lease, Queue, Store
 
 log = logging.getLogger(__name__)
 
@@ -49,7 +49,7 @@ class PipelineWorker(QueueRunner):
     async def handle(self, lease: Lease) -> None:
         try:
             await flow.process(self.store, lease, self.tools, self.policy.current, self.holds)
-        except flow.DispositionLost:
+        except DispositionLost:
             log.warning("lease lost while processing %s; another worker has it", lease.message.id)
         except Exception as e:
             await self._retry_or_shunt(lease, e)

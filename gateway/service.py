@@ -2,7 +2,7 @@
 them in one process (plus extra receive processes sharing the port when smtp.processes > 1);
 `gateway smtp|worker|deliver` start one part, so several nodes can share a Redis store.
 
-The pipeline worker inspects in the inspection worker pool (gateway/workers), started before anything
+The pipeline worker inspects in the inspection worker pool (gateway/inspection), started before anything
 else: a node whose models do not load does not start. It decides with the rules of gateway/policy:
 loaded before anything starts (broken rules stop start-up), reloaded on SIGHUP and, with
 policy.watch, when a file changes; a broken new set is logged and the old one kept.
@@ -21,15 +21,16 @@ import time
 from collections.abc import Awaitable, Callable, Collection
 
 from gateway.config import Config
-from gateway.hold.store import HoldStore, open_holds
+from gateway.hold.backends import open_holds
+from gateway.hold.store import HoldStore
 from gateway.hold.workflow import HoldWorkflow
-from gateway.inspection import Inspectors
+from gateway.inspection.tools import Inspectors
 from gateway.message import Envelope, QueuedMessage, new_message_id
 from gateway.outbound.worker import DeliveryWorker
 from gateway.pipeline import PipelineWorker
 from gateway.policy.holder import PolicyHolder
 from gateway.processes import ChildFailed, ChildProcesses, stop_when_orphaned
-from gateway.recipients.history import open_history
+from gateway.recipients.history_backends import open_history
 from gateway.recipients.pruning import prune_periodically
 from gateway.smtp.server import start_smtp_server
 from gateway.store import open_store

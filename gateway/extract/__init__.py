@@ -1,17 +1,19 @@
 """Everything a message carries, as text segments with provenance, within limits, fail-closed.
 
     extraction = extract_message(raw, limits)            # in-process; never raises
-    extraction, scan = await pool.inspect(raw, limits)  # gateway.workers: in a CPU/memory/time-limited worker
+    extraction, scan = await pool.inspect(raw, limits)  # gateway.inspection: in a CPU/memory/time-limited worker
 
 Anything that cannot be read (encrypted, unknown, malformed, over a limit) is an UNSCANNABLE
-finding with a reason code (gateway.extract.reasons) and the attachment's name, never an exception.
+finding with a reason code (gateway.unscannable) and the attachment's name, never an exception.
 """
 
 from __future__ import annotations
 
+from gateway.config.extract import ExtractLimits
 from gateway.content import AttachmentInfo, Extraction, Finding, Segment
-from gateway.extract.limits import ExtractLimits
-from gateway.extract.reasons import AMBIGUOUS_MIME, UNSCANNABLE, Reason
+from gateway.extract.context import Context, LimitExceeded, Unscannable, Where
+from gateway.extract.mime import parse, read_attached_message, read_message
+from gateway.unscannable import AMBIGUOUS_MIME, UNSCANNABLE, Reason
 
 __all__ = [
     "AMBIGUOUS_MIME",
@@ -28,10 +30,7 @@ __all__ = [
 
 def extract_message(raw: bytes, limits: ExtractLimits | None = None) -> Extraction:
     """Read the whole message. Never raises: every problem becomes an UNSCANNABLE finding."""
-    from gateway.extract.context import Context, LimitExceeded, Unscannable, Where
-    from gateway.extract.mime import parse, read_message
-
-    ctx = Context(limits or ExtractLimits())
+    ctx = Context(limits or ExtractLimits(), read_attached_message)
     try:
         if not isinstance(raw, bytes | bytearray | memoryview):
             raise TypeError(f"raw message must be bytes, not {type(raw).__name__}")

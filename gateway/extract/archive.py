@@ -10,7 +10,7 @@ import struct
 import zipfile
 
 from gateway.extract.context import Context, LimitExceeded, Unscannable, Where
-from gateway.extract.reasons import Reason
+from gateway.unscannable import Reason
 
 _CHUNK = 1 << 16
 

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
 from dataclasses import dataclass
 
+from gateway.config.extract import ExtractLimits
 from gateway.content import AttachmentInfo, Extraction, Finding, Segment
-from gateway.extract.limits import ExtractLimits
 from gateway.extract.normalise import TextBuilder, normalise
-from gateway.extract.reasons import AMBIGUOUS_MIME, UNSCANNABLE, Reason
+from gateway.unscannable import AMBIGUOUS_MIME, UNSCANNABLE, Reason
 
 
 class LimitExceeded(Exception):
@@ -53,9 +54,17 @@ class Where:
         return " › ".join((self.attachment, *self.path)) if self.attachment else f"part {self.part}"
 
 
+ReadMessage = Callable[["Context", bytes, "Where"], None]
+
+
 class Context:
-    def __init__(self, limits: ExtractLimits) -> None:
+    """One extraction's budgets and results. `read_message` reads a message found inside a file (an
+    attached .eml): mime.py reads files and files hold messages, so the reader is handed down here
+    instead of files.py importing mime.py back."""
+
+    def __init__(self, limits: ExtractLimits, read_message: ReadMessage) -> None:
         self.limits = limits
+        self.read_message = read_message
         self.out = Extraction()
         self.decompressed = 0
         self.text_chars = 0

@@ -8,9 +8,9 @@ from gateway.extract import archive, office, ole
 from gateway.extract.context import Context, LimitExceeded, Unscannable, Where
 from gateway.extract.detect import IMAGES, UNSUPPORTED, classify_zip, sniff
 from gateway.extract.pdf import read_pdf
-from gateway.extract.reasons import Reason
 from gateway.extract.rtf import rtf_to_text
 from gateway.extract.text import decode, read_calendar, read_html, read_table_text
+from gateway.unscannable import Reason
 
 _SPREADSHEETS = {"xlsx", "xlsm", "ods", "xls"}
 _ENCRYPTED = {Reason.ENCRYPTED_ZIP, Reason.ENCRYPTED_PDF, Reason.ENCRYPTED_OFFICE}
@@ -69,9 +69,7 @@ def _dispatch(
             ctx.text(dec.text, "attachment", where, "text/plain", charset=dec.charset)
         return kind
     if kind == "eml":
-        from gateway.extract.mime import read_attached_message
-
-        read_attached_message(ctx, data, where)
+        ctx.read_message(ctx, data, where)
         return kind
     if kind == "zip":
         return _read_zip(ctx, data, where, state)

@@ -19,8 +19,8 @@ from email.policy import compat32
 from gateway.extract.charset import decode_text
 from gateway.extract.context import Context, LimitExceeded, Unscannable, Where
 from gateway.extract.files import read_file
-from gateway.extract.reasons import Reason
 from gateway.extract.text import decode, read_calendar, read_html, read_plain_body
+from gateway.unscannable import Reason
 
 _ADDRESS_FIELDS = ("From", "Sender", "Reply-To", "To", "Cc", "Bcc")
 _SIGNATURES = {"application/pkcs7-signature", "application/x-pkcs7-signature", "application/pgp-signature"}

@@ -14,7 +14,7 @@ import python_calamine as pc
 from defusedxml.ElementTree import fromstring
 
 from gateway.extract.context import Context, Unscannable, Where
-from gateway.extract.reasons import Reason
+from gateway.unscannable import Reason
 
 W = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"
 A = "{http://schemas.openxmlformats.org/drawingml/2006/main}"

@@ -12,8 +12,8 @@ import olefile
 
 from gateway.extract.charset import decode_text
 from gateway.extract.context import Context, LimitExceeded, Unscannable, Where
-from gateway.extract.reasons import Reason
 from gateway.extract.rtf import decompress_lzfu, rtf_to_text
+from gateway.unscannable import Reason
 
 # read_file(ctx, data, name, declared_type, where) -> None, passed in to avoid an import cycle
 ReadFile = Callable[[Context, bytes, str, str, Where], None]

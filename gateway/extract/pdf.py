@@ -11,7 +11,7 @@ from pypdf import PdfReader
 from pypdf.errors import FileNotDecryptedError, PdfReadError
 
 from gateway.extract.context import Context, LimitExceeded, Unscannable, Where
-from gateway.extract.reasons import Reason
+from gateway.unscannable import Reason
 
 logging.getLogger("pypdf").setLevel(logging.ERROR)
 

@@ -10,7 +10,7 @@ from gateway.extract.charset import Decoded, decode_text
 from gateway.extract.context import Context, Where
 from gateway.extract.detect import utf16_guess
 from gateway.extract.html import html_to_text
-from gateway.extract.reasons import Reason
+from gateway.unscannable import Reason
 
 _QUOTE_START = re.compile(
     r"^\s*(-{2,}\s*(original message|forwarded message|元のメッセージ|転送されたメッセージ|転送メッセージ)"

@@ -1,7 +1,8 @@
 """HoldStore: the records of held messages (state, link token digests, audit log, per-rule statistics).
 
 The held message itself stays in the queue store (Queue.HOLD); this store keeps what the workflow
-decides on. Backends live next to the queues and are built from the same store URL (`open_holds`):
+decides on. Backends live next to the queues and are built from the same store URL (`open_holds`,
+backends.py):
 sqlite (same file, own tables) and redis (same database, own keys, all under one hash tag so every
 atomic update touches one slot).
 
@@ -19,7 +20,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from gateway.hold.model import AuditEntry, Change, Hold, HoldState
-from gateway.store.url import parse_store_url
 
 Decide = Callable[[Hold], Change | None]  # None: change nothing
 
@@ -81,16 +81,3 @@ class HoldStore(abc.ABC):
 
     @abc.abstractmethod
     def close(self) -> None: ...
-
-
-def open_holds(url: str) -> HoldStore:
-    """The hold store next to the queues of store `url` (same URL syntax as `gateway.store.open_store`)."""
-    where = parse_store_url(url)
-    if where.kind == "sqlite":
-        from gateway.store.holds_sqlite import SqliteHoldStore
-
-        return SqliteHoldStore(where.path)
-    from gateway.store.history_redis import connect
-    from gateway.store.holds_redis import RedisHoldStore
-
-    return RedisHoldStore(connect(where.redis_url), prefix=where.prefix)

@@ -25,10 +25,10 @@ from gateway.hold import tokens
 from gateway.hold import transitions as tr
 from gateway.hold.details import details_of
 from gateway.hold.model import AuditEntry, Change, Hold, HoldState, LinkToken, Scope
+from gateway.hold.notify import Notifier
 from gateway.hold.store import HoldStore
-from gateway.notify import Notifier
-from gateway.policy.bcc import rewrite_to_bcc
-from gateway.store.base import Lease, Queue, Store
+from gateway.mail.bcc import rewrite_to_bcc
+from gateway.store.base import DispositionLost, Lease, Queue, Store
 from gateway.verdict import Action, Verdict
 
 log = logging.getLogger(__name__)
@@ -85,8 +85,6 @@ class HoldWorkflow:
             await asyncio.to_thread(self.holds.update, hold.id, tr.mark_notified)
         message.pending = message.envelope.rcpt_tos
         if not await asyncio.to_thread(self.store.move, lease, Queue.HOLD, message, due_at=FAR_FUTURE):
-            from gateway.flow import DispositionLost
-
             raise DispositionLost(message.id)
         log.info("held %s: %s by rule %s", hold.id, hold.state, hold.rule)
         return hold
@@ -119,20 +117,6 @@ class HoldWorkflow:
             release_on_expiry=h.on_expiry == "release" or bool(set(rules) & set(h.release_on_expiry_rules)),
             details=details_of(verdict, raw),
         )
-
-    async def reject(self, lease: Lease, verdict: Verdict, raw: bytes) -> None:
-        """The verdict is reject: tell the sender why (notice queued first), then drop the message."""
-        message = lease.message
-        if not message.envelope.is_null_sender:
-            details = details_of(verdict, raw)
-            await self.notifier.send(
-                "rejected", message.envelope.mail_from, sender=message.envelope.mail_from, details=details, removed=()
-            )
-        if not await asyncio.to_thread(self.store.finish, lease):
-            from gateway.flow import DispositionLost
-
-            raise DispositionLost(message.id)
-        log.info("rejected %s", message.id)
 
     # -- people ------------------------------------------------------------------------------------
 

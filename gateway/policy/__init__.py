@@ -5,21 +5,20 @@
     holder.reload()                                # on SIGHUP; keeps the old rules if the new are broken
 
 See docs/policy.md for the fact namespace, the operators and the default rules. Names load lazily:
-gateway.config imports gateway.policy.settings, and the policy itself needs the config.
+gateway.config imports gateway.config.policy, and the policy itself needs the config.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-__all__ = ["Policy", "PolicyError", "PolicyHolder", "PolicySettings", "rewrite_to_bcc"]
+__all__ = ["Policy", "PolicyError", "PolicyHolder", "PolicySettings"]
 
 _WHERE = {
     "Policy": "gateway.policy.policy",
-    "PolicyError": "gateway.policy.source",
+    "PolicyError": "gateway.policy.errors",
     "PolicyHolder": "gateway.policy.holder",
-    "PolicySettings": "gateway.policy.settings",
-    "rewrite_to_bcc": "gateway.policy.bcc",
+    "PolicySettings": "gateway.config.policy",
 }
 
 

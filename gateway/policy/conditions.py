@@ -26,8 +26,8 @@ import re
 from collections.abc import Callable
 from typing import Any
 
+from gateway.config.yamlfile import Located, LocatedList
 from gateway.policy.facts import BOOL, DEFAULTS, INT, LIST, STR, FactSet, render_value, spec_of
-from gateway.policy.source import Located, LocatedList
 
 OPERATORS: dict[str, tuple[str, ...]] = {
     BOOL: ("eq", "ne"),

@@ -30,9 +30,10 @@ from typing import Any, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from gateway.config.yamlfile import explain, line_at, load_yaml
+from gateway.mail.addresses import AddressError, parse_address
+from gateway.policy.errors import PolicyError
 from gateway.policy.schema import RuleChange
-from gateway.policy.source import PolicyError, line_at, load_yaml
-from gateway.recipients.address import AddressError, parse_address
 
 
 @dataclass(frozen=True)
@@ -148,15 +149,6 @@ class DirectoryFile(_Strict):
     groups: dict[str, GroupEntry] = Field(default_factory=dict)
 
 
-def _problems(err: ValidationError, data: Any, filename: str) -> list[str]:
-    out = []
-    for e in err.errors():
-        loc = tuple(e["loc"])
-        msg = "unknown field" if e["type"] == "extra_forbidden" else e["msg"]
-        out.append(f"{filename}:{line_at(data, loc)}: {'.'.join(str(p) for p in loc)}: {msg}")
-    return out
-
-
 def _person(entry: PersonEntry) -> Person:
     return Person(
         entry.address, entry.name, entry.department, entry.manager, tuple(entry.deputies), tuple(entry.groups)
@@ -164,11 +156,11 @@ def _person(entry: PersonEntry) -> Person:
 
 
 def parse_yaml_directory(text: str, filename: str) -> Directory:
-    data = load_yaml(text, filename) or {}
+    data = load_yaml(text, filename, PolicyError) or {}
     try:
         model = DirectoryFile.model_validate(data)
     except ValidationError as e:
-        raise PolicyError(_problems(e, data, filename)) from None
+        raise PolicyError(explain(e, data, filename, noun="field")) from None
     people: dict[str, Person] = {}
     problems = []
     for i, entry in enumerate(model.people):

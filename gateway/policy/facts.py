@@ -14,11 +14,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from gateway.extract.reasons import AMBIGUOUS_MIME, describe
-from gateway.inspection import Facts
+from gateway.inspection.facts import Facts
 from gateway.message import Envelope
 from gateway.policy.entities import ENTITY_NAMES, entity_name
 from gateway.recipients.reasons import CODES as RECIPIENT_SIGNALS
+from gateway.unscannable import AMBIGUOUS_MIME, describe
 
 BOOL, INT, STR, LIST = "bool", "int", "str", "list"
 

@@ -10,10 +10,10 @@ import asyncio
 import logging
 from pathlib import Path
 
+from gateway.config.policy import PolicySettings
+from gateway.policy.errors import PolicyError
 from gateway.policy.policy import Policy
 from gateway.policy.rules import rule_files
-from gateway.policy.settings import PolicySettings
-from gateway.policy.source import PolicyError
 
 log = logging.getLogger(__name__)
 

@@ -6,14 +6,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from gateway.inspection import Facts
+from gateway.config.policy import PolicySettings
+from gateway.inspection.facts import Facts
 from gateway.message import Envelope
 from gateway.policy.directory import Directory, load_directory
 from gateway.policy.engine import evaluate
+from gateway.policy.errors import PolicyError
 from gateway.policy.facts import FactSet, SenderInfo, collect, needs_content
 from gateway.policy.rules import Rule, RuleSource, compile_rules, load_sources, rule_files
-from gateway.policy.settings import PolicySettings
-from gateway.policy.source import PolicyError
 from gateway.verdict import Action, Verdict
 
 

@@ -22,10 +22,11 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from gateway.config.yamlfile import explain, line_at, read_yaml
 from gateway.policy.conditions import ConditionError, Node, compile_condition
+from gateway.policy.errors import PolicyError
 from gateway.policy.facts import DISPLAY, spec_of
 from gateway.policy.schema import RuleChange, RuleEntry, merge
-from gateway.policy.source import PolicyError, line_at, read_yaml
 from gateway.verdict import Action
 
 PLACEHOLDER = re.compile(r"\{([A-Za-z][A-Za-z0-9_.]*)\}")
@@ -70,23 +71,12 @@ class RuleSource:
 
 
 def _pydantic_problems(err: ValidationError, data: Any, where: str, src: RuleSource | None = None) -> list[str]:
-    out = []
-    for e in err.errors():
-        loc = tuple(e["loc"])
-        line = line_at(data, loc)
-        if src is not None and loc:
-            where = src.file_of(loc[0])
-        key = ".".join(str(p) for p in loc) or "(rule)"
-        msg = "unknown field" if e["type"] == "extra_forbidden" else e["msg"]
-        if e["type"] == "missing":
-            msg = "required field is missing"
-        out.append(f"{where}:{line}: {key}: {msg}")
-    return out
+    return explain(err, data, where, noun="field", file_of=src.file_of if src is not None else None)
 
 
 def _rule_entries(path: Path, problems: list[str]) -> list[tuple[dict[str, Any], int]]:
     try:
-        doc = read_yaml(path)
+        doc = read_yaml(path, PolicyError)
     except PolicyError as e:
         problems.extend(e.problems)
         return []

@@ -19,7 +19,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from gateway.policy.source import PolicyError, line_at, read_yaml
+from gateway.config.yamlfile import explain, read_yaml
+from gateway.policy.errors import PolicyError
 from gateway.verdict import Action, Verdict
 
 
@@ -45,16 +46,11 @@ def load_expectation(message: Path) -> Expectation | None:
     path = expectation_path(message)
     if not path.exists():
         return None
-    data = read_yaml(path)
+    data = read_yaml(path, PolicyError)
     try:
         return Expectation.model_validate(data)
     except ValidationError as e:
-        raise PolicyError(
-            [
-                f"{path}:{line_at(data, tuple(err['loc']))}: {'.'.join(map(str, err['loc']))}: {err['msg']}"
-                for err in e.errors()
-            ]
-        ) from None
+        raise PolicyError(explain(e, data, str(path), noun="field")) from None
 
 
 def compare(expect: Expectation, verdict: Verdict) -> list[str]:

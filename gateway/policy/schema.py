@@ -6,7 +6,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from gateway.policy.source import Located
+from gateway.config.yamlfile import Located
 from gateway.verdict import Action
 
 Param = Any  # a scalar or a list of scalars, checked by _check_param

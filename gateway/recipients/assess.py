@@ -20,8 +20,8 @@ from collections.abc import Callable, Iterable
 
 import dns.asyncresolver
 
-from gateway.message import Envelope
-from gateway.recipients.address import (
+from gateway.config.recipients import RecipientsConfig
+from gateway.mail.addresses import (
     AddressError,
     mask,
     normalise_domain,
@@ -29,6 +29,7 @@ from gateway.recipients.address import (
     parse_address_list,
     unicode_domain,
 )
+from gateway.message import Envelope
 from gateway.recipients.dnscheck import DnsStatus, DomainChecker
 from gateway.recipients.domains import Classifier, Organisations, RecipientClass, in_domain
 from gateway.recipients.history import DAY, RecipientHistory
@@ -36,7 +37,6 @@ from gateway.recipients.lists import ListVerdict, RecipientListIndex
 from gateway.recipients.lookalike import KIND_ORDER, LookalikeIndex, is_mixed_script
 from gateway.recipients.model import RecipientAssessment, RecipientRisk
 from gateway.recipients.reasons import reason
-from gateway.recipients.settings import RecipientsConfig
 
 log = logging.getLogger(__name__)
 

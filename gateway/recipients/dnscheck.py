@@ -20,18 +20,11 @@ import dns.name
 import dns.rdatatype
 import dns.resolver
 
+from gateway.config.recipients import DnsCheckConfig
 from gateway.dnsresolver import make_resolver
-from gateway.recipients.settings import DnsCheckConfig
+from gateway.recipients.model import DnsStatus
 
 log = logging.getLogger(__name__)
-
-
-class DnsStatus(StrEnum):
-    EXISTS = "exists"  # MX (not null) or A/AAAA
-    NO_MAIL = "no-mail"  # null MX, or the name exists without MX and address records
-    NXDOMAIN = "nxdomain"  # the domain does not exist
-    UNKNOWN = "unknown"  # timeout, SERVFAIL, refused: could not tell
-    NOT_CHECKED = "not-checked"  # DNS checks off, or an internal domain
 
 
 class _Answer(StrEnum):

@@ -12,10 +12,9 @@ from functools import lru_cache
 
 from publicsuffixlist import PublicSuffixList
 
-_PSL = PublicSuffixList()
+from gateway.config.recipients import DEFAULT_EXTRA_SUFFIXES
 
-# The PSL lists only 'lg.jp', which would make every Tokyo municipality one organisation 'tokyo.lg.jp'.
-DEFAULT_EXTRA_SUFFIXES = ("*.lg.jp",)
+_PSL = PublicSuffixList()
 
 
 class RecipientClass(StrEnum):

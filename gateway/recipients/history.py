@@ -18,9 +18,8 @@ import abc
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from gateway.recipients.address import AddressError, parse_address
+from gateway.mail.addresses import AddressError, parse_address
 from gateway.recipients.domains import Organisations
-from gateway.store.url import parse_store_url
 
 DAY = 86400.0
 
@@ -108,15 +107,3 @@ class RecipientHistory(abc.ABC):
 
     def org_seen(self, org: str, since: float) -> bool:
         return bool(self.orgs_seen([org.lower()], since))
-
-
-def open_history(url: str, orgs: Organisations | None = None) -> RecipientHistory:
-    """The history next to the queues of store `url` (same URL syntax as `gateway.store.open_store`)."""
-    where = parse_store_url(url)
-    if where.kind == "sqlite":
-        from gateway.store.history_sqlite import SqliteHistory
-
-        return SqliteHistory(where.path, orgs)
-    from gateway.store.history_redis import RedisHistory, connect
-
-    return RedisHistory(connect(where.redis_url), prefix=where.prefix, orgs=orgs)

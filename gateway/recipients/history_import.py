@@ -28,7 +28,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import IO
 
-from gateway.recipients.address import AddressError, normalise_domain, parse_address
+from gateway.mail.addresses import AddressError, normalise_domain, parse_address
 from gateway.recipients.domains import in_domain
 from gateway.recipients.history import Delivery, RecipientHistory
 

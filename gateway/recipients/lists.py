@@ -10,8 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
+from gateway.config.recipients import RecipientLists, RecipientsConfig, SenderGroup
 from gateway.recipients.domains import in_domain
-from gateway.recipients.settings import RecipientLists, RecipientsConfig, SenderGroup
 
 
 class ListVerdict(StrEnum):

@@ -28,9 +28,9 @@ from confusable_homoglyphs import categories, confusables
 from rapidfuzz import process
 from rapidfuzz.distance import OSA, Levenshtein
 
-from gateway.recipients.address import unicode_domain, unicode_label
+from gateway.config.recipients import LookalikeConfig
+from gateway.mail.addresses import unicode_domain, unicode_label
 from gateway.recipients.domains import Organisations
-from gateway.recipients.settings import LookalikeConfig
 
 
 class LookalikeReason(StrEnum):

@@ -7,11 +7,19 @@ rules read. Fields that were not assessed are None (e.g. first-time facts of int
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from enum import StrEnum
 from typing import Any
 
-from gateway.recipients.dnscheck import DnsStatus
 from gateway.recipients.domains import RecipientClass
 from gateway.recipients.reasons import Reason
+
+
+class DnsStatus(StrEnum):
+    EXISTS = "exists"  # MX (not null) or A/AAAA
+    NO_MAIL = "no-mail"  # null MX, or the name exists without MX and address records
+    NXDOMAIN = "nxdomain"  # the domain does not exist
+    UNKNOWN = "unknown"  # timeout, SERVFAIL, refused: could not tell
+    NOT_CHECKED = "not-checked"  # DNS checks off, or an internal domain
 
 
 @dataclass

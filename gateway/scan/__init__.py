@@ -5,14 +5,14 @@ scanner = Scanner(ScanConfig())                      # in-process, blocking
 result = scanner.scan(segments, ScanContext(sender=..., recipients=(...)))
 result.to_json()["findings"]
 
-The gateway runs the Scanner in its inspection workers (gateway.workers.InspectPool), next to extraction.
+The gateway runs the Scanner in its inspection workers (gateway.inspection.pool.InspectPool), next to extraction.
 """
 
 from __future__ import annotations
 
 import gateway.scan.offline  # noqa: F401  (must precede presidio, spacy and tldextract)
+from gateway.config.scan import ScanConfig
 from gateway.scan.model import BULK, PersonalData, ScanContext, ScanResult
-from gateway.scan.settings import ScanConfig
 
 __all__ = ["BULK", "PersonalData", "ScanConfig", "ScanContext", "ScanModelError", "ScanResult", "Scanner"]
 

@@ -23,15 +23,15 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 import gateway.scan.offline  # noqa: F401  (before presidio/spacy)
-from gateway.content import Finding, Segment
-from gateway.extract.reasons import UNSCANNABLE, Reason
+from gateway.config.scan import ScanConfig
+from gateway.content import Segment
 from gateway.scan.mask import mask
 from gateway.scan.model import BULK, Hit, PersonalData, ScanContext, ScanResult
 from gateway.scan.ner import NerStage, ScanModelError, english_ner, japanese_ner
 from gateway.scan.quiet import Own, Zones, zones
 from gateway.scan.recognizers import ENTITIES, JapaneseNameRecognizer, pattern_recognizers
-from gateway.scan.settings import ScanConfig
 from gateway.scan.tables import cell_hits, classify_header, column_at
+from gateway.unscannable import Reason, unscannable
 
 log = logging.getLogger(__name__)
 
@@ -100,7 +100,7 @@ def _value_key(hit: Hit) -> str:
 
 
 class Scanner:
-    """Built once per process from ScanConfig; `scan()` is synchronous and CPU-bound (run in gateway.workers)."""
+    """Built once per process from ScanConfig; `scan()` is synchronous and CPU-bound (run in gateway.inspection)."""
 
     def __init__(self, config: ScanConfig | None = None) -> None:
         self.config = config = config or ScanConfig()
@@ -144,10 +144,9 @@ class Scanner:
                 chars += len(seg.text)
         except _TimeUp:
             result.findings.append(
-                Finding(
-                    entity=UNSCANNABLE,
-                    reason=str(Reason.LIMIT_TIME),
-                    detail=f"personal-data scan stopped after {cfg.time_budget_seconds:g} s "
+                unscannable(
+                    Reason.LIMIT_TIME,
+                    f"personal-data scan stopped after {cfg.time_budget_seconds:g} s "
                     f"({len(places)} of {len(segments)} text parts read)",
                 )
             )

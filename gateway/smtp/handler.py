@@ -28,8 +28,9 @@ from aiosmtpd.smtp import SMTP, Session, TLSSetupException
 from aiosmtpd.smtp import Envelope as SmtpEnvelope
 
 from gateway.config import SmtpConfig
+from gateway.mail.addresses import AddressError, parse_path
 from gateway.message import Envelope, new_message_id
-from gateway.smtp.addresses import AddressError, parse_esmtp_params, parse_path, split_path_and_params
+from gateway.smtp.arguments import parse_esmtp_params, split_path_and_params
 from gateway.store.base import StoreError
 
 log = logging.getLogger(__name__)

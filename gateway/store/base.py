@@ -30,6 +30,10 @@ class StoreError(Exception):
     """The store could not do what was asked (connection lost, disk full ...). Callers answer 4xx."""
 
 
+class DispositionLost(Exception):
+    """The lease ran out while the message was being processed; another worker owns it now."""
+
+
 @dataclass(frozen=True)
 class Lease:
     """A claimed message: the worker holding it may move, defer or finish it until the lease runs out."""

@@ -216,8 +216,8 @@ def _score(value: float) -> str:
     return repr(float(value))
 
 
-def _connect(url: str) -> redis.Redis:
-    """A client for redis://, rediss://, unix:// or redis+sentinel://h1:26379,h2:26379/SERVICE/DB."""
+def connect_redis(url: str) -> redis.Redis:
+    """The one way to reach the store's Redis (queues, holds, history): a client for redis://, rediss://, unix:// or redis+sentinel://h1:26379,h2:26379/SERVICE/DB."""
     options: dict[str, Any] = {
         "decode_responses": False,
         "socket_timeout": 30.0,
@@ -280,7 +280,7 @@ class RedisStore(Store):
         if not prefix or any(c in prefix for c in "{}"):
             raise ValueError("the redis key prefix must be non-empty and free of '{' and '}'")
         self.prefix = prefix
-        self._r = _connect(url)
+        self._r = connect_redis(url)
         self._closed = False
         tag = f"{{{prefix}:q}}"
         self._due = {q: f"{tag}:{q}" for q in Queue}

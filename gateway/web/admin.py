@@ -16,9 +16,9 @@ from starlette.routing import BaseRoute, Route
 from gateway.hold.model import HoldState
 from gateway.hold.store import HoldFilter
 from gateway.hold.transitions import REFUSALS, Refused
-from gateway.web.app import Web, web_of
 from gateway.web.auth import User
 from gateway.web.i18n import translator
+from gateway.web.state import Web, web_of
 from gateway.web.throttle import login_throttle, throttled_check, whole_seconds
 
 log = logging.getLogger(__name__)

@@ -20,8 +20,8 @@ from starlette.schemas import SchemaGenerator
 from gateway.hold.model import Hold
 from gateway.hold.transitions import Refused
 from gateway.web.admin import _filter, ratio
-from gateway.web.app import Web, web_of
 from gateway.web.auth import User
+from gateway.web.state import Web, web_of
 from gateway.web.throttle import login_throttle, throttled_check
 
 SCHEMA = SchemaGenerator(

@@ -7,28 +7,26 @@ in its path and must not leak through caches or Referer headers), a strict Conte
 
 from __future__ import annotations
 
-import time
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import jinja2
 from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, PlainTextResponse, Response
+from starlette.responses import PlainTextResponse, Response
 from starlette.routing import BaseRoute, Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from gateway.config import Config
+from gateway.hold.notify import TEMPLATES
 from gateway.hold.store import HoldStore
 from gateway.hold.workflow import HoldWorkflow
 from gateway.metrics import StoreCollector, registry
-from gateway.notify import TEMPLATES
 from gateway.store.base import Store
-from gateway.web.auth import LocalUsers, User, load_users
-from gateway.web.i18n import translator
+from gateway.web import admin, api, pages
+from gateway.web.auth import LocalUsers, load_users
+from gateway.web.state import Web, web_of
 
 SECURITY_HEADERS = [
     (b"cache-control", b"no-store"),
@@ -63,45 +61,6 @@ class SecurityHeaders:
         await self.app(scope, receive, send_with_headers)
 
 
-@dataclass
-class Web:
-    config: Config
-    store: Store
-    holds: HoldStore
-    workflow: HoldWorkflow
-    auth: LocalUsers
-    env: jinja2.Environment
-    metrics: CollectorRegistry
-
-    def language(self, request: Request, user: User | None = None, fallback: str = "") -> str:
-        asked = request.query_params.get("lang", "")
-        if asked in ("ja", "en"):
-            return asked
-        if user is not None and user.language:
-            return user.language
-        return fallback or self.config.hold.language
-
-    def render(self, request: Request, name: str, lang: str, status: int = 200, **context: Any) -> HTMLResponse:
-        other = "en" if lang == "ja" else "ja"
-        html = self.env.get_template(name).render(
-            lang=lang,
-            t=translator(lang),
-            other_lang=other,
-            lang_url=f"{request.url.path}?lang={other}",
-            when=lambda t: time.strftime("%Y-%m-%d %H:%M", time.localtime(t)),
-            **context,
-        )
-        return HTMLResponse(html, status_code=status)
-
-    def message(self, request: Request, lang: str, status: int, title: str, text: str) -> HTMLResponse:
-        return self.render(request, "message.html", lang, status, title=title, text=text)
-
-
-def web_of(request: Request) -> Web:
-    web: Web = request.app.state.web
-    return web
-
-
 async def stylesheet(request: Request) -> Response:
     css = (TEMPLATES / "web" / "app.css").read_text(encoding="utf-8")
     return Response(css, media_type="text/css")
@@ -120,8 +79,6 @@ async def health(request: Request) -> Response:
 def create_app(
     config: Config, store: Store, holds: HoldStore, workflow: HoldWorkflow, templates: Path = TEMPLATES
 ) -> Starlette:
-    from gateway.web import admin, api, pages
-
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(str(templates / "web")),
         autoescape=True,

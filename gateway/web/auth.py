@@ -21,7 +21,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from gateway.hold import tokens
-from gateway.smtp.auth import _dummy_hash, verify_password
+from gateway.passwords import dummy_hash, verify_password
 
 SESSION_COOKIE = "gw_session"
 CSRF_COOKIE = "gw_csrf"
@@ -85,7 +85,7 @@ class LocalUsers:
     def check_password(self, username: str, password: str) -> User | None:
         entry = self.users.get(username)
         # Verify against a hash even for an unknown user, so timing does not tell which names exist.
-        ok = verify_password(password, entry.password_hash if entry else _dummy_hash())
+        ok = verify_password(password, entry.password_hash if entry else dummy_hash())
         if entry is None or not ok:
             return None
         return self._user(entry)

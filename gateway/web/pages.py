@@ -16,8 +16,8 @@ from gateway.hold.details import preview
 from gateway.hold.model import Hold, HoldState, LinkToken, Scope
 from gateway.hold.transitions import REFUSALS, Refused
 from gateway.store.base import Queue
-from gateway.web.app import Web, web_of
 from gateway.web.i18n import translator
+from gateway.web.state import Web, web_of
 
 ACTION_SCOPES = {"confirm": Scope.SENDER, "cancel": Scope.SENDER, "approve": Scope.APPROVER, "reject": Scope.APPROVER}
 

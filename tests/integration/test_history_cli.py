@@ -41,7 +41,7 @@ def test_import_needs_a_file(tmp_path: Path, capsys: pytest.CaptureFixture[str])
 def test_prune_deletes_what_is_older_than_the_retention(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     import time
 
-    from gateway.recipients.history import open_history
+    from gateway.recipients.history_backends import open_history
 
     config = tmp_path / "config.yaml"
     config.write_text(

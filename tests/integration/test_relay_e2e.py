@@ -7,7 +7,7 @@ import time
 from pathlib import Path
 
 from gateway.cli import main
-from gateway.recipients.history import open_history
+from gateway.recipients.history_backends import open_history
 from tests.support.gateway_proc import GatewayProcess, write_config
 from tests.support.net import free_port
 from tests.support.sink import RecordingSink

@@ -17,7 +17,7 @@ import pytest
 
 from gateway.config import SmtpAuthUser, SmtpConfig
 from gateway.message import Envelope
-from gateway.smtp.auth import hash_password
+from gateway.passwords import hash_password
 from gateway.smtp.server import SmtpServerHandle, start_smtp_server
 from gateway.store.base import StoreError
 from tests.support.certs import self_signed

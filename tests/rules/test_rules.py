@@ -12,14 +12,14 @@ from pathlib import Path
 
 import pytest
 
-from gateway.cli import _envelope_from_headers
+from gateway.cli.envelope import envelope_from_headers
 from gateway.config import Config
+from gateway.config.policy import PolicySettings
 from gateway.flow import inspect
-from gateway.inspection import Inspectors
+from gateway.inspection.pool import InspectPool
+from gateway.inspection.tools import Inspectors
 from gateway.policy.policy import Policy
 from gateway.policy.ruletest import compare, load_expectation
-from gateway.policy.settings import PolicySettings
-from gateway.workers import InspectPool
 
 HERE = Path(__file__).parent
 EXAMPLES = HERE.parents[1] / "examples"
@@ -70,7 +70,7 @@ async def test_message_gets_expected_verdict(message: Path, tools: Inspectors) -
     expect = load_expectation(message)
     assert expect is not None
     raw = message.read_bytes()
-    envelope = _envelope_from_headers(raw, expect.mail_from, expect.rcpt)
+    envelope = envelope_from_headers(raw, expect.mail_from, expect.rcpt)
     policy = Policy.load(PolicySettings.model_validate(tools.config.policy.model_dump()))
     verdict = policy.decide(envelope, await inspect(envelope, raw, tools))
     problems = compare(expect, verdict)

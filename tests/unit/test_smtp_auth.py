@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 from gateway.config import SmtpAuthUser
-from gateway.smtp.auth import Authenticator, hash_password, parse_hash, verify_password
+from gateway.passwords import hash_password, parse_hash, verify_password
+from gateway.smtp.auth import Authenticator
 
 
 def test_hash_format_and_verify() -> None:

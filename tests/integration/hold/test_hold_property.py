@@ -13,8 +13,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from gateway.hold.backends import open_holds
 from gateway.hold.model import FINAL, HoldState, Scope
-from gateway.hold.store import HoldStore, open_holds
+from gateway.hold.store import HoldStore
 from gateway.hold.transitions import Refused
 from gateway.hold.workflow import HoldWorkflow
 from gateway.store import open_store

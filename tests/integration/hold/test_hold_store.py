@@ -12,8 +12,9 @@ import pytest
 
 from gateway.hold import tokens
 from gateway.hold import transitions as tr
+from gateway.hold.backends import open_holds
 from gateway.hold.model import AuditEntry, Hold, HoldState, Scope
-from gateway.hold.store import HoldFilter, HoldStore, open_holds
+from gateway.hold.store import HoldFilter, HoldStore
 
 T = tr.Timing(manager_seconds=3600, remind_before=600, retry_seconds=30)
 NOW = 1_000_000.0

@@ -258,6 +258,7 @@ async def test_admin_release_reject_extend(store: Store, workflow: HoldWorkflow,
 
 
 async def test_reject_verdict_notifies_and_drops(store: Store, workflow: HoldWorkflow) -> None:
+    from gateway import flow
     from gateway.message import Envelope, QueuedMessage, new_message_id
     from tests.support.holding import raw_message
 
@@ -265,7 +266,7 @@ async def test_reject_verdict_notifies_and_drops(store: Store, workflow: HoldWor
     store.accept([(QueuedMessage(mid, Envelope("taro@example.co.jp", RCPTS), 0.0, pending=RCPTS), raw_message(mid))])
     lease = store.claim_message(Queue.INBOUND, mid, 30)
     assert lease is not None
-    await workflow.reject(lease, verdict(Action.REJECT, "denied_recipient"), raw_message(mid))
+    await flow.dispose(store, lease, verdict(Action.REJECT, "denied_recipient"), raw_message(mid), workflow)
     assert store.get(mid) is None
     ((notice, mail),) = notices(store)
     assert notice.envelope.rcpt_tos == ("taro@example.co.jp",)

@@ -15,12 +15,12 @@ from pathlib import Path
 import pytest
 
 from gateway.config import Config
+from gateway.config.policy import SHIPPED_RULES, PolicySettings
 from gateway.flow import decide_message
-from gateway.inspection import Inspectors
+from gateway.inspection.tools import Inspectors
 from gateway.message import Envelope, QueuedMessage, new_message_id
 from gateway.pipeline import PipelineWorker
 from gateway.policy.holder import PolicyHolder
-from gateway.policy.settings import SHIPPED_RULES, PolicySettings
 from gateway.store import open_store
 from gateway.store.base import Queue
 from gateway.verdict import Action

@@ -20,18 +20,18 @@ import pytest
 
 from gateway import flow
 from gateway.config import Config
-from gateway.hold.store import open_holds
+from gateway.config.inspection import InspectionConfig
+from gateway.config.policy import SHIPPED_RULES, PolicySettings
+from gateway.hold.backends import open_holds
 from gateway.hold.workflow import HoldWorkflow
-from gateway.inspection import Inspectors
+from gateway.inspection.pool import InspectPool
+from gateway.inspection.tools import Inspectors
 from gateway.message import Envelope, QueuedMessage, new_message_id
 from gateway.policy.policy import Policy
-from gateway.policy.settings import SHIPPED_RULES, PolicySettings
 from gateway.scan import ScanConfig
 from gateway.store import open_store
 from gateway.store.base import Queue, Store
 from gateway.verdict import Action, Verdict
-from gateway.workers.pool import InspectPool
-from gateway.workers.settings import InspectionConfig
 
 SCAN = ScanConfig(ner_window_chars=0)
 SENDER = "taro.yamada@example.co.jp"

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from gateway.recipients.history_sqlite import SqliteHistory
 from gateway.recipients.recorder import HistoryRecorder
-from gateway.store.history_sqlite import SqliteHistory
 
 
 class CountingHistory(SqliteHistory):

@@ -7,10 +7,11 @@ from collections.abc import AsyncIterator
 
 import pytest
 
+from gateway.config.recipients import DnsCheckConfig, RecipientsConfig
 from gateway.dnsresolver import make_resolver
 from gateway.message import Envelope
-from gateway.recipients import DnsStatus, DomainChecker, RecipientContext, RecipientsConfig, assess_recipients
-from gateway.recipients.settings import DnsCheckConfig
+from gateway.recipients.assess import RecipientContext, assess_recipients
+from gateway.recipients.dnscheck import DnsStatus, DomainChecker
 from tests.support.dnsstub import DnsStub
 
 ZONE = {

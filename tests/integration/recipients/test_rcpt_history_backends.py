@@ -12,7 +12,8 @@ from pathlib import Path
 import pytest
 import redis
 
-from gateway.recipients.history import RecipientHistory, open_history
+from gateway.recipients.history import RecipientHistory
+from gateway.recipients.history_backends import open_history
 from gateway.recipients.history_import import ImportCounts, import_csv, import_files, import_postfix_log
 
 DATA = Path(__file__).parents[2] / "data" / "recipients"
@@ -187,8 +188,9 @@ def test_import_files_as_the_cli_runs_it(history: RecipientHistory) -> None:
 
 
 async def test_unreachable_history_leaves_first_time_unknown() -> None:
+    from gateway.config.recipients import RecipientsConfig
     from gateway.message import Envelope
-    from gateway.recipients import RecipientContext, RecipientsConfig, assess_recipients
+    from gateway.recipients.assess import RecipientContext, assess_recipients
     from tests.support.net import free_port
 
     history = open_history(f"redis://127.0.0.1:{free_port()}/15")  # nothing listens there

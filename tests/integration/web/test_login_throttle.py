@@ -18,7 +18,7 @@ from starlette.applications import Starlette
 
 from gateway.hold.store import HoldStore
 from gateway.hold.workflow import HoldWorkflow
-from gateway.smtp.auth import hash_password
+from gateway.passwords import hash_password
 from gateway.store.base import Store
 from gateway.web.app import create_app
 from gateway.web.throttle import LoginThrottle, login_throttle

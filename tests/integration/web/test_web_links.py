@@ -15,7 +15,7 @@ import yaml
 from gateway.hold.model import HoldState
 from gateway.hold.store import HoldStore
 from gateway.hold.workflow import HoldWorkflow
-from gateway.smtp.auth import hash_password
+from gateway.passwords import hash_password
 from gateway.store.base import Queue, Store
 from gateway.verdict import Action
 from gateway.web.app import create_app

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from gateway.content import AttachmentInfo, Extraction, Finding, Segment
-from gateway.inspection import Facts
+from gateway.inspection.facts import Facts
 from gateway.message import Envelope
 from gateway.recipients.domains import RecipientClass
 from gateway.recipients.model import RecipientAssessment, RecipientRisk

@@ -5,7 +5,7 @@ from __future__ import annotations
 import email
 import email.policy
 
-from gateway.policy.bcc import rewrite_to_bcc
+from gateway.mail.bcc import rewrite_to_bcc
 
 BODY = b"\r\n\r\nline one\r\nTo: not-a-header@partner.example\r\n"
 

@@ -6,9 +6,9 @@ from typing import Any
 
 import pytest
 
+from gateway.config.yamlfile import load_yaml
 from gateway.policy.conditions import ConditionError, compile_condition
 from gateway.policy.facts import FactSet
-from gateway.policy.source import load_yaml
 
 VALUES: dict[str, Any] = {
     "pii.records": 5572,

@@ -6,10 +6,10 @@ from pathlib import Path
 
 import pytest
 
+from gateway.config.policy import PolicySettings
 from gateway.policy.directory import load_directory, parse_csv_directory, parse_yaml_directory
+from gateway.policy.errors import PolicyError
 from gateway.policy.policy import Policy
-from gateway.policy.settings import PolicySettings
-from gateway.policy.source import PolicyError
 from gateway.verdict import Action
 from tests.unit.policy.factsbuilder import make_facts, pii, recipient
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from gateway.config.policy import PolicySettings
 from gateway.content import AttachmentInfo, Finding
 from gateway.policy.policy import Policy
-from gateway.policy.settings import PolicySettings
 from gateway.verdict import Action
 from tests.unit.policy.factsbuilder import make_facts, pii, recipient
 

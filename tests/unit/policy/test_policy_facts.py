@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
+from gateway.config.policy import PolicySettings
 from gateway.content import AttachmentInfo, Finding
 from gateway.policy.entities import ENTITY_NAMES
 from gateway.policy.facts import FACTS, FAMILIES, collect, spec_of
 from gateway.policy.policy import Policy
-from gateway.policy.settings import PolicySettings
 from gateway.scan.model import BULK
 from gateway.scan.recognizers import ENTITIES
 from tests.unit.policy.factsbuilder import make_facts, pii, recipient

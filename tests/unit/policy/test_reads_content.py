@@ -9,11 +9,11 @@ from pathlib import Path
 
 import pytest
 
-from gateway.inspection import Facts
+from gateway.config.policy import SHIPPED_RULES, PolicySettings
+from gateway.inspection.facts import Facts
 from gateway.message import Envelope
 from gateway.policy.facts import DISPLAY, FACTS, FAMILIES, needs_content
 from gateway.policy.policy import ContentNotInspected, Policy, reads_content
-from gateway.policy.settings import SHIPPED_RULES, PolicySettings
 from gateway.verdict import Action
 from tests.unit.policy.factsbuilder import make_facts, pii, recipient
 

@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from gateway.recipients.address import (
+from gateway.mail.addresses import (
     AddressError,
     mask,
     normalise_domain,

@@ -11,9 +11,11 @@ from pathlib import Path
 
 import pytest
 
+from gateway.config.recipients import RecipientsConfig
 from gateway.message import Envelope
-from gateway.recipients import RecipientContext, RecipientsConfig, assess_recipients
-from gateway.recipients.history import DAY, RecipientHistory, open_history
+from gateway.recipients.assess import RecipientContext, assess_recipients
+from gateway.recipients.history import DAY, RecipientHistory
+from gateway.recipients.history_backends import open_history
 from gateway.recipients.history_import import import_postfix_log
 from gateway.recipients.reasons import CODES, reason
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 import pydantic
 import pytest
 
+from gateway.config.recipients import DnsCheckConfig, LookalikeConfig, PartnerEntry, RecipientsConfig, SenderGroup
 from gateway.recipients.domains import Classifier, Organisations, RecipientClass
 from gateway.recipients.lists import ListVerdict, RecipientListIndex
-from gateway.recipients.settings import DnsCheckConfig, LookalikeConfig, PartnerEntry, RecipientsConfig, SenderGroup
 
 ORGS = [
     # co.jp: foo.co.jp and bar.co.jp are different organisations

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from gateway.recipients.address import normalise_domain
+from gateway.config.recipients import LookalikeConfig
+from gateway.mail.addresses import normalise_domain
 from gateway.recipients.domains import Organisations
 from gateway.recipients.lookalike import LookalikeIndex, is_mixed_script, skeleton
-from gateway.recipients.settings import LookalikeConfig
 
 KNOWN = {
     "example.co.jp": "internal",

@@ -5,19 +5,18 @@ from __future__ import annotations
 
 import ipaddress
 from pathlib import Path
-from typing import Any
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from gateway.extract.limits import ExtractLimits
-from gateway.policy.settings import PolicySettings
-from gateway.recipients.settings import RecipientsConfig
-from gateway.scan.settings import ScanConfig
-from gateway.workers.settings import InspectionConfig
+from gateway.config.extract import ExtractLimits
+from gateway.config.inspection import InspectionConfig
+from gateway.config.policy import PolicySettings
+from gateway.config.recipients import RecipientsConfig
+from gateway.config.scan import ScanConfig
+from gateway.config.yamlfile import FileProblems, explain, load_yaml
 
 
-class ConfigError(Exception):
+class ConfigError(FileProblems):
     """A configuration problem, already phrased for the admin: 'config.yaml:12: smtp.listen: ...'."""
 
 
@@ -191,57 +190,8 @@ class Config(_Strict):
         return f"postmaster@{domain}"
 
 
-def _compose_with_lines(text: str, filename: str) -> tuple[Any, dict[tuple[str, ...], int]]:
-    """Load YAML and remember the line of every key path, so that errors can point at it."""
-    try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
-    except yaml.YAMLError as e:
-        mark = getattr(e, "problem_mark", None)
-        line = f":{mark.line + 1}" if mark is not None else ""
-        raise ConfigError(f"{filename}{line}: not valid YAML: {getattr(e, 'problem', e)}") from None
-    lines: dict[tuple[str, ...], int] = {}
-
-    def build(n: yaml.Node | None, path: tuple[str, ...]) -> Any:
-        if n is None:
-            return None
-        lines.setdefault(path, n.start_mark.line + 1)
-        if isinstance(n, yaml.MappingNode):
-            out: dict[str, Any] = {}
-            for key_node, value_node in n.value:
-                key = str(yaml.safe_load(yaml.serialize(key_node)))
-                if key in out:
-                    raise ConfigError(
-                        f"{filename}:{key_node.start_mark.line + 1}: {'.'.join((*path, key))}: duplicate key"
-                    )
-                lines[(*path, key)] = key_node.start_mark.line + 1
-                out[key] = build(value_node, (*path, key))
-            return out
-        if isinstance(n, yaml.SequenceNode):
-            return [build(item, (*path, str(i))) for i, item in enumerate(n.value)]
-        return yaml.safe_load(yaml.serialize(n))
-
-    return build(node, ()), lines
-
-
-def _explain(err: ValidationError, filename: str, lines: dict[tuple[str, ...], int]) -> str:
-    problems = []
-    for e in err.errors():
-        path = tuple(str(p) for p in e["loc"])
-        probe = path
-        while probe and probe not in lines:
-            probe = probe[:-1]
-        line = lines.get(probe)
-        where = f"{filename}:{line}" if line else filename
-        key = ".".join(path) or "(top level)"
-        msg = "unknown key" if e["type"] == "extra_forbidden" else e["msg"]
-        if e["type"] == "missing":
-            msg = "required value is missing"
-        problems.append(f"{where}: {key}: {msg}")
-    return "\n".join(problems)
-
-
 def parse_config(text: str, filename: str = "<config>") -> Config:
-    data, lines = _compose_with_lines(text, filename)
+    data = load_yaml(text, filename, ConfigError)
     if data is None:
         data = {}
     if not isinstance(data, dict):
@@ -249,7 +199,7 @@ def parse_config(text: str, filename: str = "<config>") -> Config:
     try:
         return Config.model_validate(data)
     except ValidationError as e:
-        raise ConfigError(_explain(e, filename, lines)) from None
+        raise ConfigError(explain(e, data, filename)) from None
 
 
 def load_config(path: str | Path | None) -> Config:

@@ -8,12 +8,14 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from gateway.cli.decide import decide_all
+from gateway.cli.envelope import envelope_from_headers
+from gateway.cli.output import verdict_lines
 from gateway.config import Config
 from gateway.message import Envelope
+from gateway.policy.errors import PolicyError
 from gateway.policy.policy import Policy
 from gateway.policy.ruletest import compare, load_expectation
-from gateway.policy.source import PolicyError
-from gateway.verdict import Verdict
 
 EXIT_OK, EXIT_ERROR, EXIT_USAGE = 0, 1, 2
 
@@ -49,21 +51,7 @@ def rules_check(config: Config) -> int:
     return EXIT_OK
 
 
-def _text(verdict: Verdict, name: str) -> list[str]:
-    lines = [f"{name}: {verdict.action.value}"]
-    if verdict.approvers:
-        lines.append(f"  approvers ({verdict.approver_source}): {', '.join(verdict.approvers)}")
-    for h in verdict.hits:
-        tag = f"{h.action.value}{' (monitor)' if h.mode == 'monitor' else ''}"
-        lines += [f"  hit  {h.rule} → {tag}", f"       {h.reason.ja}", f"       {h.reason.en}"]
-    for m in verdict.misses:
-        lines.append(f"  miss {m.rule}: {m.why}")
-    return lines
-
-
 def rules_test(config: Config, messages: list[Path], as_json: bool, mail_from: str | None, rcpts: list[str]) -> int:
-    from gateway.cli import _envelope_from_headers  # the same envelope defaults as `gateway check`
-
     policy = load_or_report(config)
     if policy is None:
         return EXIT_ERROR
@@ -73,12 +61,12 @@ def rules_test(config: Config, messages: list[Path], as_json: bool, mail_from: s
             raw = path.read_bytes()
             expect = load_expectation(path)
             sender = mail_from if mail_from is not None else (expect.mail_from if expect else None)
-            envelope = _envelope_from_headers(raw, sender, rcpts or (expect.rcpt if expect else []))
+            envelope = envelope_from_headers(raw, sender, rcpts or (expect.rcpt if expect else []))
         except (OSError, ValueError, PolicyError) as e:
             print(f"gateway: {path}: {e}", file=sys.stderr)
             return EXIT_USAGE
         cases.append((path, expect, envelope, raw))
-    verdicts = asyncio.run(_decide_all(config, policy, [(envelope, raw) for _, _, envelope, raw in cases]))
+    verdicts = asyncio.run(decide_all(config, policy, [(envelope, raw) for _, _, envelope, raw in cases]))
     results: list[dict[str, Any]] = []
     failed = 0
     for (path, expect, _, _), verdict in zip(cases, verdicts, strict=True):
@@ -90,21 +78,9 @@ def rules_test(config: Config, messages: list[Path], as_json: bool, mail_from: s
                 out["test"] = {"passed": not problems, "problems": problems}
             results.append(out)
         else:
-            print("\n".join(_text(verdict, str(path))))
+            print("\n".join(verdict_lines(verdict, str(path))))
             if expect is not None:
                 print("  test: " + ("PASS" if not problems else "FAIL\n    " + "\n    ".join(problems)))
     if as_json:
         print(json.dumps(results, ensure_ascii=False, indent=2))
     return EXIT_ERROR if failed else EXIT_OK
-
-
-async def _decide_all(config: Config, policy: Policy, messages: list[tuple[Envelope, bytes]]) -> list[Verdict]:
-    """One set of inspection workers (models loaded once) for all the messages."""
-    from gateway.flow import decide_message
-    from gateway.inspection import Inspectors
-
-    tools = Inspectors(config)
-    try:
-        return [await decide_message(envelope, raw, tools, policy) for envelope, raw in messages]
-    finally:
-        tools.close()

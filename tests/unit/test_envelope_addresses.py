@@ -6,15 +6,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from gateway.smtp.addresses import (
-    AddressError,
-    Problem,
-    mask,
-    parse_esmtp_params,
-    parse_mailbox,
-    parse_path,
-    split_path_and_params,
-)
+from gateway.mail.addresses import AddressError, Problem, mask, parse_mailbox, parse_path
+from gateway.smtp.arguments import parse_esmtp_params, split_path_and_params
 
 VALID = [
     ("<user@example.com>", "user@example.com"),

@@ -4,22 +4,17 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import email
-import email.parser
-import email.policy
 import getpass
 import json
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
 
+from gateway.cli.decide import decide_all
+from gateway.cli.envelope import envelope_from_headers
+from gateway.cli.output import verdict_lines
+from gateway.cli.rules import load_or_report, rules_check, rules_test
 from gateway.config import Config, ConfigError, load_config
-from gateway.message import Envelope
-from gateway.verdict import Verdict
-
-if TYPE_CHECKING:
-    from gateway.policy.policy import Policy
 
 EXIT_OK = 0
 EXIT_ERROR = 1
@@ -94,7 +89,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     from gateway.logsetup import setup_logging
 
     if args.command == "hash-password":
-        from gateway.smtp.auth import hash_password
+        from gateway.passwords import hash_password
 
         password = getpass.getpass("password: ") if sys.stdin.isatty() else sys.stdin.readline().rstrip("\n")
         print(hash_password(password))
@@ -114,11 +109,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "history":
         return _history(config, args)
     if args.command == "rules":
-        from gateway.policy import commands
-
         if args.rules_command == "check":
-            return commands.rules_check(config)
-        return commands.rules_test(config, args.messages, args.json, args.mail_from, args.rcpt)
+            return rules_check(config)
+        return rules_test(config, args.messages, args.json, args.mail_from, args.rcpt)
 
     from gateway.service import run_node
 
@@ -145,29 +138,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     return EXIT_OK
 
 
-def _envelope_from_headers(raw: bytes, mail_from: str | None, rcpts: list[str]) -> Envelope:
-    """Envelope defaults for `check`: From, and To/Cc/Bcc, each address validated strictly."""
-    from gateway.smtp.addresses import AddressError, parse_mailbox
-
-    headers = email.parser.BytesHeaderParser(policy=email.policy.default).parsebytes(raw)  # the body may not parse
-
-    def addresses(name: str) -> list[str]:
-        found = []
-        for value in headers.get_all(name) or []:
-            for address in getattr(value, "addresses", ()):
-                try:
-                    found.append(parse_mailbox(address.addr_spec))
-                except AddressError as e:
-                    raise ValueError(f"{name} header: {e}") from None
-        return found
-
-    sender = mail_from if mail_from is not None else next(iter(addresses("From")), "")
-    recipients = rcpts or addresses("To") + addresses("Cc") + addresses("Bcc")
-    if not recipients:
-        raise ValueError("no recipients: give --rcpt or a message with To/Cc/Bcc headers")
-    return Envelope(mail_from=sender, rcpt_tos=tuple(recipients))
-
-
 def _check(config: Config, args: argparse.Namespace) -> int:
     try:
         raw = args.message.read_bytes()
@@ -175,54 +145,30 @@ def _check(config: Config, args: argparse.Namespace) -> int:
         print(f"gateway: {args.message}: {e.strerror}", file=sys.stderr)
         return EXIT_ERROR
     try:
-        envelope = _envelope_from_headers(raw, args.mail_from, args.rcpt)
+        envelope = envelope_from_headers(raw, args.mail_from, args.rcpt)
     except ValueError as e:
         print(f"gateway: {args.message}: {e}", file=sys.stderr)
         return EXIT_USAGE
-    from gateway.policy.commands import load_or_report
-
     policy = load_or_report(config)
     if policy is None:
         return EXIT_ERROR
     from gateway.scan.ner import ScanModelError
 
     try:
-        verdict: Verdict = asyncio.run(_decide_once(config, envelope, raw, policy))
+        [verdict] = asyncio.run(decide_all(config, policy, [(envelope, raw)]))
     except ScanModelError as e:
         print(f"gateway: the personal-data scanner cannot run: {e}", file=sys.stderr)
         return EXIT_ERROR
     if args.json:
         print(json.dumps({"message": str(args.message), **verdict.to_json()}, ensure_ascii=False, indent=2))
     else:
-        print(f"{args.message}: {verdict.action.value}")
-        for reason in verdict.reasons:
-            print(f"  [{reason.rule}] {reason.en}")
-            print(f"  [{reason.rule}] {reason.ja}")
-        for hit in verdict.hits:
-            print(f"  hit  {hit.rule}: {hit.action.value}{' (monitor)' if hit.mode == 'monitor' else ''}")
-        for miss in verdict.misses:
-            print(f"  miss {miss.rule}: {miss.why}")
+        print("\n".join(verdict_lines(verdict, str(args.message))))
     return EXIT_OK
-
-
-async def _decide_once(config: Config, envelope: Envelope, raw: bytes, policy: Policy) -> Verdict:
-    from gateway.flow import decide_message
-    from gateway.inspection import Inspectors
-    from gateway.workers.pool import InspectPool
-
-    pool = InspectPool(config.scan, config.inspection, workers=1)  # one message: one worker
-    tools = Inspectors(config, pool=pool)
-    try:
-        await pool.start()
-        return await decide_message(envelope, raw, tools, policy)
-    finally:
-        tools.close()
-        await pool.aclose()
 
 
 def _history(config: Config, args: argparse.Namespace) -> int:
     from gateway.recipients.domains import Organisations
-    from gateway.recipients.history import open_history
+    from gateway.recipients.history_backends import open_history
     from gateway.recipients.history_import import import_files
 
     history = open_history(config.store.url, Organisations(config.recipients.extra_public_suffixes))

@@ -5,7 +5,7 @@ from __future__ import annotations
 import threading
 import time
 
-from gateway.workers.gate import SmallFirstGate
+from gateway.inspection.gate import SmallFirstGate
 
 
 class Clock:

@@ -5,7 +5,7 @@
     extraction, scan = await pool.inspect(raw, config.extract, ScanContext(sender=..., recipients=...))
     await pool.aclose()
 
-`inspection.workers` spawned processes (gateway.workers.child) each load the Scanner once and serve
+`inspection.workers` spawned processes (gateway.inspection.child) each load the Scanner once and serve
 one message at a time: one pipe round trip per message, no fork per message. The event loop only
 awaits: each request runs in a thread of the pool's own executor (one thread per worker), which
 sends the request and waits on the pipe.
@@ -37,15 +37,15 @@ from multiprocessing.connection import Connection
 from multiprocessing.process import BaseProcess
 from typing import Any
 
-from gateway.content import Extraction, Finding
-from gateway.extract.limits import ExtractLimits
-from gateway.extract.reasons import UNSCANNABLE, Reason
+from gateway.config.extract import ExtractLimits
+from gateway.config.inspection import InspectionConfig
+from gateway.config.scan import ScanConfig
+from gateway.content import Extraction
+from gateway.inspection.child import EXIT_MEMORY, SCAN_CPU_GRACE, serve
+from gateway.inspection.gate import SmallFirstGate
 from gateway.scan.model import ScanContext, ScanResult
 from gateway.scan.ner import ScanModelError
-from gateway.scan.settings import ScanConfig
-from gateway.workers.child import EXIT_MEMORY, SCAN_CPU_GRACE, serve
-from gateway.workers.gate import SmallFirstGate
-from gateway.workers.settings import InspectionConfig
+from gateway.unscannable import Reason, unscannable
 
 log = logging.getLogger(__name__)
 
@@ -64,12 +64,8 @@ class PoolClosed(RuntimeError):
     """inspect() on a pool that has been closed."""
 
 
-def _unscannable(reason: Reason, detail: str) -> Finding:
-    return Finding(entity=UNSCANNABLE, reason=str(reason), detail=detail)
-
-
 def extraction_failed(reason: Reason, detail: str) -> Inspection:
-    return Extraction(findings=[_unscannable(reason, detail)]), ScanResult()
+    return Extraction(findings=[unscannable(reason, detail)]), ScanResult()
 
 
 def _signal_name(number: int) -> str:
@@ -298,10 +294,10 @@ class InspectPool:
         if reply is _TIMEOUT:
             self._replace(slot)
             detail = f"personal-data scan killed after {budget + GRACE_SECONDS:g} s (wall clock)"
-            return extraction, ScanResult(findings=[_unscannable(Reason.LIMIT_TIME, detail)])
+            return extraction, ScanResult(findings=[unscannable(Reason.LIMIT_TIME, detail)])
         if not (isinstance(reply, tuple) and reply[0] == "scanned"):
             reason, detail = self._death(slot, "personal-data scan", budget + SCAN_CPU_GRACE)
-            return extraction, ScanResult(findings=[_unscannable(reason, detail)])
+            return extraction, ScanResult(findings=[unscannable(reason, detail)])
         _, result, out_of_memory = reply
         result.stats["wall_seconds"] = time.monotonic() - scanned
         worker.served += 1

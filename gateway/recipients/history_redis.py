@@ -62,15 +62,6 @@ return removed
 _CHUNK = 500
 
 
-def connect(url: str) -> redis.Redis:
-    """A client for the store URL: the queue store's own connector when it is there (sentinel ...)."""
-    try:
-        from gateway.store.redis import _connect  # same URL rules and timeouts as the queues
-    except ImportError:  # pragma: no cover - the queue backend is not installed
-        return redis.Redis.from_url(url, socket_timeout=30.0, socket_connect_timeout=5.0)
-    return _connect(url)
-
-
 def _s(value: Any) -> str:
     return value.decode() if isinstance(value, bytes) else str(value)
 

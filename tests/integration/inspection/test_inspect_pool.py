@@ -16,10 +16,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "unit" / "extract")
 
 from extract_fixtures import mail, overlap_bomb, with_attachment, xlsx, zip_bomb_deep, zip_of
 
+from gateway.config.inspection import InspectionConfig
 from gateway.content import Extraction
 from gateway.extract import ExtractLimits
+from gateway.inspection.pool import InspectPool, PoolClosed, PoolStartError
 from gateway.scan import ScanConfig, ScanContext, ScanResult
-from gateway.workers import InspectionConfig, InspectPool, PoolClosed, PoolStartError
 
 MiB = 1024 * 1024
 SCAN = ScanConfig(ner_window_chars=0)

@@ -8,7 +8,7 @@ MiB = 1024 * 1024
 
 
 class InspectionConfig(BaseModel):
-    """Settings of the inspection pool (gateway.workers.pool)."""
+    """Settings of the inspection pool (gateway.inspection.pool)."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 

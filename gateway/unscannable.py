@@ -1,4 +1,5 @@
-"""Stable reason codes of UNSCANNABLE and AMBIGUOUS_MIME findings, with English and Japanese text.
+"""What could not be read: stable reason codes of UNSCANNABLE and AMBIGUOUS_MIME findings, with
+English and Japanese text, and `unscannable()`, the one way to make such a finding.
 
 Rules match on the code; people read the text plus the finding's `detail` and provenance.
 """
@@ -6,6 +7,8 @@ Rules match on the code; people read the text plus the finding's `detail` and pr
 from __future__ import annotations
 
 from enum import StrEnum
+
+from gateway.content import Finding
 
 UNSCANNABLE = "UNSCANNABLE"
 AMBIGUOUS_MIME = "AMBIGUOUS_MIME"
@@ -86,3 +89,8 @@ def describe(reason: str, lang: str = "en") -> str:
     except ValueError:
         return reason
     return ja if lang == "ja" else en
+
+
+def unscannable(reason: Reason, detail: str, **where: object) -> Finding:
+    """An UNSCANNABLE finding: `reason` for the rules, `detail` for people, optional provenance."""
+    return Finding(entity=UNSCANNABLE, reason=str(reason), detail=detail, **where)  # type: ignore[arg-type]

@@ -25,9 +25,9 @@ import resource
 import signal
 from multiprocessing.connection import Connection
 
-from gateway.content import Extraction, Finding
-from gateway.extract.reasons import UNSCANNABLE, Reason
-from gateway.scan.settings import ScanConfig
+from gateway.config.scan import ScanConfig
+from gateway.content import Extraction
+from gateway.unscannable import Reason, unscannable
 
 EXIT_MEMORY = 75
 SCAN_CPU_GRACE = 5  # CPU seconds past the scanner's own (cooperative) time budget before SIGXCPU
@@ -64,10 +64,6 @@ def _limit_cpu(seconds: float | None) -> None:
 
 def _limit_memory(limit: int | None) -> None:
     resource.setrlimit(resource.RLIMIT_AS, (limit or resource.RLIM_INFINITY, resource.RLIM_INFINITY))
-
-
-def _unscannable(reason: Reason, detail: str) -> Finding:
-    return Finding(entity=UNSCANNABLE, reason=str(reason), detail=detail)
 
 
 def serve(conn: Connection, scan_json: str, memory_bytes: int, nice: int = 0) -> None:
@@ -113,7 +109,7 @@ def _serve(conn: Connection, scan_json: str, memory_bytes: int) -> None:
         try:
             extraction = extract_message(raw, limits)
         except MemoryError:
-            extraction = Extraction(findings=[_unscannable(Reason.LIMIT_MEMORY, "out of memory reading the message")])
+            extraction = Extraction(findings=[unscannable(Reason.LIMIT_MEMORY, "out of memory reading the message")])
         finally:
             _limit_memory(None)
         del raw
@@ -126,10 +122,10 @@ def _serve(conn: Connection, scan_json: str, memory_bytes: int) -> None:
         try:
             result = scanner.scan(extraction.segments, context)
         except MemoryError:
-            result = ScanResult(findings=[_unscannable(Reason.LIMIT_MEMORY, "out of memory in the personal-data scan")])
+            result = ScanResult(findings=[unscannable(Reason.LIMIT_MEMORY, "out of memory in the personal-data scan")])
             recycle = True
         except Exception as e:  # a scanner bug must not pass the message: UNSCANNABLE, worker kept
-            result = ScanResult(findings=[_unscannable(Reason.INTERNAL_ERROR, f"scan: {type(e).__name__}: {e}"[:300])])
+            result = ScanResult(findings=[unscannable(Reason.INTERNAL_ERROR, f"scan: {type(e).__name__}: {e}"[:300])])
         finally:
             _limit_memory(None)
         del extraction

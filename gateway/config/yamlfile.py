@@ -1,4 +1,5 @@
-"""YAML with line numbers, so every policy error can name the file and line it comes from.
+"""YAML with line numbers, so every error in config.yaml, the rules and the directory can name the
+file and line it comes from; and pydantic's errors phrased the same way (`explain`).
 
 Mappings load as `Located` dicts that remember the line of each key; sequences as `LocatedList`
 with the line of each item. Duplicate keys are an error (YAML would silently keep the last one).
@@ -6,16 +7,18 @@ with the line of each item. Duplicate keys are an error (YAML would silently kee
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import yaml
+from pydantic import ValidationError
 
 
-class PolicyError(Exception):
-    """A problem in the rules or the directory, phrased for the admin: 'rules/10-pii.yaml:12: ...'.
+class FileProblems(Exception):
+    """Problems in a file, phrased for the admin: 'rules/10-pii.yaml:12: ...'.
 
-    `problems` holds one line per problem, so `gateway rules check` can list all of them at once."""
+    `problems` holds one line per problem, so that all of them can be listed at once."""
 
     def __init__(self, problems: str | list[str]) -> None:
         self.problems = [problems] if isinstance(problems, str) else list(problems)
@@ -83,26 +86,49 @@ _Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _mapping
 _Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_SEQUENCE_TAG, _sequence)
 
 
-def load_yaml(text: str, filename: str) -> Any:
-    """Parse one YAML document; errors become PolicyError('file:line: ...')."""
+def _key_path(text: str, line: int, key: str) -> str:
+    """The dotted path of the key written at `line` ('smtp.timeout', 'rules.0.params')."""
+
+    def walk(node: yaml.Node, path: tuple[str, ...]) -> tuple[str, ...] | None:
+        if isinstance(node, yaml.MappingNode):
+            for key_node, value_node in node.value:
+                here = (*path, str(key_node.value))
+                if key_node.start_mark.line + 1 == line and str(key_node.value) == key:
+                    return here
+                found = walk(value_node, here)
+                if found:
+                    return found
+        elif isinstance(node, yaml.SequenceNode):
+            for i, item in enumerate(node.value):
+                found = walk(item, (*path, str(i)))
+                if found:
+                    return found
+        return None
+
+    root = yaml.compose(text, Loader=yaml.SafeLoader)
+    return ".".join(walk(root, ()) or (key,)) if root is not None else key
+
+
+def load_yaml(text: str, filename: str, error: type[FileProblems] = FileProblems) -> Any:
+    """Parse one YAML document; errors become `error('file:line: ...')`."""
     try:
         return yaml.load(text, Loader=_Loader)  # a SafeLoader subclass
     except _DuplicateKey as e:
-        raise PolicyError(f"{filename}:{e.line}: {e.key}: duplicate key") from None
+        raise error(f"{filename}:{e.line}: {_key_path(text, e.line, e.key)}: duplicate key") from None
     except yaml.YAMLError as e:
         mark = getattr(e, "problem_mark", None)
         line = f":{mark.line + 1}" if mark is not None else ""
-        raise PolicyError(f"{filename}{line}: not valid YAML: {getattr(e, 'problem', e)}") from None
+        raise error(f"{filename}{line}: not valid YAML: {getattr(e, 'problem', e)}") from None
 
 
-def read_yaml(path: Path) -> Any:
+def read_yaml(path: Path, error: type[FileProblems] = FileProblems) -> Any:
     try:
         text = path.read_text(encoding="utf-8")
     except OSError as e:
-        raise PolicyError(f"{path}: cannot read: {e.strerror}") from None
+        raise error(f"{path}: cannot read: {e.strerror}") from None
     except UnicodeDecodeError:
-        raise PolicyError(f"{path}: not UTF-8 text") from None
-    return load_yaml(text, str(path))
+        raise error(f"{path}: not UTF-8 text") from None
+    return load_yaml(text, str(path), error)
 
 
 def line_at(data: Any, loc: tuple[Any, ...]) -> int:
@@ -117,3 +143,26 @@ def line_at(data: Any, loc: tuple[Any, ...]) -> int:
         line = node.line_of(key)
         node = node[key]
     return line
+
+
+def explain(
+    err: ValidationError,
+    data: Any,
+    where: str,
+    *,
+    noun: str = "key",
+    file_of: Callable[[Any], str] | None = None,
+) -> list[str]:
+    """pydantic's errors as 'file:line: key.path: message' lines (the line from the Located data).
+
+    `file_of(first key)` names the file a key came from when the data was merged from several."""
+    out = []
+    for e in err.errors():
+        loc = tuple(e["loc"])
+        filename = file_of(loc[0]) if file_of is not None and loc else where
+        key = ".".join(str(p) for p in loc) or "(top level)"
+        msg = f"unknown {noun}" if e["type"] == "extra_forbidden" else e["msg"]
+        if e["type"] == "missing":
+            msg = f"required {'value' if noun == 'key' else noun} is missing"
+        out.append(f"{filename}:{line_at(data, loc)}: {key}: {msg}")
+    return out

@@ -9,8 +9,10 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from gateway.recipients.address import AddressError, normalise_domain, parse_address
-from gateway.recipients.domains import DEFAULT_EXTRA_SUFFIXES
+from gateway.mail.addresses import AddressError, normalise_domain, parse_address
+
+# The PSL lists only 'lg.jp', which would make every Tokyo municipality one organisation 'tokyo.lg.jp'.
+DEFAULT_EXTRA_SUFFIXES = ("*.lg.jp",)
 
 
 class _Strict(BaseModel):

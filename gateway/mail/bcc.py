@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import re
 
-from gateway.recipients.address import AddressError, parse_address, parse_address_list
+from gateway.mail.addresses import AddressError, parse_address, parse_address_list
 
 _HEADER_END = re.compile(rb"\r?\n\r?\n")
 _FIELD = re.compile(rb"^(To|Cc)[ \t]*:", re.IGNORECASE)

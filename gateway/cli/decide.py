@@ -1,0 +1,23 @@
+"""Decide sample messages as the gateway would, without side effects (`check`, `rules test`)."""
+
+from __future__ import annotations
+
+from gateway.config import Config
+from gateway.flow import decide_message
+from gateway.inspection.pool import InspectPool
+from gateway.inspection.tools import Inspectors
+from gateway.message import Envelope
+from gateway.policy.policy import Policy
+from gateway.verdict import Verdict
+
+
+async def decide_all(config: Config, policy: Policy, messages: list[tuple[Envelope, bytes]]) -> list[Verdict]:
+    """One inspection worker (models loaded once) for all the messages, in order."""
+    pool = InspectPool(config.scan, config.inspection, workers=1)
+    tools = Inspectors(config, pool=pool)
+    try:
+        await pool.start()
+        return [await decide_message(envelope, raw, tools, policy) for envelope, raw in messages]
+    finally:
+        tools.close()
+        await pool.aclose()

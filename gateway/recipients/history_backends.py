@@ -1,0 +1,18 @@
+"""`open_history(url)`: the recipient history next to the queues of a store URL (SQLite or Redis)."""
+
+from __future__ import annotations
+
+from gateway.recipients.domains import Organisations
+from gateway.recipients.history import RecipientHistory
+from gateway.recipients.history_redis import RedisHistory
+from gateway.recipients.history_sqlite import SqliteHistory
+from gateway.store.redis import connect_redis
+from gateway.store.url import parse_store_url
+
+
+def open_history(url: str, orgs: Organisations | None = None) -> RecipientHistory:
+    """The history next to the queues of store `url` (same URL syntax as `gateway.store.open_store`)."""
+    where = parse_store_url(url)
+    if where.kind == "sqlite":
+        return SqliteHistory(where.path, orgs)
+    return RedisHistory(connect_redis(where.redis_url), prefix=where.prefix, orgs=orgs)
