@@ -30,7 +30,7 @@ from gateway.outbound.worker import DeliveryWorker
 from gateway.pipeline import PipelineWorker
 from gateway.policy.holder import PolicyHolder
 from gateway.processes import ChildFailed, ChildProcesses, stop_when_orphaned
-from gateway.recipients.history_backends import open_history
+from gateway.recipients.history_backends import open_node_history
 from gateway.recipients.pruning import prune_periodically
 from gateway.smtp.server import start_smtp_server
 from gateway.store import open_store
@@ -73,7 +73,7 @@ async def serve(
     workers: list[asyncio.Task[None]] = []
     server = committer = None
     tools: Inspectors | None = None
-    history = open_history(config.store.url) if {"worker", "deliver"} & set(parts) else None
+    history = open_node_history(config.store.url, config.recipients) if {"worker", "deliver"} & set(parts) else None
     holds: HoldStore | None = open_holds(config.store.url) if {"worker", "web", "deliver"} & set(parts) else None
     workflow = HoldWorkflow(store, holds, config) if holds is not None else None
     web = None

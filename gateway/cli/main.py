@@ -167,11 +167,10 @@ def _check(config: Config, args: argparse.Namespace) -> int:
 
 
 def _history(config: Config, args: argparse.Namespace) -> int:
-    from gateway.recipients.domains import Organisations
-    from gateway.recipients.history_backends import open_history
+    from gateway.recipients.history_backends import open_node_history
     from gateway.recipients.history_import import import_files
 
-    history = open_history(config.store.url, Organisations(config.recipients.extra_public_suffixes))
+    history = open_node_history(config.store.url, config.recipients)
     try:
         if args.history_command == "prune":
             from gateway.recipients.pruning import prune_once

@@ -12,7 +12,7 @@ from gateway.inspection.pool import InspectPool
 from gateway.message import Envelope
 from gateway.recipients.assess import RecipientContext
 from gateway.recipients.history import RecipientHistory
-from gateway.recipients.history_backends import open_history
+from gateway.recipients.history_backends import open_node_history
 from gateway.scan.model import ScanContext
 
 
@@ -30,7 +30,7 @@ class Inspectors:
         self._owns_pool = pool is None
         self.pool = pool if pool is not None else InspectPool(config.scan, config.inspection)
         self._owns_history = history is None
-        self.history = history if history is not None else open_history(config.store.url)
+        self.history = history if history is not None else open_node_history(config.store.url, config.recipients)
         dns = config.recipients.dns
         resolver = make_resolver(dns.nameservers, dns.port, dns.timeout) if dns.enabled else None
         self.recipients = RecipientContext.create(

@@ -57,8 +57,9 @@ class RecipientContext:
         self.config = config
         self.internal = [normalise_domain(d) for d in internal_domains]
         self.orgs = Organisations(config.extra_public_suffixes)
-        if history is not None:
-            history.orgs = self.orgs  # record with the same organisation rules as we read
+        if history is not None and history.orgs.extra_suffixes != self.orgs.extra_suffixes:
+            # What delivery records must be what we read: open it with open_node_history.
+            raise ValueError("the recipient history was opened with other organisation rules")
         self.classifier = Classifier(self.internal, config.affiliate_domains)
         self.lists = RecipientListIndex(config)
         self.history = history

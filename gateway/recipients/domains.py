@@ -32,7 +32,8 @@ class Organisations:
     """Registrable domain of a domain, with site rules added to the PSL (`extra_public_suffixes`)."""
 
     def __init__(self, extra_suffixes: Iterable[str] = DEFAULT_EXTRA_SUFFIXES) -> None:
-        self._extra = [tuple(s.split(".")) for s in extra_suffixes]
+        self.extra_suffixes = tuple(extra_suffixes)
+        self._extra = [tuple(s.split(".")) for s in self.extra_suffixes]
         self.of = lru_cache(maxsize=65536)(self._of)
 
     def _suffix_len(self, labels: list[str]) -> int:
