@@ -104,7 +104,10 @@ rules:
             "rules:\n  - name: bulk\n    reason: {ja: '{pii.nothing} です', en: x}\n",
             "local.d/site.yaml:3: rule 'bulk': unknown placeholder {pii.nothing}",
         ),
-        ("rules:\n  - name: bulk\n    params: {min: 1}\n    params: {min: 2}\n", "site.yaml:4: rules.0.params: duplicate key"),
+        (
+            "rules:\n  - name: bulk\n    params: {min: 1}\n    params: {min: 2}\n",
+            "site.yaml:4: rules.0.params: duplicate key",
+        ),
     ],
 )
 def test_overlay_mistakes_name_file_and_line(tmp_path: Path, site: str, expected: str) -> None:
