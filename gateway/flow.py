@@ -56,7 +56,7 @@ async def inspect(envelope: Envelope, raw: bytes, tools: Inspectors, content: bo
     recipients = assess_recipients(envelope, message, tools.recipients)
     if content:
         (extraction, scan), assessed = await asyncio.gather(
-            tools.pool.inspect(raw, tools.config.extract, tools.scan_context(envelope)), recipients
+            tools.pool.inspect(raw, tools.extract, tools.scan_context(envelope)), recipients
         )
     else:
         extraction, scan, assessed = Extraction(), ScanResult(), await recipients

@@ -12,7 +12,7 @@ import logging
 import time
 
 from gateway import flow
-from gateway.config import Config
+from gateway.config import WorkerConfig
 from gateway.hold.workflow import HoldWorkflow
 from gateway.inspection.tools import Inspectors
 from gateway.policy.holder import PolicyHolder
@@ -29,7 +29,7 @@ class PipelineWorker(QueueRunner):
     def __init__(
         self,
         store: Store,
-        config: Config,
+        settings: WorkerConfig,
         tools: Inspectors,
         policy: PolicyHolder,
         holds: HoldWorkflow | None = None,
@@ -37,11 +37,11 @@ class PipelineWorker(QueueRunner):
         super().__init__(
             store,
             Queue.INBOUND,
-            concurrency=config.worker.pipeline_concurrency,
-            lease_seconds=config.worker.lease_seconds,
-            poll_interval=config.worker.poll_interval,
+            concurrency=settings.pipeline_concurrency,
+            lease_seconds=settings.lease_seconds,
+            poll_interval=settings.poll_interval,
         )
-        self.config = config
+        self.settings = settings
         self.tools = tools
         self.policy = policy
         self.holds = holds

@@ -75,22 +75,24 @@ async def serve(
     tools: Inspectors | None = None
     history = open_node_history(config.store.url, config.recipients) if {"worker", "deliver"} & set(parts) else None
     holds: HoldStore | None = open_holds(config.store.url) if {"worker", "web", "deliver"} & set(parts) else None
-    workflow = HoldWorkflow(store, holds, config) if holds is not None else None
+    workflow = HoldWorkflow.from_config(store, holds, config) if holds is not None else None
     web = None
     try:
         if policy is not None:  # the models load first: a node that cannot scan does not start
-            tools = Inspectors(config, history)
+            tools = Inspectors.from_config(config, history)
             await tools.start()
         if "smtp" in parts:
             committer = GroupCommitter(store, max_batch=config.smtp.commit_batch_max)
             server = await start_smtp_server(config.smtp, make_accept(committer))
             log.info("smtp listening on %s (port %d)", config.smtp.listen, server.port)
         if policy is not None and tools is not None:
-            workers.append(asyncio.create_task(PipelineWorker(store, config, tools, policy, workflow).run(stop)))
+            workers.append(asyncio.create_task(PipelineWorker(store, config.worker, tools, policy, workflow).run(stop)))
             if config.policy.watch:
                 workers.append(asyncio.create_task(policy.watch(stop)))
         if "deliver" in parts:
-            workers.append(asyncio.create_task(DeliveryWorker(store, config, history=history, holds=holds).run(stop)))
+            workers.append(
+                asyncio.create_task(DeliveryWorker.from_config(store, config, history=history, holds=holds).run(stop))
+            )
             if history is not None:
                 retention = config.recipients.history_retention_days
                 workers.append(asyncio.create_task(prune_periodically(history, retention, stop)))

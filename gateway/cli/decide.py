@@ -14,7 +14,7 @@ from gateway.verdict import Verdict
 async def decide_all(config: Config, policy: Policy, messages: list[tuple[Envelope, bytes]]) -> list[Verdict]:
     """One inspection worker (models loaded once) for all the messages, in order."""
     pool = InspectPool(config.scan, config.inspection, workers=1)
-    tools = Inspectors(config, pool=pool)
+    tools = Inspectors.from_config(config, pool=pool)
     try:
         await pool.start()
         return [await decide_message(envelope, raw, tools, policy) for envelope, raw in messages]

@@ -13,6 +13,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.message import EmailMessage
 from email.utils import format_datetime, formataddr, make_msgid
@@ -43,17 +45,34 @@ def mail_environment(directory: Path = TEMPLATES) -> jinja2.Environment:
     )
 
 
+@dataclass(frozen=True)
+class NoticeSettings:
+    """What notices need to know: languages, where the links point, who the gateway is."""
+
+    language: str = "ja"  # hold.language
+    languages: Mapping[str, str] = field(default_factory=dict)  # hold.languages: address -> ja/en
+    base_url: str = "http://localhost:8025"  # web.base_url
+    postmaster: str = "postmaster@localhost"  # From: of every notice
+    helo_name: str = "localhost"  # relay.helo_name, the domain of Message-IDs
+
+    @classmethod
+    def of(cls, config: Config) -> NoticeSettings:
+        return cls(
+            config.hold.language, config.hold.languages, config.web.base_url, config.postmaster, config.relay.helo_name
+        )
+
+
 class Notifier:
-    def __init__(self, store: Store, config: Config, directory: Path = TEMPLATES) -> None:
+    def __init__(self, store: Store, settings: NoticeSettings, directory: Path = TEMPLATES) -> None:
         self.store = store
-        self.config = config
+        self.settings = settings
         self.env = mail_environment(directory)
 
     def language(self, address: str) -> str:
-        return self.config.hold.languages.get(address.lower(), self.config.hold.language)
+        return self.settings.languages.get(address.lower(), self.settings.language)
 
     def link(self, hold_id: str, secret: str) -> str:
-        return f"{self.config.web.base_url.rstrip('/')}/h/{hold_id}/{secret}"
+        return f"{self.settings.base_url.rstrip('/')}/h/{hold_id}/{secret}"
 
     def render(self, kind: str, lang: str, **context: Any) -> tuple[str, str]:
         text = self.env.get_template(f"{kind}.{lang}.txt").render(language=lang, **context)
@@ -65,11 +84,11 @@ class Notifier:
     def build(self, to: str, subject: str, body: str, now: float | None = None) -> tuple[QueuedMessage, bytes]:
         now = time.time() if now is None else now
         mail = EmailMessage()
-        mail["From"] = formataddr((FROM_NAME, self.config.postmaster))
+        mail["From"] = formataddr((FROM_NAME, self.settings.postmaster))
         mail["To"] = to
         mail["Subject"] = subject
         mail["Date"] = format_datetime(datetime.fromtimestamp(now, UTC))
-        mail["Message-ID"] = make_msgid(domain=self.config.relay.helo_name)
+        mail["Message-ID"] = make_msgid(domain=self.settings.helo_name)
         mail["Auto-Submitted"] = "auto-generated"
         mail["X-Auto-Response-Suppress"] = "All"
         mail.set_content(body, charset="utf-8", cte="base64")

@@ -20,12 +20,12 @@ import logging
 import time
 from collections.abc import Callable, Sequence
 
-from gateway.config import Config
+from gateway.config import Config, HoldConfig
 from gateway.hold import tokens
 from gateway.hold import transitions as tr
 from gateway.hold.details import details_of
 from gateway.hold.model import AuditEntry, Change, Hold, HoldState, LinkToken, Scope
-from gateway.hold.notify import Notifier
+from gateway.hold.notify import NoticeSettings, Notifier
 from gateway.hold.store import HoldStore
 from gateway.mail.bcc import rewrite_to_bcc
 from gateway.store.base import DispositionLost, Lease, Queue, Store
@@ -46,19 +46,28 @@ class HoldWorkflow:
         self,
         store: Store,
         holds: HoldStore,
-        config: Config,
-        notifier: Notifier | None = None,
+        settings: HoldConfig,
+        notifier: Notifier,
         *,
+        lease_seconds: float,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self.store = store
         self.holds = holds
-        self.config = config
-        self.notifier = notifier or Notifier(store, config)
+        self.settings = settings
+        self.notifier = notifier
         self.clock = clock
-        h = config.hold
+        h = settings
         self.timing = tr.Timing(h.manager_hours * 3600, h.remind_before_minutes * 60, h.retry_seconds)
-        self.lease_seconds = config.worker.lease_seconds
+        self.lease_seconds = lease_seconds
+
+    @classmethod
+    def from_config(
+        cls, store: Store, holds: HoldStore, config: Config, *, clock: Callable[[], float] = time.time
+    ) -> HoldWorkflow:
+        """The workflow as a node builds it (its own sections of config.yaml, and a Notifier)."""
+        notifier = Notifier(store, NoticeSettings.of(config))
+        return cls(store, holds, config.hold, notifier, lease_seconds=config.worker.lease_seconds, clock=clock)
 
     # -- from the pipeline -------------------------------------------------------------------------
 
@@ -92,7 +101,7 @@ class HoldWorkflow:
     def _new_hold(
         self, message_id: str, sender: str, rcpts: Sequence[str], verdict: Verdict, raw: bytes, now: float
     ) -> Hold:
-        h = self.config.hold
+        h = self.settings
         rules = tuple(hit.rule for hit in verdict.hits if hit.mode != "monitor" and hit.action is verdict.action)
         rules = rules or tuple(r.rule for r in verdict.reasons) or ("-",)
         if verdict.action is Action.DELAY:
@@ -259,7 +268,7 @@ class HoldWorkflow:
             except Exception as e:  # the store is down: try again next round
                 log.warning("hold loop: %s", type(e).__name__)
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stop.wait(), timeout=self.config.hold.loop_interval)
+                await asyncio.wait_for(stop.wait(), timeout=self.settings.loop_interval)
 
     # -- notices -----------------------------------------------------------------------------------
 

@@ -6,7 +6,13 @@ history and the DNS client. What one message's inspection produced is `Facts` (f
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from gateway.config import Config
+from gateway.config.extract import ExtractLimits
+from gateway.config.inspection import InspectionConfig
+from gateway.config.recipients import RecipientsConfig
+from gateway.config.scan import ScanConfig
 from gateway.dnsresolver import make_resolver
 from gateway.inspection.pool import InspectPool
 from gateway.message import Envelope
@@ -14,6 +20,29 @@ from gateway.recipients.assess import RecipientContext
 from gateway.recipients.history import RecipientHistory
 from gateway.recipients.history_backends import open_node_history
 from gateway.scan.model import ScanContext
+
+
+@dataclass(frozen=True)
+class InspectionSettings:
+    """The sections of config.yaml that inspection reads."""
+
+    scan: ScanConfig
+    inspection: InspectionConfig
+    extract: ExtractLimits
+    recipients: RecipientsConfig
+    internal_domains: tuple[str, ...]
+    store_url: str  # where the recipient history lives
+
+    @classmethod
+    def of(cls, config: Config) -> InspectionSettings:
+        return cls(
+            config.scan,
+            config.inspection,
+            config.extract,
+            config.recipients,
+            tuple(config.organization.internal_domains),
+            config.store.url,
+        )
 
 
 class Inspectors:
@@ -24,18 +53,25 @@ class Inspectors:
     """
 
     def __init__(
-        self, config: Config, history: RecipientHistory | None = None, pool: InspectPool | None = None
+        self, settings: InspectionSettings, history: RecipientHistory | None = None, pool: InspectPool | None = None
     ) -> None:
-        self.config = config
+        self.settings = settings
+        self.extract = settings.extract
         self._owns_pool = pool is None
-        self.pool = pool if pool is not None else InspectPool(config.scan, config.inspection)
+        self.pool = pool if pool is not None else InspectPool(settings.scan, settings.inspection)
         self._owns_history = history is None
-        self.history = history if history is not None else open_node_history(config.store.url, config.recipients)
-        dns = config.recipients.dns
+        self.history = history if history is not None else open_node_history(settings.store_url, settings.recipients)
+        dns = settings.recipients.dns
         resolver = make_resolver(dns.nameservers, dns.port, dns.timeout) if dns.enabled else None
         self.recipients = RecipientContext.create(
-            config.recipients, config.organization.internal_domains, self.history, resolver
+            settings.recipients, settings.internal_domains, self.history, resolver
         )
+
+    @classmethod
+    def from_config(
+        cls, config: Config, history: RecipientHistory | None = None, pool: InspectPool | None = None
+    ) -> Inspectors:
+        return cls(InspectionSettings.of(config), history, pool)
 
     async def start(self) -> None:
         """Start the inspection workers: PoolStartError (a ScanModelError) when the models do not load."""
@@ -43,11 +79,11 @@ class Inspectors:
 
     def scan_context(self, envelope: Envelope) -> ScanContext:
         """Who sends and receives, and what is the organisation's own: not counted as personal data."""
-        scan = self.config.scan
+        scan = self.settings.scan
         return ScanContext(
             sender=envelope.mail_from,
             recipients=tuple(envelope.rcpt_tos),
-            internal_domains=tuple(self.config.organization.internal_domains),
+            internal_domains=self.settings.internal_domains,
             own_phone_numbers=tuple(scan.own_phone_numbers),
             own_addresses=tuple(scan.own_addresses),
         )

@@ -20,10 +20,11 @@ import re
 import time
 from collections import Counter
 from collections.abc import Callable
+from typing import Any
 
 import dns.asyncresolver
 
-from gateway.config import Config
+from gateway.config import Config, RelayConfig, WorkerConfig
 from gateway.dnsresolver import make_resolver
 from gateway.hold.store import HoldStore
 from gateway.hold.transitions import delivered
@@ -65,29 +66,48 @@ class DeliveryWorker(QueueRunner):
     def __init__(
         self,
         store: Store,
-        config: Config,
+        relay: RelayConfig,
+        worker: WorkerConfig,
         resolver: dns.asyncresolver.Resolver | None = None,
         *,
+        postmaster: str,
+        max_received_headers: int,
         clock: Callable[[], float] = time.time,
         history: RecipientHistory | None = None,
         holds: HoldStore | None = None,
     ) -> None:
-        relay = config.relay
+        self.relay = relay
+        self.postmaster = postmaster  # the From: of delivery-status notices
+        self.max_received_headers = max_received_headers
         self.recorder = HistoryRecorder(history) if history is not None else None
         self.holds = holds
         super().__init__(
             store,
             Queue.OUTBOUND,
             concurrency=relay.concurrency,
-            lease_seconds=config.worker.lease_seconds,
-            poll_interval=config.worker.poll_interval,
+            lease_seconds=worker.lease_seconds,
+            poll_interval=worker.poll_interval,
         )
-        self.config = config
         self.clock = clock
         if resolver is None and not relay.smarthost:
             resolver = make_resolver(relay.dns_nameservers, relay.dns_port, relay.dns_timeout)
         self.router = NextHopResolver(relay, resolver)
         self.client = SmtpClient(relay)
+
+    @classmethod
+    def from_config(
+        cls, store: Store, config: Config, resolver: dns.asyncresolver.Resolver | None = None, **kwargs: Any
+    ) -> DeliveryWorker:
+        """The worker as a node builds it from its own sections of config.yaml."""
+        return cls(
+            store,
+            config.relay,
+            config.worker,
+            resolver,
+            postmaster=config.postmaster,
+            max_received_headers=config.smtp.max_received_headers,
+            **kwargs,
+        )
 
     async def run(self, stop: asyncio.Event) -> None:
         try:
@@ -136,7 +156,7 @@ class DeliveryWorker(QueueRunner):
             DELIVERY_SECONDS.observe(max(0.0, now - message.received_at))
             await self._close_hold(message, now)
         if message.pending:
-            due = retry.next_attempt_at(message.received_at, message.attempts, now, self.config.relay.retry)
+            due = retry.next_attempt_at(message.received_at, message.attempts, now, self.relay.retry)
             if not await asyncio.to_thread(self.store.move, lease, Queue.OUTBOUND, message, due_at=due):
                 log.warning("delivery %s: lease lost before deferral; another worker has it", message.id)
             return
@@ -161,7 +181,7 @@ class DeliveryWorker(QueueRunner):
             log.warning("delivery %s: hold record not marked delivered: %s", message.id, type(e).__name__)
 
     async def _attempt(self, message: QueuedMessage, raw: bytes, rcpts: list[str]) -> dict[str, RcptResult]:
-        limit = self.config.smtp.max_received_headers
+        limit = self.max_received_headers
         if received_count(raw) > limit:
             loop = RcptResult(Outcome.PERMANENT, 554, "5.4.6", f"mail loop: more than {limit} Received headers")
             return dict.fromkeys(rcpts, loop)
@@ -211,7 +231,7 @@ class DeliveryWorker(QueueRunner):
         message.pending = tuple(still)
         if still:
             message.deferred_reason = results[still[0]].describe[:500]
-        relay_retry = self.config.relay.retry
+        relay_retry = self.relay.retry
         if still and retry.expired(message.received_at, now, relay_retry):
             gave_up = f"gave up after {retry.lifetime_text(relay_retry)}"
             for rcpt in still:
@@ -226,8 +246,8 @@ class DeliveryWorker(QueueRunner):
                 message,
                 raw,
                 failures_of(message),
-                postmaster=self.config.postmaster,
-                reporting_mta=self.config.relay.helo_name,
+                postmaster=self.postmaster,
+                reporting_mta=self.relay.helo_name,
                 now=now,
             )
             try:
@@ -235,7 +255,7 @@ class DeliveryWorker(QueueRunner):
             except StoreError as e:
                 # Keep the results (nothing pending) so the retry writes the notice without delivering again.
                 log.warning("delivery %s: could not queue the notice (%s); will retry", message.id, e)
-                due = now + retry.backoff(1, self.config.relay.retry)
+                due = now + retry.backoff(1, self.relay.retry)
                 await asyncio.to_thread(self.store.move, lease, Queue.OUTBOUND, message, due_at=due)
                 return
             log.info(

@@ -54,7 +54,7 @@ def pool() -> Iterator[InspectPool]:
 @pytest.fixture
 async def tools(tmp_path: Path, pool: InspectPool) -> AsyncIterator[Inspectors]:
     cfg = config(tmp_path)
-    inspectors = Inspectors(cfg, pool=pool)
+    inspectors = Inspectors.from_config(cfg, pool=pool)
     inspectors.history.record_delivery(SENDER, KNOWN, time.time() - 86400)
     yield inspectors
     inspectors.close()
@@ -71,7 +71,7 @@ async def test_message_gets_expected_verdict(message: Path, tools: Inspectors) -
     assert expect is not None
     raw = message.read_bytes()
     envelope = envelope_from_headers(raw, expect.mail_from, expect.rcpt)
-    policy = Policy.load(PolicySettings.model_validate(tools.config.policy.model_dump()))
+    policy = Policy.load(PolicySettings.model_validate(config(Path('unused')).policy.model_dump()))
     verdict = policy.decide(envelope, await inspect(envelope, raw, tools))
     problems = compare(expect, verdict)
     assert problems == [], "\n".join([*problems, *(f"{h.rule}: {h.reason.en}" for h in verdict.hits)])

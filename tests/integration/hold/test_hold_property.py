@@ -56,7 +56,7 @@ def stores(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Store, Ho
 
 async def run(store: Store, holds: HoldStore, kind: Action, steps: list[tuple[str, Any]]) -> None:
     clock = Clock()
-    workflow = HoldWorkflow(store, holds, hold_config(), clock=clock)
+    workflow = HoldWorkflow.from_config(store, holds, hold_config(), clock=clock)
     v = verdict(kind, approvers=APPROVERS) if kind is Action.HOLD_MANAGER else verdict(kind, delay_minutes=30)
     hold = await put_on_hold(store, workflow, v)
     hid = hold.id

@@ -42,7 +42,7 @@ def clock() -> Clock:
 
 @pytest.fixture
 def workflow(store: Store, holds: HoldStore, clock: Clock) -> HoldWorkflow:
-    return HoldWorkflow(store, holds, hold_config(), clock=clock)
+    return HoldWorkflow.from_config(store, holds, hold_config(), clock=clock)
 
 
 async def test_hold_sender_notifies_with_one_link_and_parks_the_message(store: Store, workflow: HoldWorkflow) -> None:
@@ -89,7 +89,7 @@ async def test_delivery_ends_a_released_hold_as_delivered(store: Store, workflow
     await workflow.act(hold.id, secret, Scope.SENDER, "confirm")
     with RecordingSink() as sink:
         config = Config.model_validate({"relay": {"smarthost": f"127.0.0.1:{sink.port}"}})
-        worker = DeliveryWorker(store, config, holds=workflow.holds)
+        worker = DeliveryWorker.from_config(store, config, holds=workflow.holds)
         while await worker.run_once():
             pass
         await worker.close()
@@ -203,7 +203,7 @@ async def test_expiry_discards_and_tells_the_sender(store: Store, workflow: Hold
 
 async def test_expiry_releases_for_a_configured_rule(store: Store, holds: HoldStore, clock: Clock) -> None:
     config = hold_config(hold={"release_on_expiry_rules": ["lookalike_domain"], "retry_seconds": 0.01})
-    workflow = HoldWorkflow(store, holds, config, clock=clock)
+    workflow = HoldWorkflow.from_config(store, holds, config, clock=clock)
     hold = await put_on_hold(store, workflow, verdict(Action.HOLD_SENDER, "lookalike_domain"))
     clock.now += 25 * 3600
     await workflow.tick()

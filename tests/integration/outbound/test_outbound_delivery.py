@@ -102,7 +102,7 @@ def status_blocks(notice: Got) -> list[dict[str, str]]:
 
 
 def worker_for(store: Store, config: Config, **kwargs: Any) -> DeliveryWorker:
-    return DeliveryWorker(store, config, clock=behind, **kwargs)
+    return DeliveryWorker.from_config(store, config, clock=behind, **kwargs)
 
 
 async def test_delivers_raw_bytes_via_smarthost(outbound_store: Store) -> None:

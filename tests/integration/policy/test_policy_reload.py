@@ -108,7 +108,7 @@ async def test_message_in_flight_keeps_the_rules_it_started_with(tmp_path: Path)
         }
     )
     holder = PolicyHolder(config.policy)
-    tools = Inspectors(config)
+    tools = Inspectors.from_config(config)
     envelope = Envelope("taro@example.co.jp", ("boss@example.co.jp",))
     try:
         started_with = holder.current
@@ -135,9 +135,9 @@ async def test_pipeline_loses_nothing_while_rules_reload(tmp_path: Path) -> None
     )
     store = open_store(config.store.url)
     holder = PolicyHolder(config.policy)
-    tools = Inspectors(config)
+    tools = Inspectors.from_config(config)
     stop = asyncio.Event()
-    worker = asyncio.create_task(PipelineWorker(store, config, tools, holder).run(stop))
+    worker = asyncio.create_task(PipelineWorker(store, config.worker, tools, holder).run(stop))
     try:
         for n in range(30):
             m = QueuedMessage(new_message_id(), Envelope("taro@example.co.jp", ("boss@example.co.jp",)), time.time())

@@ -136,7 +136,7 @@ async def process(cfg: Config, tools: Inspectors, policy: Policy, raw: bytes) ->
     lease = store.claim_message(Queue.INBOUND, message.id, 30)
     assert lease is not None
     try:
-        verdict = await flow.process(store, lease, tools, policy, HoldWorkflow(store, holds, cfg))
+        verdict = await flow.process(store, lease, tools, policy, HoldWorkflow.from_config(store, holds, cfg))
     finally:
         holds.close()
     return verdict, store
@@ -150,7 +150,7 @@ async def test_recipient_rules_relay_a_my_number_without_inspecting(tmp_path: Pa
     cfg = config(tmp_path, recipient_rules(tmp_path))
     policy = load(cfg)
     assert policy.reads_content is False
-    tools = Inspectors(cfg, pool=idle)
+    tools = Inspectors.from_config(cfg, pool=idle)
     try:
         verdict, store = await process(cfg, tools, policy, my_number_mail())
     finally:
@@ -170,7 +170,7 @@ async def test_recipient_rules_relay_a_my_number_without_inspecting(tmp_path: Pa
 async def test_an_empty_rules_directory_relays_without_inspecting(tmp_path: Path, idle: InspectPool) -> None:
     (tmp_path / "rules").mkdir()
     cfg = config(tmp_path, tmp_path / "rules")
-    tools = Inspectors(cfg, pool=idle)
+    tools = Inspectors.from_config(cfg, pool=idle)
     try:
         verdict, store = await process(cfg, tools, load(cfg), my_number_mail())
         store.close()
@@ -184,7 +184,7 @@ async def test_shipped_rules_hold_the_same_message_on_its_content(tmp_path: Path
     cfg = config(tmp_path, shipped_rules(tmp_path))
     policy = load(cfg)
     assert policy.reads_content is True
-    tools = Inspectors(cfg, pool=pool)
+    tools = Inspectors.from_config(cfg, pool=pool)
     try:
         verdict, store = await process(cfg, tools, policy, my_number_mail())
     finally:
@@ -203,7 +203,7 @@ async def test_shipped_rules_hold_the_same_message_on_its_content(tmp_path: Path
 async def test_check_inspects_everything_whatever_the_rules(tmp_path: Path, pool: InspectPool) -> None:
     cfg = config(tmp_path, recipient_rules(tmp_path))
     policy = load(cfg)
-    tools = Inspectors(cfg, pool=pool)
+    tools = Inspectors.from_config(cfg, pool=pool)
     envelope = Envelope(SENDER, (RCPT,))
     try:
         checked = await flow.decide_message(envelope, my_number_mail(), tools, policy)  # gateway check
@@ -227,7 +227,7 @@ async def test_a_sender_whose_group_rules_read_content_is_inspected_after_all(
     cfg = config(tmp_path, recipient_rules(tmp_path, DORMANT), directory)
     policy = load(cfg)
     assert policy.reads_content is False
-    tools = Inspectors(cfg, pool=pool)
+    tools = Inspectors.from_config(cfg, pool=pool)
     try:
         only_a = await flow.decide_message(
             Envelope("only.a@example.co.jp", (RCPT,)), my_number_mail("only.a@example.co.jp"), tools, policy, False

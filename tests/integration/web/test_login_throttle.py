@@ -58,7 +58,7 @@ def web_config(tmp_path: Path) -> Any:
 
 @pytest.fixture
 def app(store: Store, holds: HoldStore, web_config: Any) -> Starlette:
-    return create_app(web_config, store, holds, HoldWorkflow(store, holds, web_config))
+    return create_app(web_config, store, holds, HoldWorkflow.from_config(store, holds, web_config))
 
 
 @pytest.fixture

@@ -43,7 +43,7 @@ def web_config(tmp_path: Path) -> Any:
 
 @pytest.fixture
 def workflow(store: Store, holds: HoldStore, web_config: Any) -> HoldWorkflow:
-    return HoldWorkflow(store, holds, web_config)
+    return HoldWorkflow.from_config(store, holds, web_config)
 
 
 @pytest.fixture
