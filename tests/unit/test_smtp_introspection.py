@@ -4,9 +4,11 @@ that connection's own protocol object."""
 
 from __future__ import annotations
 
+import ast
 import asyncio
 import builtins
 import inspect
+from pathlib import Path
 from typing import Any
 
 import aiosmtpd.smtp
@@ -72,3 +74,44 @@ def test_an_instance_attribute_with_a_known_prefix_is_seen() -> None:
     smtp.smtp_XTEST = lambda arg: None  # type: ignore[attr-defined]
     assert "smtp_XTEST" in introspection._prefixed(smtp)
     assert introspection._prefixed(smtp) == [n for n in dir(smtp) if n.startswith(("smtp_", "handle_", "auth_"))]
+
+
+def _aiosmtpd_source() -> ast.Module:
+    return ast.parse(Path(aiosmtpd.smtp.__file__).read_text(encoding="utf-8"))
+
+
+def test_aiosmtpd_calls_no_other_inspect_function() -> None:
+    """A new aiosmtpd that calls another inspect function must be looked at before it is allowed."""
+    used = {
+        node.attr
+        for node in ast.walk(_aiosmtpd_source())
+        if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and node.value.id == "inspect"
+    }
+    assert used <= introspection.CACHED_INSPECT, f"aiosmtpd.smtp now uses inspect.{sorted(used)}"
+
+
+def test_aiosmtpd_uses_dir_only_to_pick_prefixed_methods() -> None:
+    """The cached dir() returns only smtp_/handle_/auth_ names: every dir() call in aiosmtpd.smtp must be
+    the source of a comprehension that keeps names with one of those prefixes."""
+    tree = _aiosmtpd_source()
+    calls = [
+        n for n in ast.walk(tree) if isinstance(n, ast.Call) and isinstance(n.func, ast.Name) and n.func.id == "dir"
+    ]
+    filtered = []
+    for comp in ast.walk(tree):
+        if isinstance(comp, ast.DictComp | ast.ListComp | ast.SetComp | ast.GeneratorExp):
+            for gen in comp.generators:
+                source = ast.unparse(gen.iter)
+                tests = " ".join(ast.unparse(cond) for cond in gen.ifs)
+                if source.startswith("dir(") and ".startswith(" in tests:
+                    prefix = tests.split(".startswith(", 1)[1]
+                    if any(p in prefix for p in ("'smtp_'", "'handle_'", "'auth_'")):
+                        filtered.append(source)
+    assert len(calls) == len(filtered), "aiosmtpd.smtp calls dir() for something else than prefixed methods"
+
+
+def test_other_inspect_functions_reach_the_real_module() -> None:
+    introspection.install()
+    stand_in = aiosmtpd.smtp.inspect  # type: ignore[attr-defined]
+    assert stand_in.isclass(int) is True
+    assert stand_in.iscoroutinefunction is inspect.iscoroutinefunction
