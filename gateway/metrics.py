@@ -11,7 +11,6 @@ from prometheus_client.registry import Collector
 
 MESSAGES = Counter("gateway_messages_total", "Messages disposed, by action", ["action"])
 HOLDS = Counter("gateway_holds_total", "Messages held, by rule", ["rule"])
-HOLD_OUTCOMES = Counter("gateway_hold_outcomes_total", "Holds ended, by rule and outcome", ["rule", "outcome"])
 SCAN_SECONDS = Histogram(
     "gateway_scan_seconds",
     "Time to inspect and decide one message (extraction, scan, recipients, rules)",

@@ -40,6 +40,7 @@ class PipelineWorker(QueueRunner):
             concurrency=settings.pipeline_concurrency,
             lease_seconds=settings.lease_seconds,
             poll_interval=settings.poll_interval,
+            shutdown_seconds=settings.shutdown_seconds,
         )
         self.settings = settings
         self.tools = tools

@@ -1,10 +1,12 @@
 """The loop every queue worker shares: claim due messages, handle each with bounded concurrency,
-stop cleanly (messages not yet started are released, those in flight are finished)."""
+stop cleanly: messages in flight get `shutdown_seconds` to finish, the rest are interrupted and
+their leases released (due at once), so that nothing waits for a lease to run out."""
 
 from __future__ import annotations
 
 import abc
 import asyncio
+import contextlib
 import logging
 from dataclasses import replace
 
@@ -19,9 +21,17 @@ PREFETCH_BYTES = 256 * 1024
 
 class QueueRunner(abc.ABC):
     def __init__(
-        self, store: Store, queue: Queue, *, concurrency: int, lease_seconds: float, poll_interval: float
+        self,
+        store: Store,
+        queue: Queue,
+        *,
+        concurrency: int,
+        lease_seconds: float,
+        poll_interval: float,
+        shutdown_seconds: float = 30.0,
     ) -> None:
         self.store = store
+        self.shutdown_seconds = shutdown_seconds
         self.queue = queue
         self.concurrency = concurrency
         self.lease_seconds = lease_seconds
@@ -58,13 +68,30 @@ class QueueRunner(abc.ABC):
                     await asyncio.wait({stopping}, timeout=self.poll_interval)
         finally:
             stopping.cancel()
-            if self._running:
-                await asyncio.gather(*self._running, return_exceptions=True)
+            await self._drain()
+
+    async def _drain(self) -> None:
+        """Let the messages in flight finish within shutdown_seconds; interrupt (and release) the rest."""
+        if not self._running:
+            return
+        _, late = await asyncio.wait(set(self._running), timeout=self.shutdown_seconds)
+        if late:
+            log.warning(
+                "%s queue: %d message(s) interrupted at shutdown; given back to the queue", self.queue, len(late)
+            )
+            for task in late:
+                task.cancel()
+            await asyncio.gather(*late, return_exceptions=True)
 
     async def _handle_logged(self, lease: Lease) -> None:
-        """A handler that fails leaves the lease to run out, so the message is taken up again."""
+        """A handler that fails leaves the lease to run out, so the message is taken up again; one
+        interrupted at shutdown gives its lease back at once."""
         try:
             await self.handle(lease)
+        except asyncio.CancelledError:
+            with contextlib.suppress(StoreError):  # else the lease runs out instead
+                await asyncio.shield(asyncio.to_thread(self.store.release, lease))
+            raise
         except Exception:
             log.exception("%s queue: handling %s failed; it will be retried", self.queue, lease.message.id)
 

@@ -7,8 +7,9 @@ else: a node whose models do not load does not start. It decides with the rules 
 loaded before anything starts (broken rules stop start-up), reloaded on SIGHUP and, with
 policy.watch, when a file changes; a broken new set is logged and the old one kept.
 
-Shutdown on SIGTERM/SIGINT: stop accepting connections, let transactions and messages in flight
-finish, release leases of messages not started, close the store.
+Shutdown on SIGTERM/SIGINT: stop accepting connections, let transactions finish and messages in
+flight finish within worker.shutdown_seconds (the rest are interrupted and their leases released, due
+at once), close the store.
 """
 
 from __future__ import annotations

@@ -165,6 +165,13 @@ class WorkerConfig(_Strict):
     pipeline_concurrency: int = Field(default=8, gt=0)
     poll_interval: float = Field(default=0.2, gt=0)
     nice: int = Field(default=5, ge=0, le=19)
+    shutdown_seconds: float = Field(
+        default=30.0,
+        gt=0,
+        description="On SIGTERM, how long messages in flight may take to finish; the rest are interrupted "
+        "and given back to their queue, due at once (another node, or this one after its restart, takes "
+        "them up; at-least-once, like a crash).",
+    )
 
 
 class Config(_Strict):

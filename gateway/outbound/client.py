@@ -112,7 +112,6 @@ class SmtpClient:
         self.relay = relay
         self.max_idle_per_hop = max_idle_per_hop if max_idle_per_hop is not None else relay.concurrency
         self._idle: dict[str, list[tuple[SMTP, float]]] = {}
-        self.connections_opened = 0  # for metrics and tests
 
     async def deliver(self, hops: list[NextHop], mail_from: str, rcpts: list[str], raw: bytes) -> dict[str, RcptResult]:
         """Try the hops in order until one takes the transaction; a result for every recipient."""
@@ -292,7 +291,6 @@ class SmtpClient:
         phase = "connect"
         try:
             await conn.connect(timeout=relay.connect_timeout)
-            self.connections_opened += 1
             phase = "ehlo"
             await self._hello(conn)
             if hop.smarthost and relay.smarthost_tls == "starttls":

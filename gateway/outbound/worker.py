@@ -87,6 +87,7 @@ class DeliveryWorker(QueueRunner):
             concurrency=relay.concurrency,
             lease_seconds=worker.lease_seconds,
             poll_interval=worker.poll_interval,
+            shutdown_seconds=worker.shutdown_seconds,
         )
         self.clock = clock
         if resolver is None and not relay.smarthost:

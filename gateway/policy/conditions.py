@@ -35,7 +35,6 @@ OPERATORS: dict[str, tuple[str, ...]] = {
     STR: ("eq", "ne", "in", "not_in", "contains", "contains_any", "startswith", "endswith", "matches", "empty"),
     LIST: ("contains", "contains_any", "all_in", "matches", "empty"),
 }
-COMBINATORS = ("all", "any", "not")
 
 
 class ConditionError(Exception):

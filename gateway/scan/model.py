@@ -35,7 +35,6 @@ class ScanContext:
     internal_domains: tuple[str, ...] = ()
     own_phone_numbers: tuple[str, ...] = ()
     own_addresses: tuple[str, ...] = ()
-    sender_names: tuple[str, ...] = ()
 
     @property
     def recipient_domains(self) -> frozenset[str]:

@@ -185,7 +185,6 @@ class Own:
         self.numbers = {national(n) for n in (*own_numbers, *context.own_phone_numbers)}
         self.postal = {_address_key(a) for a in (*own_addresses, *context.own_addresses)}
         self.accounts = {digits(a) for a in own_accounts}
-        self.names = {re.sub(r"\s", "", n) for n in context.sender_names if n}
 
     def owns(self, hit: Hit, *, running_text: bool, quoted: bool) -> bool:
         e, v = hit.entity, hit.value
@@ -204,6 +203,4 @@ class Own:
             return any(key == o or (len(o) >= 8 and (key.startswith(o) or o.startswith(key))) for o in self.postal)
         if e == "JP_BANK_ACCOUNT":
             return digits(v) in self.accounts
-        if e == "PERSON":
-            return re.sub(r"\s", "", v) in self.names
         return False

@@ -7,6 +7,7 @@ in its path and must not leak through caches or Referer headers), a strict Conte
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 
 import jinja2
@@ -23,7 +24,7 @@ from gateway.hold.notify import TEMPLATES
 from gateway.hold.store import HoldStore
 from gateway.hold.workflow import HoldWorkflow
 from gateway.metrics import StoreCollector, registry
-from gateway.store.base import Store
+from gateway.store.base import Store, StoreError
 from gateway.web import admin, api, pages
 from gateway.web.auth import LocalUsers, load_users
 from gateway.web.state import Web, web_of
@@ -73,6 +74,11 @@ async def metrics(request: Request) -> Response:
 
 
 async def health(request: Request) -> Response:
+    """For load balancers and monitors: 200 while the store answers, 503 when it does not."""
+    try:
+        await asyncio.to_thread(web_of(request).store.ping)
+    except StoreError as e:
+        return PlainTextResponse(f"store unavailable: {type(e).__name__}", status_code=503)
     return PlainTextResponse("ok")
 
 

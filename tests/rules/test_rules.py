@@ -71,7 +71,7 @@ async def test_message_gets_expected_verdict(message: Path, tools: Inspectors) -
     assert expect is not None
     raw = message.read_bytes()
     envelope = envelope_from_headers(raw, expect.mail_from, expect.rcpt)
-    policy = Policy.load(PolicySettings.model_validate(config(Path('unused')).policy.model_dump()))
+    policy = Policy.load(PolicySettings.model_validate(config(Path("unused")).policy.model_dump()))
     verdict = policy.decide(envelope, await inspect(envelope, raw, tools))
     problems = compare(expect, verdict)
     assert problems == [], "\n".join([*problems, *(f"{h.rule}: {h.reason.en}" for h in verdict.hits)])
