@@ -15,16 +15,15 @@ import logging
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from email.message import EmailMessage
-from email.utils import format_datetime, formataddr, make_msgid
 from pathlib import Path
 from typing import Any
 
 import jinja2
 
 from gateway.config import Config
-from gateway.message import Envelope, QueuedMessage, new_message_id
+from gateway.mail.compose import one_line, own_headers, queued_notice
+from gateway.message import QueuedMessage
 from gateway.resources import shipped
 from gateway.store.base import Queue, Store
 
@@ -84,23 +83,22 @@ class Notifier:
     def build(self, to: str, subject: str, body: str, now: float | None = None) -> tuple[QueuedMessage, bytes]:
         now = time.time() if now is None else now
         mail = EmailMessage()
-        mail["From"] = formataddr((FROM_NAME, self.settings.postmaster))
-        mail["To"] = to
-        mail["Subject"] = subject
-        mail["Date"] = format_datetime(datetime.fromtimestamp(now, UTC))
-        mail["Message-ID"] = make_msgid(domain=self.settings.helo_name)
-        mail["Auto-Submitted"] = "auto-generated"
+        own = own_headers(
+            from_name=FROM_NAME,
+            from_address=self.settings.postmaster,
+            to=to,
+            now=now,
+            domain=self.settings.helo_name,
+            auto_submitted="auto-generated",
+            kind="notice",
+        )
+        for name, value in own:
+            mail[name] = value
+        mail["Subject"] = one_line(subject)
         mail["X-Auto-Response-Suppress"] = "All"
         mail.set_content(body, charset="utf-8", cte="base64")
         raw = mail.as_bytes(policy=mail.policy.clone(linesep="\r\n"))
-        message = QueuedMessage(
-            id=new_message_id(),
-            envelope=Envelope(mail_from="", rcpt_tos=(to,)),
-            received_at=now,
-            pending=(to,),
-            is_notice=True,
-        )
-        return message, raw
+        return queued_notice(to, now), raw
 
     async def send(self, kind: str, to: str, **context: Any) -> str:
         """Queue one notice to `to` in their language; returns its queue id."""

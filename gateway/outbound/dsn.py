@@ -17,7 +17,8 @@ from dataclasses import dataclass
 from email.header import Header
 from email.utils import formatdate
 
-from gateway.message import Envelope, QueuedMessage, new_message_id
+from gateway.mail.compose import clean_address, own_headers, queued_notice
+from gateway.message import QueuedMessage
 
 MAX_HEADER_BYTES = 64 * 1024  # of the original's header block, cut at a line boundary
 MAX_DIAGNOSTIC_CHARS = 500
@@ -84,13 +85,18 @@ def build_dsn(
     boundary = f"=_dsn_{secrets.token_hex(12)}"
     headers_block = _header_block(raw)
 
+    own = own_headers(
+        from_name="Mail Delivery System",
+        from_address=postmaster,
+        to=sender,
+        now=now,
+        domain=mta,
+        auto_submitted="auto-replied",
+        kind="dsn",
+    )
     head = [
-        f"From: Mail Delivery System <{_clean(postmaster)}>",
-        f"To: <{sender}>",
+        *(f"{name}: {value}" for name, value in own),
         f"Subject: {_SUBJECT_ENCODED}",
-        f"Date: {formatdate(now, localtime=False)}",
-        f"Message-ID: <{new_message_id()}.dsn@{mta}>",
-        "Auto-Submitted: auto-replied",
         "MIME-Version: 1.0",
         f'Content-Type: multipart/report; report-type=delivery-status; boundary="{boundary}"',
     ]
@@ -141,14 +147,7 @@ def build_dsn(
     parts += [f"--{boundary}--", ""]
     body = "\r\n".join(parts).encode("utf-8")
 
-    notice = QueuedMessage(
-        id=new_message_id(),
-        envelope=Envelope(mail_from="", rcpt_tos=(original.envelope.mail_from,)),
-        received_at=now,
-        pending=(original.envelope.mail_from,),
-        is_notice=True,
-    )
-    return notice, body
+    return queued_notice(original.envelope.mail_from, now), body
 
 
 def _header_block(raw: bytes) -> bytes:
@@ -171,9 +170,7 @@ def _base64_lines(data: bytes) -> str:
     return "\r\n".join(encoded[i : i + 76] for i in range(0, len(encoded), 76))
 
 
-def _clean(text: str) -> str:
-    """No header injection: control characters and angle brackets out of header values."""
-    return _UNSAFE.sub(" ", text).replace("<", "").replace(">", "").strip()
+_clean = clean_address
 
 
 def _ascii(text: str) -> str:
