@@ -10,11 +10,12 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from gateway.cli.decide import decide_all
 from gateway.cli.envelope import envelope_from_headers
 from gateway.cli.output import verdict_lines
-from gateway.cli.rules import load_or_report, rules_check, rules_test
 from gateway.config import Config, ConfigError, load_config
+
+# The commands that inspect or run (check, rules, run ...) import their parts when they run, so that
+# `gateway check-config` and `gateway hash-password` answer at once without loading the models' stack.
 
 EXIT_OK = 0
 EXIT_ERROR = 1
@@ -109,6 +110,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "history":
         return _history(config, args)
     if args.command == "rules":
+        from gateway.cli.rules import rules_check, rules_test
+
         if args.rules_command == "check":
             return rules_check(config)
         return rules_test(config, args.messages, args.json, args.mail_from, args.rcpt)
@@ -149,6 +152,9 @@ def _check(config: Config, args: argparse.Namespace) -> int:
     except ValueError as e:
         print(f"gateway: {args.message}: {e}", file=sys.stderr)
         return EXIT_USAGE
+    from gateway.cli.decide import decide_all
+    from gateway.cli.rules import load_or_report
+
     policy = load_or_report(config)
     if policy is None:
         return EXIT_ERROR

@@ -13,6 +13,7 @@ import olefile
 from gateway.extract.charset import decode_text
 from gateway.extract.context import Context, LimitExceeded, Unscannable, Where
 from gateway.extract.rtf import decompress_lzfu, rtf_to_text
+from gateway.extract.text import read_html, read_plain_body
 from gateway.unscannable import Reason
 
 # read_file(ctx, data, name, declared_type, where) -> None, passed in to avoid an import cycle
@@ -101,8 +102,6 @@ class _Msg:
         return self._stream([*prefix, f"__substg1.0_{tag}0102"])
 
     def read(self, prefix: list[str], where: Where, depth: int) -> None:
-        from gateway.extract.text import read_html, read_plain_body
-
         ctx = self.ctx
         if depth > ctx.limits.max_mime_depth:
             raise LimitExceeded(Reason.LIMIT_MIME_DEPTH, "Outlook items nested too deeply")

@@ -24,10 +24,11 @@ from __future__ import annotations
 import abc
 import re
 from collections.abc import Callable
+from difflib import get_close_matches
 from typing import Any
 
 from gateway.config.yamlfile import Located, LocatedList
-from gateway.policy.facts import BOOL, DEFAULTS, INT, LIST, STR, FactSet, render_value, spec_of
+from gateway.policy.facts import BOOL, DEFAULTS, FACTS, FAMILIES, INT, LIST, STR, FactSet, render_value, spec_of
 
 OPERATORS: dict[str, tuple[str, ...]] = {
     BOOL: ("eq", "ne"),
@@ -184,10 +185,6 @@ def _compile_key(data: dict[str, Any], key: str, params: dict[str, Any]) -> Node
 
 
 def _suggest(name: str) -> str:
-    from difflib import get_close_matches
-
-    from gateway.policy.facts import FACTS, FAMILIES
-
     close = get_close_matches(name, [*FACTS, *FAMILIES], n=1)
     return f" (did you mean {close[0]!r}?)" if close else ""
 
