@@ -13,7 +13,7 @@ from gateway.config.inspection import InspectionConfig
 from gateway.config.policy import PolicySettings
 from gateway.config.recipients import RecipientsConfig
 from gateway.config.scan import ScanConfig
-from gateway.config.yamlfile import FileProblems, explain, load_yaml
+from gateway.config.yamlfile import FileProblems, explain, load_yaml, read_text
 
 
 class ConfigError(FileProblems):
@@ -214,10 +214,4 @@ def load_config(path: str | Path | None) -> Config:
     if path is None:
         return Config()
     p = Path(path)
-    try:
-        text = p.read_text(encoding="utf-8")
-    except OSError as e:
-        raise ConfigError(f"{p}: cannot read: {e.strerror}") from None
-    except UnicodeDecodeError:
-        raise ConfigError(f"{p}: not UTF-8 text") from None
-    return parse_config(text, str(p))
+    return parse_config(read_text(p, ConfigError), str(p))

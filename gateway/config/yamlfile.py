@@ -121,14 +121,18 @@ def load_yaml(text: str, filename: str, error: type[FileProblems] = FileProblems
         raise error(f"{filename}{line}: not valid YAML: {getattr(e, 'problem', e)}") from None
 
 
-def read_yaml(path: Path, error: type[FileProblems] = FileProblems) -> Any:
+def read_text(path: Path, error: type[FileProblems] = FileProblems, what: str = "") -> str:
+    """A UTF-8 text file (a BOM is dropped); problems become `error('path: cannot read ...')`."""
     try:
-        text = path.read_text(encoding="utf-8")
+        return path.read_text(encoding="utf-8-sig")
     except OSError as e:
-        raise error(f"{path}: cannot read: {e.strerror}") from None
+        raise error(f"{path}: cannot read{what and ' ' + what}: {e.strerror}") from None
     except UnicodeDecodeError:
         raise error(f"{path}: not UTF-8 text") from None
-    return load_yaml(text, str(path), error)
+
+
+def read_yaml(path: Path, error: type[FileProblems] = FileProblems) -> Any:
+    return load_yaml(read_text(path, error), str(path), error)
 
 
 def line_at(data: Any, loc: tuple[Any, ...]) -> int:

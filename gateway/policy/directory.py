@@ -30,7 +30,7 @@ from typing import Any, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from gateway.config.yamlfile import explain, line_at, load_yaml
+from gateway.config.yamlfile import explain, line_at, load_yaml, read_text
 from gateway.mail.addresses import AddressError, parse_address
 from gateway.policy.errors import PolicyError
 from gateway.policy.schema import RuleChange
@@ -218,12 +218,7 @@ def parse_csv_directory(text: str, filename: str) -> Directory:
 def load_directory(path: Path | None) -> Directory:
     if path is None:
         return Directory()
-    try:
-        text = path.read_text(encoding="utf-8-sig")
-    except OSError as e:
-        raise PolicyError(f"{path}: cannot read the directory: {e.strerror}") from None
-    except UnicodeDecodeError:
-        raise PolicyError(f"{path}: not UTF-8 text") from None
+    text = read_text(path, PolicyError, "the directory")
     if path.suffix.lower() == ".csv":
         return parse_csv_directory(text, str(path))
     return parse_yaml_directory(text, str(path))
