@@ -147,6 +147,7 @@ class Extraction:
     findings: list[Finding] = field(default_factory=list)
     attachments: list[AttachmentInfo] = field(default_factory=list)
     stats: dict[str, float] = field(default_factory=dict)
+    mime_defects: int = 0  # defects the MIME parser found (counted where the message is parsed once)
 
     @property
     def unscannable(self) -> list[Finding]:

@@ -36,6 +36,11 @@ from gateway.verdict import Verdict
 log = logging.getLogger(__name__)
 
 
+def parse_headers(raw: bytes) -> Message:
+    """The header block alone (what recipient assessment reads), without parsing the body."""
+    return email.parser.BytesHeaderParser(policy=email.policy.compat32).parsebytes(raw)
+
+
 def parse(raw: bytes) -> Message:
     """The MIME tree. compat32 parsing never raises on malformed input; defects are kept on the parts.
 
@@ -45,24 +50,31 @@ def parse(raw: bytes) -> Message:
     try:
         return email.message_from_bytes(raw, policy=email.policy.compat32)
     except RecursionError:
-        return email.parser.BytesHeaderParser(policy=email.policy.compat32).parsebytes(raw)
+        return parse_headers(raw)
 
 
 async def inspect(envelope: Envelope, raw: bytes, tools: Inspectors, content: bool = True) -> Facts:
     """Everything the rules decide on. Extraction and the scan run in a worker process, never on this
     loop; whatever goes wrong there comes back as UNSCANNABLE findings. With content=False (no rule
-    reads it) only the envelope, headers and recipients are looked at."""
-    message = parse(raw)
-    recipients = assess_recipients(envelope, message, tools.recipients)
+    reads it) only the envelope, headers and recipients are looked at.
+
+    The message is parsed once: by the worker when the content is read (it counts the MIME defects
+    too), here otherwise; the recipients need only the header block."""
     if content:
+        headers = parse_headers(raw)
         (extraction, scan), assessed = await asyncio.gather(
-            tools.pool.inspect(raw, tools.extract, tools.scan_context(envelope)), recipients
+            tools.pool.inspect(raw, tools.extract, tools.scan_context(envelope)),
+            assess_recipients(envelope, headers, tools.recipients),
         )
+        defects = extraction.mime_defects
     else:
-        extraction, scan, assessed = Extraction(), ScanResult(), await recipients
+        message = parse(raw)
+        extraction, scan = Extraction(), ScanResult()
+        assessed = await assess_recipients(envelope, message, tools.recipients)
+        defects = sum(len(part.defects) for part in message.walk())
     return Facts(
         size=len(raw),
-        mime_defects=sum(len(part.defects) for part in message.walk()),
+        mime_defects=defects,
         extraction=extraction,
         recipients=assessed,
         scan=scan,

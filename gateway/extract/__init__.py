@@ -35,7 +35,9 @@ def extract_message(raw: bytes, limits: ExtractLimits | None = None) -> Extracti
         if not isinstance(raw, bytes | bytearray | memoryview):
             raise TypeError(f"raw message must be bytes, not {type(raw).__name__}")
         raw = bytes(raw)
-        read_message(ctx, parse(raw), Where(), "", 0, raw)
+        message = parse(raw)
+        ctx.out.mime_defects = sum(len(part.defects) for part in message.walk())
+        read_message(ctx, message, Where(), "", 0, raw)
     except (LimitExceeded, Unscannable) as e:
         if not any(f.reason == e.reason for f in ctx.out.findings):  # else already reported where it hit
             ctx.unscannable(e.reason, e.detail, Where())
