@@ -10,6 +10,14 @@ COPY gateway ./gateway
 COPY rules ./rules
 COPY templates ./templates
 COPY config.example.yaml ./
+# OCR: Tesseract with Japanese and English; tesserocr is built against it, then the build tools go.
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends tesseract-ocr tesseract-ocr-jpn tesseract-ocr-eng \
+    libtesseract-dev libleptonica-dev pkg-config g++ \
+ && pip install --no-binary tesserocr tesserocr \
+ && apt-get purge -y libtesseract-dev libleptonica-dev pkg-config g++ && apt-get autoremove -y \
+ && apt-get install -y --no-install-recommends libtesseract5 \
+ && rm -rf /var/lib/apt/lists/*
 # Models and data are installed here, at build time; nothing is downloaded at run time.
 RUN pip install . \
  && useradd --system --home-dir /var/lib/gateway --create-home --uid 10025 gateway

@@ -40,6 +40,9 @@ class Reason(StrEnum):
     LIMIT_MEMORY = "limit-memory"
     LIMIT_TIME = "limit-time"
     WORKER_FAILED = "worker-failed"
+    OCR_UNAVAILABLE = "ocr-unavailable"
+    LIMIT_OCR_TIME = "limit-ocr-time"
+    LIMIT_IMAGE_PIXELS = "limit-image-pixels"
     INTERNAL_ERROR = "internal-error"
     # AMBIGUOUS_MIME
     DUPLICATE_CONTENT_TYPE = "duplicate-content-type"
@@ -73,6 +76,15 @@ TEXT: dict[Reason, tuple[str, str]] = {
     Reason.LIMIT_MEMORY: ("Reading took too much memory", "読み取りのメモリ使用量が上限を超過"),
     Reason.LIMIT_TIME: ("Reading took too long", "読み取りの時間が上限を超過"),
     Reason.WORKER_FAILED: ("The reading process failed", "読み取り処理が異常終了しました"),
+    Reason.OCR_UNAVAILABLE: (
+        "Image not read: text recognition (OCR) is not available",
+        "画像の文字を読み取れません (OCR が利用できません)",
+    ),
+    Reason.LIMIT_OCR_TIME: (
+        "Reading the text in an image took too long",
+        "画像の文字の読み取り (OCR) が時間の上限を超過",
+    ),
+    Reason.LIMIT_IMAGE_PIXELS: ("Image too large to read", "画像が大きすぎて読み取れません"),
     Reason.INTERNAL_ERROR: ("Internal error while reading", "読み取り中の内部エラー"),
     Reason.DUPLICATE_CONTENT_TYPE: ("Duplicate Content-Type headers", "Content-Type ヘッダーの重複"),
     Reason.DUPLICATE_BOUNDARY: ("Duplicate MIME boundary parameters", "MIME 境界パラメータの重複"),

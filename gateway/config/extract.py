@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from gateway.extract.ocr_settings import OcrSettings
+
 MiB = 1024 * 1024
 
 
@@ -68,4 +70,8 @@ class ExtractLimits(BaseModel):
         default=60.0,
         gt=0,
         description="Wall-clock time of one extraction; past it the worker is killed and replaced.",
+    )
+    ocr: OcrSettings = Field(
+        default_factory=OcrSettings,
+        description="Reading the text in images and scanned PDF pages (Tesseract); see docs/extract.md.",
     )

@@ -42,3 +42,18 @@ class InspectionConfig(BaseModel):
         gt=0,
         description="Time a worker may take to load its models; a worker that cannot stops start-up.",
     )
+    ocr_workers: int = Field(
+        default=1,
+        ge=0,
+        le=16,
+        description="Workers of the OCR lane: mail with an image or scanned PDF page to read goes to them "
+        "after the main workers found one, so a burst of screenshots never holds up plain mail. Started "
+        "on the first such message. 0: the main workers read images themselves.",
+    )
+    ocr_nice: int = Field(
+        default=15,
+        ge=0,
+        le=19,
+        description="Scheduling niceness of the OCR lane's workers: above `nice`, so the main workers "
+        "(plain mail) go first when the CPU is short.",
+    )

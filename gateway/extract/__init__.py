@@ -28,9 +28,13 @@ __all__ = [
 ]
 
 
-def extract_message(raw: bytes, limits: ExtractLimits | None = None) -> Extraction:
-    """Read the whole message. Never raises: every problem becomes an UNSCANNABLE finding."""
-    ctx = Context(limits or ExtractLimits(), read_attached_message)
+def extract_message(raw: bytes, limits: ExtractLimits | None = None, ocr_mode: str = "run") -> Extraction:
+    """Read the whole message. Never raises: every problem becomes an UNSCANNABLE finding.
+
+    `ocr_mode` "defer" reads no image: each one that could hold text counts in
+    `stats["ocr_deferred"]` (and is UNSCANNABLE), for the inspection pool to read the message again
+    in its OCR lane."""
+    ctx = Context(limits or ExtractLimits(), read_attached_message, ocr_mode)
     try:
         if not isinstance(raw, bytes | bytearray | memoryview):
             raise TypeError(f"raw message must be bytes, not {type(raw).__name__}")

@@ -62,9 +62,11 @@ class Context:
     attached .eml): mime.py reads files and files hold messages, so the reader is handed down here
     instead of files.py importing mime.py back."""
 
-    def __init__(self, limits: ExtractLimits, read_message: ReadMessage) -> None:
+    def __init__(self, limits: ExtractLimits, read_message: ReadMessage, ocr_mode: str = "run") -> None:
         self.limits = limits
         self.read_message = read_message
+        self.ocr_mode = ocr_mode  # "run": images are read with OCR here; "defer": left for the OCR lane
+        self.ocr_seconds = 0.0
         self.out = Extraction()
         self.decompressed = 0
         self.text_chars = 0

@@ -7,6 +7,7 @@ from gateway.content import AttachmentInfo
 from gateway.extract import archive, office, ole
 from gateway.extract.context import Context, LimitExceeded, Unscannable, Where
 from gateway.extract.detect import IMAGES, UNSUPPORTED, classify_zip, sniff
+from gateway.extract.images import read_image
 from gateway.extract.pdf import read_pdf
 from gateway.extract.rtf import rtf_to_text
 from gateway.extract.text import decode, read_calendar, read_html, read_table_text
@@ -82,7 +83,8 @@ def _dispatch(
         ctx.text(rtf_to_text(data), "attachment", where, "text/rtf")
         return kind
     if kind in IMAGES:
-        return kind  # no text layer; recorded in the attachment facts (no OCR)
+        read_image(ctx, data, where)
+        return kind
     if kind in UNSUPPORTED:
         raise Unscannable(Reason.UNSUPPORTED_FORMAT, f"{UNSUPPORTED[kind]} cannot be read")
     raise Unscannable(Reason.UNKNOWN_FORMAT, f"unknown binary format (declared {declared or 'nothing'})")

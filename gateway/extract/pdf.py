@@ -1,6 +1,6 @@
-"""PDF text layer through pypdf. A PDF that opens without a password (owner-password only) is
-read; one that needs a password is UNSCANNABLE. Hangs and blow-ups in malformed files are the
-worker's CPU, memory and wall-clock limits' job."""
+"""PDF text layer through pypdf; pages without one are read with OCR (pdf_scan). A PDF that opens
+without a password (owner-password only) is read; one that needs a password is UNSCANNABLE. Hangs
+and blow-ups in malformed files are the worker's CPU, memory and wall-clock limits' job."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from pypdf import PdfReader
 from pypdf.errors import FileNotDecryptedError, PdfReadError
 
 from gateway.extract.context import Context, LimitExceeded, Unscannable, Where
+from gateway.extract.pdf_scan import read_scanned_pages
 from gateway.unscannable import Reason
 
 logging.getLogger("pypdf").setLevel(logging.ERROR)
@@ -38,6 +39,7 @@ def read_pdf(ctx: Context, data: bytes, where: Where) -> None:
     if count > limit:
         ctx.unscannable(Reason.LIMIT_PDF_PAGES, f"PDF has {count} pages; the first {limit} were read", where)
     failed = 0
+    scanned: list[int] = []  # pages with no text layer to speak of: perhaps a scan, read with OCR
     for number in range(min(count, limit)):
         if ctx.text_room(where) <= 0:
             ctx.limit_reached(where)
@@ -50,5 +52,9 @@ def read_pdf(ctx: Context, data: bytes, where: Where) -> None:
             failed += 1
             continue
         ctx.text(text, "attachment", where, "application/pdf", sheet=f"page {number + 1}")
+        if len("".join(text.split())) < ctx.limits.ocr.pdf_page_chars:
+            scanned.append(number)
+    if scanned:
+        read_scanned_pages(ctx, data, scanned, where)
     if failed:
         ctx.unscannable(Reason.PARSE_ERROR, f"text of {failed} of {count} PDF pages could not be read", where)

@@ -3,8 +3,12 @@
 Protocol over one duplex pipe (pickled tuples):
 
     worker → parent   ("ready", {"pid", "vm_bytes", "rss_bytes"})  or  ("error", "why the models did not load")
-    parent → worker   (raw, ExtractLimits, ScanContext)             or  None (exit)
+    parent → worker   (raw, ExtractLimits, ScanContext, ocr_mode)   or  None (exit)
     worker → parent   ("extracted", Extraction)   then   ("scanned", ScanResult, recycle)
+
+`ocr_mode` "defer" (a worker of the main lane): images are not read, and when the message has one
+that could hold text the worker answers ("extracted", Extraction with stats["ocr_deferred"]) only,
+without scanning: the parent sends the message to a worker of the OCR lane ("run"), which reads all.
 
 Limits are set on this process before each phase of each request, so a message cannot take more than
 its share whatever came before it:
@@ -70,6 +74,8 @@ def serve(conn: Connection, scan_json: str, memory_bytes: int, nice: int = 0) ->
     """Process entry (spawned: nothing is inherited from the parent but this pipe)."""
     if nice:
         os.nice(nice)
+    # Tesseract's OpenMP threads would fight the other workers for the cores; read when libgomp loads.
+    os.environ["OMP_THREAD_LIMIT"] = "1"
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the whole group; the parent decides
     signal.signal(signal.SIGXCPU, signal.SIG_DFL)
     resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
@@ -100,14 +106,14 @@ def _serve(conn: Connection, scan_json: str, memory_bytes: int) -> None:
         request = conn.recv()
         if request is None:
             return
-        raw, limits, context = request
+        raw, limits, context, ocr_mode = request
         started_cpu = _cpu_used()
         ceiling = proc_status("VmSize").get("VmSize", 0) + memory_bytes
 
         _limit_memory(ceiling)
         _limit_cpu(limits.cpu_seconds)
         try:
-            extraction = extract_message(raw, limits)
+            extraction = extract_message(raw, limits, ocr_mode)
         except MemoryError:
             extraction = Extraction(findings=[unscannable(Reason.LIMIT_MEMORY, "out of memory reading the message")])
         finally:
@@ -116,6 +122,9 @@ def _serve(conn: Connection, scan_json: str, memory_bytes: int) -> None:
         extraction.stats["cpu_seconds"] = _cpu_used() - started_cpu
         recycle = any(f.reason == Reason.LIMIT_MEMORY for f in extraction.findings)
         conn.send(("extracted", extraction))
+        if extraction.stats.get("ocr_deferred"):
+            _limit_cpu(None)
+            continue  # the OCR lane reads and scans this message
 
         _limit_memory(ceiling)
         _limit_cpu(budget_s + SCAN_CPU_GRACE)

@@ -20,6 +20,14 @@ the ScanResult when the scan failed. A worker that died or was killed is replace
 a worker that served `recycle_after` messages or ran out of memory; the fresh one loads its models
 while the others go on, and is waited for when its turn comes.
 
+Two lanes. Every message goes to a main worker first, which reads no image ("defer"): a message
+with an image or a scanned PDF page that could hold text comes back marked, the main worker is
+free at once, and the message goes to a worker of the OCR lane (`inspection.ocr_workers`, started
+on the first such message, nicer than the main ones), which reads it again with OCR and scans it,
+with `extract.ocr.message_seconds` added to its CPU and wall-clock limits. So a burst of screenshots
+queues in the OCR lane and never delays plain mail. Logos and icons are skipped by size in the main
+lane and never reach the OCR lane.
+
 Only lifecycle errors raise: PoolStartError (models missing at start-up: no silent fallback) and
 PoolClosed (inspect after close; the pipeline retries the message later).
 """
@@ -28,6 +36,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import math
 import multiprocessing
 import signal
 import threading
@@ -41,6 +50,7 @@ from gateway.config.extract import ExtractLimits
 from gateway.config.inspection import InspectionConfig
 from gateway.config.scan import ScanConfig
 from gateway.content import Extraction
+from gateway.extract.ocr import DEFER, RUN
 from gateway.inspection.child import EXIT_MEMORY, SCAN_CPU_GRACE, serve
 from gateway.inspection.gate import SmallFirstGate
 from gateway.scan.model import ScanContext, ScanResult
@@ -142,8 +152,17 @@ class _Worker:
 class _Slot:
     """A place for one worker; the executor thread that holds the slot owns its worker."""
 
-    def __init__(self, worker: _Worker | None) -> None:
+    def __init__(self, worker: _Worker | None, nice: int = 0) -> None:
         self.worker = worker
+        self.nice = nice
+
+
+def ocr_limits(limits: ExtractLimits) -> ExtractLimits:
+    """The limits of an extraction in the OCR lane: the OCR budget on top of the extraction's."""
+    extra = limits.ocr.message_seconds
+    return limits.model_copy(
+        update={"cpu_seconds": limits.cpu_seconds + math.ceil(extra), "wall_seconds": limits.wall_seconds + extra}
+    )
 
 
 REQUEST_THREADS = 64
@@ -165,6 +184,7 @@ class InspectPool:
         self._state = "new"  # new | running | closed
         self._live: set[_Worker] = set()
         self._slots: SmallFirstGate[_Slot] = SmallFirstGate()
+        self._ocr_slots: SmallFirstGate[_Slot] | None = None  # the OCR lane, when there is one
         self._executor: ThreadPoolExecutor | None = None
 
     # -- lifecycle --------------------------------------------------------------------------------
@@ -190,7 +210,11 @@ class InspectPool:
                     self._discard(w)
                 raise
             for w in workers:
-                self._slots.put(_Slot(w))
+                self._slots.put(_Slot(w, self.settings.nice))
+            if self.settings.ocr_workers:
+                self._ocr_slots = SmallFirstGate()
+                for _ in range(self.settings.ocr_workers):  # each worker starts on the lane's first message
+                    self._ocr_slots.put(_Slot(None, self.settings.ocr_nice))
             # More threads than workers: requests wait in the gate (small first), not in FIFO order here.
             self._executor = ThreadPoolExecutor(max(self.size, REQUEST_THREADS), thread_name_prefix="inspect")
             self._state = "running"
@@ -262,17 +286,32 @@ class InspectPool:
             return extraction_failed(Reason.INTERNAL_ERROR, f"{type(e).__name__}: {e}"[:300])
 
     def _request(self, raw: bytes, limits: ExtractLimits, context: ScanContext) -> Inspection:
-        slot = self._slots.get(len(raw))
+        lane = self._ocr_slots if limits.ocr.enabled else None
+        result = self._in(self._slots, raw, limits, context, DEFER if lane is not None else RUN)
+        if result is not None:
+            return result
+        assert lane is not None  # only a deferring main worker leaves the message unanswered
+        return self._in(lane, raw, ocr_limits(limits), context, RUN) or extraction_failed(
+            Reason.INTERNAL_ERROR, "the OCR lane deferred a message"
+        )
+
+    def _in(
+        self, gate: SmallFirstGate[_Slot], raw: bytes, limits: ExtractLimits, context: ScanContext, ocr_mode: str
+    ) -> Inspection | None:
+        """Inspect in a worker of `gate`'s lane; None: a main worker found images for the OCR lane."""
+        slot = gate.get(len(raw))
         try:
-            return self._serve(slot, raw, limits, context)
+            return self._serve(slot, raw, limits, context, ocr_mode)
         except BaseException:
             self._replace(slot)  # its pipe may still hold an answer meant for this request
             raise
         finally:
-            self._slots.put(slot)
+            gate.put(slot)
 
-    def _serve(self, slot: _Slot, raw: bytes, limits: ExtractLimits, context: ScanContext) -> Inspection:
-        worker = self._dispatch(slot, (raw, limits, context))
+    def _serve(
+        self, slot: _Slot, raw: bytes, limits: ExtractLimits, context: ScanContext, ocr_mode: str
+    ) -> Inspection | None:
+        worker = self._dispatch(slot, (raw, limits, context, ocr_mode))
         if isinstance(worker, str):
             return extraction_failed(Reason.WORKER_FAILED, worker)
         started = time.monotonic()
@@ -287,6 +326,11 @@ class InspectPool:
             return extraction_failed(reason, detail)
         extraction: Extraction = reply[1]
         extraction.stats["wall_seconds"] = time.monotonic() - started
+        if ocr_mode == DEFER and extraction.stats.get("ocr_deferred"):
+            worker.served += 1
+            if worker.served >= self.settings.recycle_after:
+                self._replace(slot)
+            return None
 
         scanned = time.monotonic()
         budget = self.scan.time_budget_seconds
@@ -305,7 +349,7 @@ class InspectPool:
             self._replace(slot)
         return extraction, result
 
-    def _dispatch(self, slot: _Slot, request: tuple[bytes, ExtractLimits, ScanContext]) -> _Worker | str:
+    def _dispatch(self, slot: _Slot, request: tuple[bytes, ExtractLimits, ScanContext, str]) -> _Worker | str:
         """Hand the request to the slot's worker: the worker, or why there is none."""
         problem = "no inspection worker could be started"
         for _ in (1, 2):
@@ -323,11 +367,11 @@ class InspectPool:
 
     # -- workers ----------------------------------------------------------------------------------
 
-    def _spawn(self) -> _Worker:
+    def _spawn(self, nice: int | None = None) -> _Worker:
         with self._lock:
             if self._state == "closed":
                 raise PoolClosed("the inspection pool has been closed")
-            worker = _Worker(self._scan_json, self.settings.memory_bytes, self.settings.nice)
+            worker = _Worker(self._scan_json, self.settings.memory_bytes, self.settings.nice if nice is None else nice)
             self._live.add(worker)
             return worker
 
@@ -342,7 +386,7 @@ class InspectPool:
             self._discard(slot.worker)
             self.replaced += 1
         try:
-            slot.worker = self._spawn()
+            slot.worker = self._spawn(slot.nice)
         except (PoolClosed, OSError) as e:
             slot.worker = None
             if not isinstance(e, PoolClosed):

@@ -13,8 +13,11 @@ COMPANY_PREFIXES = ("0120", "0800", "0570", "0180", "0990")
 ELEVEN_DIGIT_PREFIXES = ("070", "080", "090", "050", "020")
 
 _SEP = r"[- ]?"
-_GROUPED = r"0\d{1,4}(?:-|\(|\)|\) ?| )\d{1,4}(?:-|\)|\) ?| )\d{4}"
-_PAREN = r"\(0\d{1,4}\) ?\d{1,4}-?\d{4}"
+# Groups joined by a hyphen, a dot (business cards, and OCR's reading of a hyphen) or a middle dot,
+# each with an optional space around it as OCR puts it ("090.8364 8737", "090 - 8364 - 8737").
+_JOIN = r" ?[-.・] ?"
+_GROUPED = r"0\d{1,4}(?:" + _JOIN + r"|\(|\)|\) ?| )\d{1,4}(?:" + _JOIN + r"|\)|\) ?| )\d{4}"
+_PAREN = r"\(0\d{1,4}\) ?\d{1,4}[-.]?\d{4}"
 _PLAIN = r"0\d{9,10}"
 _PLUS81 = r"\+81[- ]?\(?0?\)?[- ]?\d{1,4}[- )]?\d{1,4}[- ]?\d{4}"
 

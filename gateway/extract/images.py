@@ -1,0 +1,67 @@
+"""Image files (attachments, inline images, archive members): decoded with Pillow, too-small ones
+(logos, icons) skipped by pixel size, the rest read with OCR (gateway.extract.ocr), frame by frame."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+
+from PIL import Image, ImageSequence
+
+from gateway.extract import ocr
+from gateway.extract.context import Context, Unscannable, Where
+from gateway.unscannable import Reason
+
+MAX_FRAMES = 100  # a multi-page TIFF fax or an animated GIF: every frame is a page
+# Pillow's own bomb check warns, then refuses at a fixed size; ours is extract.ocr.max_pixels, checked
+# on the header before anything is decoded.
+Image.MAX_IMAGE_PIXELS = None
+
+
+def read_image(ctx: Context, data: bytes, where: Where) -> None:
+    settings = ctx.limits.ocr
+    try:
+        image = Image.open(io.BytesIO(data))
+        width, height = image.size
+    except Exception as e:
+        raise Unscannable(Reason.PARSE_ERROR, f"image: {type(e).__name__}: {e}"[:300]) from e
+    if settings.skipped(width, height):
+        ctx.out.stats["ocr_skipped"] = ctx.out.stats.get("ocr_skipped", 0) + 1
+        return
+    if width * height > settings.max_pixels:
+        raise Unscannable(
+            Reason.LIMIT_IMAGE_PIXELS, f"{width}x{height} pixels, over extract.ocr.max_pixels ({settings.max_pixels})"
+        )
+    frames = getattr(image, "n_frames", 1)
+    if frames > MAX_FRAMES:
+        ctx.unscannable(Reason.LIMIT_PDF_PAGES, f"image has {frames} frames; the first {MAX_FRAMES} were read", where)
+    if not ocr.may_read(ctx, where):
+        return
+    seen: set[bytes] = set()
+    try:
+        for number, frame in enumerate(ImageSequence.Iterator(image), 1):
+            if number > MAX_FRAMES:
+                break
+            sheet = f"frame {number}" if frames > 1 else ""
+            if frame.size != (width, height) and frame.size[0] * frame.size[1] > settings.max_pixels:
+                ctx.unscannable(Reason.LIMIT_IMAGE_PIXELS, f"frame {number} is {frame.size}", where, sheet)
+                continue
+            flat = flatten(frame)
+            digest = hashlib.blake2b(flat.tobytes(), digest_size=16).digest()
+            if digest in seen:  # an animation repeating a frame
+                continue
+            seen.add(digest)
+            if number > 1 and not ocr.may_read(ctx, where, sheet):
+                return
+            ocr.read_text(ctx, flat, where, sheet)
+    except (OSError, SyntaxError, ValueError) as e:  # truncated or corrupt image data
+        ctx.unscannable(Reason.PARSE_ERROR, f"image: {type(e).__name__}: {e}"[:300], where)
+
+
+def flatten(frame: Image.Image) -> Image.Image:
+    """Greyscale on white: transparency over nothing would turn dark text on a clear ground to black on black."""
+    if frame.mode in ("RGBA", "LA", "PA") or (frame.mode == "P" and "transparency" in frame.info):
+        rgba = frame.convert("RGBA")
+        ground = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
+        return Image.alpha_composite(ground, rgba).convert("L")
+    return frame.convert("L")
