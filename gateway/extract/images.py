@@ -24,7 +24,7 @@ def read_image(ctx: Context, data: bytes, where: Where) -> None:
         image = Image.open(io.BytesIO(data))
         width, height = image.size
     except Exception as e:
-        raise Unscannable(Reason.PARSE_ERROR, f"image: {type(e).__name__}: {e}"[:300]) from e
+        raise Unscannable(Reason.PARSE_ERROR, f"image could not be decoded ({type(e).__name__})") from e
     if settings.skipped(width, height):
         ctx.out.stats["ocr_skipped"] = ctx.out.stats.get("ocr_skipped", 0) + 1
         return

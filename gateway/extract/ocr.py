@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import os
 import re
+import statistics
 import threading
 import time
 from typing import TYPE_CHECKING, Any
@@ -119,6 +120,7 @@ def read_text(ctx: Context, image: Image, where: Where, sheet: str = "") -> None
         api.SetImage(image)
         finished = bool(api.Recognize(timeout=max(1, int(budget * 1000))))
         text = api.GetUTF8Text() or ""  # after a timeout: what was recognised until then
+        lines = _lines(api)
     finally:
         api.Clear()
         spent = time.monotonic() - started
@@ -126,8 +128,10 @@ def read_text(ctx: Context, image: Image, where: Where, sheet: str = "") -> None
         ctx.out.stats["ocr_images"] = ctx.out.stats.get("ocr_images", 0) + 1
         ctx.out.stats["ocr_seconds"] = ctx.ocr_seconds
     here = where.inside(OCR_PATH)
-    rows = table_rows(text)
-    if rows:
+    layout = table_rows(lines)
+    if layout:
+        before, rows = layout
+        ctx.text(join_cjk("\n".join(before)), "attachment", here, "image/ocr", sheet=sheet)
         ctx.table(rows, here, "image/ocr", sheet=sheet)
     else:
         ctx.text(join_cjk(text), "attachment", here, "image/ocr", sheet=sheet)
@@ -138,24 +142,71 @@ def read_text(ctx: Context, image: Image, where: Where, sheet: str = "") -> None
 
 # -- OCR text to segments -----------------------------------------------------------------------
 
+Line = tuple[int, int, int, int, str]  # left, top, right, bottom, text
+
 # Tesseract's jpn model often puts a space between two Japanese characters ("山 田 太 郎").
 _CJK = r"[\u3040-\u30ff\u3400-\u9fff\uf900-\ufaff\uff66-\uff9f々〆ヶ]"
 _CJK_SPACE = re.compile(rf"(?<={_CJK}) (?={_CJK})")
-_COLUMN_GAP = re.compile(r"\s{3,}|\t+")
+
+
+def _lines(api: Any) -> list[Line]:
+    """Every text line Tesseract found, with its box (it reads a table column by column)."""
+    from tesserocr import RIL, iterate_level
+
+    out: list[Line] = []
+    iterator = api.GetIterator()
+    if iterator is None:
+        return out
+    for r in iterate_level(iterator, RIL.TEXTLINE):
+        box = r.BoundingBox(RIL.TEXTLINE)
+        text = (r.GetUTF8Text(RIL.TEXTLINE) or "").strip()
+        if box is not None and text:
+            out.append((*box, text))
+    return out
 
 
 def join_cjk(text: str) -> str:
     return _CJK_SPACE.sub("", text)
 
 
-def table_rows(text: str) -> list[list[str]] | None:
-    """Lines cut at wide gaps, when most of them have the same number (>= 2) of cells: a table."""
-    lines = [ln.strip() for ln in text.splitlines() if ln.strip()]
-    if len(lines) < 3:
+def table_rows(lines: list[Line]) -> tuple[list[str], list[list[str]]] | None:
+    """The lines put back into rows (by height on the page) and cells (by position, and at wide gaps
+    inside a line). A table when half the rows (>= 3) have the same number (>= 2) of cells: (the lines above its
+    header, its rows with each cell under its column), else None."""
+    rows: list[list[Line]] = []
+    for line in sorted(lines, key=lambda ln: (ln[1] + ln[3]) / 2):
+        middle = (line[1] + line[3]) / 2
+        if rows and min(ln[1] for ln in rows[-1]) <= middle <= max(ln[3] for ln in rows[-1]):
+            rows[-1].append(line)
+        else:
+            rows.append([line])
+    cells = [[cell for ln in sorted(row) for cell in _cells(ln)] for row in rows]
+    widths = [len(r) for r in cells]
+    if len(cells) < 3:
         return None
-    rows = [[join_cjk(c) for c in _COLUMN_GAP.split(ln)] for ln in lines]
-    widths = [len(r) for r in rows]
     common = max(set(widths), key=widths.count)
-    if common < 2 or widths.count(common) < 0.6 * len(rows):
+    if common < 2 or widths.count(common) < max(3, len(cells) / 2):
         return None
-    return rows
+    full = [r for r in cells if len(r) == common]
+    columns = [statistics.median(r[i][0] for r in full) for i in range(common)]
+    header = widths.index(common)
+    table = []
+    for row in cells[header:]:
+        if len(row) >= common:
+            table.append([text for _, text in row])
+            continue
+        out = [""] * common  # a row with empty cells: each cell under the nearest column
+        for left, text in row:
+            free = [i for i in range(common) if not out[i]]
+            out[min(free, key=lambda i: abs(columns[i] - left))] = text
+        table.append(out)
+    return [" ".join(text for _, text in row) for row in cells[:header]], table
+
+
+def _cells(line: Line) -> list[tuple[float, str]]:
+    """A line cut at wide gaps, each piece with its estimated left edge."""
+    left, _, right, _, text = line
+    out = []
+    for m in re.finditer(r"\S+(?: {1,2}\S+)*", text):
+        out.append((left + (right - left) * m.start() / max(1, len(text)), join_cjk(m.group())))
+    return out

@@ -170,11 +170,21 @@ def test_sniff(data: bytes, name: str, declared: str, kind: str) -> None:
     assert sniff(data, name, declared) == kind
 
 
+def logo_png() -> bytes:
+    from PIL import Image
+
+    out = io.BytesIO()
+    Image.new("RGB", (180, 60), "navy").save(out, "PNG")
+    return out.getvalue()
+
+
 def test_html_attachment_and_image_and_utf16_without_bom() -> None:
     x = run(b"<html><body><table><tr><td>\xe5\xb1\xb1\xe7\x94\xb0</td></tr></table></body></html>", "a.html")
     assert files(x)[0].kind == "table" and files(x)[0].text == "山田"
-    png = run(b"\x89PNG\r\n\x1a\n" + b"\0" * 100, "logo.png", "image/png")
+    png = run(logo_png(), "logo.png", "image/png")  # a signature logo: too small to read, no finding
     assert not png.findings and png.attachments[0].detected_type == "image/png"
-    assert not png.attachments[0].text_extracted
+    assert not png.attachments[0].text_extracted and png.stats["ocr_skipped"] == 1
+    broken = run(b"\x89PNG\r\n\x1a\n" + b"\0" * 100, "logo.png", "image/png")  # cannot be decoded
+    assert [f.reason for f in broken.findings] == ["parse-error"]
     u16 = run("氏名 山田 太郎\n".encode("utf-16-le"), "a.txt")
     assert files(u16)[0].text.strip() == "氏名 山田 太郎"
