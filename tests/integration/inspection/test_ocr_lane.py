@@ -89,7 +89,7 @@ def test_plain_mail_passes_a_burst_of_screenshots(pool: InspectPool) -> None:
 
 def test_ocr_that_cannot_run_in_the_worker_is_unscannable(pool: InspectPool, tmp_path: Path) -> None:
     missing = ExtractLimits(ocr=OcrSettings(tessdata=str(tmp_path)))
-    x, scan = pool.inspect_sync(SCREENSHOT_MAIL, missing)
+    x, _ = pool.inspect_sync(SCREENSHOT_MAIL, missing)
     assert [(f.reason, f.attachment) for f in x.unscannable] == [("ocr-unavailable", "scan.png")]
     slow = ExtractLimits(ocr=OcrSettings(image_seconds=0.02))
     x, _ = pool.inspect_sync(SCREENSHOT_MAIL, slow)

@@ -93,7 +93,8 @@ def held_ids(node: Node, want: set[str], timeout: float = 240) -> set[str]:
     try:
         deadline = time.monotonic() + timeout
         while True:
-            held = {headers.parsebytes(store.raw(m.id)).get("X-Test-Id", "") for m in store.list_queue(Queue.HOLD, 1000)}
+            queued = store.list_queue(Queue.HOLD, 1000)
+            held = {headers.parsebytes(store.raw(m.id)).get("X-Test-Id", "") for m in queued}
             if want <= held or time.monotonic() > deadline:
                 return held
             time.sleep(0.5)
