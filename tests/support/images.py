@@ -96,3 +96,31 @@ def image_pdf(*pages: Image.Image, dpi: int = 150) -> bytes:
     first, *rest = [p.convert("RGB") for p in pages]
     first.save(out, "PDF", resolution=dpi, save_all=True, append_images=rest)
     return out.getvalue()
+
+
+def figures_table(rng: random.Random, products: list[str], rows: int = 20) -> Image.Image:
+    """A screenshot of a sales table (no people): what most pasted screenshots are."""
+    img = Image.new("RGB", (1000, 20 + 32 * (rows + 1)), "white")
+    draw = ImageDraw.Draw(img)
+    f = font(20)
+    for i in range(rows + 1):
+        y = 10 + i * 32
+        if i == 0:
+            cells = ["商品コード", "品名", "数量", "単価", "金額"]
+        else:
+            qty, price = rng.randint(1, 500), rng.randint(50, 5000)
+            cells = [f"P-{rng.randint(1000, 9999)}", rng.choice(products), str(qty), f"{price:,}", f"{qty * price:,}"]
+        for x, cell in zip((20, 200, 480, 640, 800), cells, strict=True):
+            draw.text((x, y), cell, font=f, fill="black")
+        draw.line((10, y + 29, 990, y + 29), fill=(200, 200, 200))
+    return img
+
+
+def prose_page(rng: random.Random, sentences: list[str], lines: int = 30) -> Image.Image:
+    """A scanned A4 page (150 dpi) of business prose (no people)."""
+    page = Image.new("L", (1240, 1754), 245)
+    draw = ImageDraw.Draw(page)
+    f = font(24)
+    for i in range(lines):
+        draw.text((110, 120 + i * 48), rng.choice(sentences), font=f, fill=25)
+    return page.rotate(0.3, fillcolor=245).filter(ImageFilter.GaussianBlur(0.5))

@@ -6,6 +6,9 @@ The mix (bench/e2e.py, bench/faults.py):
   plain   70%  2-10 KB of Japanese business prose to a partner            -> relayed
   attach  20%  plus an xlsx, docx or PDF of 50-500 KB (figures, no people) -> relayed
   pii     10%  a customer list in the body to an address never mailed before -> held (pii_first_time_external)
+  logo     4%  plain mail with a signature logo and social icons (skipped by size, not OCR'd) -> relayed
+  image    1%  with a screenshot of a sales table or a scanned PDF page of prose (OCR'd) -> relayed
+The plain share is what is left (65%).
 """
 
 from __future__ import annotations
@@ -72,7 +75,7 @@ PII_ROWS = [
 @dataclass(frozen=True)
 class Mail:
     test_id: str
-    kind: str  # plain | attach | pii
+    kind: str  # plain | attach | pii | logo | image
     sender: str
     rcpts: tuple[str, ...]
     data: bytes
@@ -136,9 +139,33 @@ ATTACHMENTS: dict[str, tuple[Callable[[random.Random, int], bytes], str]] = {
 }
 
 
+def _pictures(kind: str, i: int, rng: random.Random) -> list[tuple[bytes, str, str]]:
+    """(data, file name, content type) of the images of a "logo" or "image" mail."""
+    from tests.support import images
+
+    if kind == "logo":
+        out = [(images.encode(images.logo(rng.randint(160, 300), rng.randint(40, 90))), "logo.png", "image/png")]
+        out += [(images.encode(images.icon(rng.choice((16, 24, 32)))), f"icon{k}.png", "image/png") for k in range(3)]
+        return out
+    if rng.random() < 0.5:
+        shot = images.encode(images.figures_table(rng, PRODUCTS))
+        return [(shot, f"スクリーンショット{i}.png", "image/png")]
+    return [(images.image_pdf(images.prose_page(rng, SENTENCES)), f"スキャン{i}.pdf", "application/pdf")]
+
+
 def make_mail(i: int, rng: random.Random, run: str = "run") -> Mail:
     roll = rng.random()
-    kind = "pii" if roll < 0.10 else "attach" if roll < 0.30 else "plain"
+    kind = (
+        "pii"
+        if roll < 0.10
+        else "attach"
+        if roll < 0.30
+        else "logo"
+        if roll < 0.34
+        else "image"
+        if roll < 0.35
+        else "plain"
+    )
     test_id = f"{run}-{i:06d}-{kind}"
     sender = f"user{rng.randint(1, 50)}@example.co.jp"
     # Personal data goes to a new client (first time: held); the rest to the usual partners (names
@@ -146,7 +173,13 @@ def make_mail(i: int, rng: random.Random, run: str = "run") -> Mail:
     partner = rng.choice(PARTNERS)
     partner = f"client{i}.{partner}" if kind == "pii" else partner
     rcpts = tuple(f"staff{rng.randint(1, 9)}@{partner}" for _ in range(rng.randint(1, 2)))
-    subject = {"plain": "打ち合わせの件", "attach": "資料送付の件", "pii": "顧客連絡先の件"}[kind]
+    subject = {
+        "plain": "打ち合わせの件",
+        "attach": "資料送付の件",
+        "pii": "顧客連絡先の件",
+        "logo": "ご挨拶",
+        "image": "画面の件",
+    }[kind]
     if kind == "pii":
         text = _prose(rng, 1024) + "\r\nご依頼の顧客連絡先です。\r\n" + "\r\n".join(rng.sample(PII_ROWS, 3)) + "\r\n"
     else:
@@ -160,6 +193,15 @@ def make_mail(i: int, rng: random.Random, run: str = "run") -> Mail:
         part = MIMEApplication(make(rng, rng.randint(50, 500) * 1024), _subtype=ctype.split("/", 1)[1])
         part.add_header("Content-Disposition", "attachment", filename=f"資料{i}.{ext}")
         mime.attach(part)
+    elif kind in ("logo", "image"):
+        mime = MIMEMultipart()
+        mime.attach(body)
+        for data, name, ctype in _pictures(kind, i, rng):
+            part = MIMEApplication(data, _subtype=ctype.split("/", 1)[1])
+            part.replace_header("Content-Type", ctype)
+            disposition = "inline" if kind == "logo" else "attachment"
+            part.add_header("Content-Disposition", disposition, filename=name)
+            mime.attach(part)
     else:
         mime = body  # type: ignore[assignment]
     mime["From"] = sender
