@@ -47,6 +47,9 @@ class PipelineWorker(QueueRunner):
         self.policy = policy
         self.holds = holds
 
+    def parked(self) -> int:
+        return self.tools.pool.ocr_backlog
+
     async def handle(self, lease: Lease) -> None:
         try:
             await flow.process(self.store, lease, self.tools, self.policy.current, self.holds)

@@ -17,6 +17,8 @@ log = logging.getLogger(__name__)
 
 # Messages up to this size are read along with their claim (one thread hop for a whole batch).
 PREFETCH_BYTES = 256 * 1024
+# Parked messages (see QueueRunner.parked) free their slot, up to this many times `concurrency`.
+PARKED_PER_SLOT = 2
 
 
 class QueueRunner(abc.ABC):
@@ -45,6 +47,14 @@ class QueueRunner(abc.ABC):
     async def handle(self, lease: Lease) -> None:
         """Process one claimed message; must end by moving, finishing or releasing it."""
 
+    def parked(self) -> int:
+        """Messages in flight that wait on a resource with a capacity of its own (the inspection pool's
+        OCR lane): they do not hold a slot, so that a burst of them cannot stall everything else."""
+        return 0
+
+    def _busy(self) -> int:
+        return len(self._running) - min(self.parked(), self.concurrency * PARKED_PER_SLOT)
+
     async def run_once(self) -> int:
         """Claim what is due now and handle it all; returns how many messages were handled."""
         leases = await asyncio.to_thread(self._claim_with_raw, self.concurrency)
@@ -55,9 +65,12 @@ class QueueRunner(abc.ABC):
         stopping = asyncio.create_task(stop.wait())
         try:
             while not stop.is_set():
-                free = self.concurrency - len(self._running)
+                free = self.concurrency - self._busy()
                 if free < self.claim_batch and self._running:
-                    await asyncio.wait({stopping, *self._running}, return_when=asyncio.FIRST_COMPLETED)
+                    # Woken by a message that finishes, or by the poll interval (one may have parked).
+                    await asyncio.wait(
+                        {stopping, *self._running}, timeout=self.poll_interval, return_when=asyncio.FIRST_COMPLETED
+                    )
                     continue
                 leases = await self._claim(free)
                 for lease in leases:

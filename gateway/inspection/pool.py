@@ -185,6 +185,7 @@ class InspectPool:
         self._live: set[_Worker] = set()
         self._slots: SmallFirstGate[_Slot] = SmallFirstGate()
         self._ocr_slots: SmallFirstGate[_Slot] | None = None  # the OCR lane, when there is one
+        self._ocr_backlog = 0  # requests waiting for or in the OCR lane
         self._executor: ThreadPoolExecutor | None = None
 
     # -- lifecycle --------------------------------------------------------------------------------
@@ -291,9 +292,21 @@ class InspectPool:
         if result is not None:
             return result
         assert lane is not None  # only a deferring main worker leaves the message unanswered
-        return self._in(lane, raw, ocr_limits(limits), context, RUN) or extraction_failed(
-            Reason.INTERNAL_ERROR, "the OCR lane deferred a message"
-        )
+        with self._lock:
+            self._ocr_backlog += 1
+        try:
+            return self._in(lane, raw, ocr_limits(limits), context, RUN) or extraction_failed(
+                Reason.INTERNAL_ERROR, "the OCR lane deferred a message"
+            )
+        finally:
+            with self._lock:
+                self._ocr_backlog -= 1
+
+    @property
+    def ocr_backlog(self) -> int:
+        """Messages waiting for or being read in the OCR lane (their callers need not count them as
+        busy: the lane has its own capacity, see PipelineWorker.parked)."""
+        return self._ocr_backlog
 
     def _in(
         self, gate: SmallFirstGate[_Slot], raw: bytes, limits: ExtractLimits, context: ScanContext, ocr_mode: str
