@@ -3,6 +3,10 @@ and turn every failure into an UNSCANNABLE finding with the file's name."""
 
 from __future__ import annotations
 
+import base64
+import binascii
+import re
+
 from gateway.content import AttachmentInfo
 from gateway.extract import archive, office, ole
 from gateway.extract.context import Context, LimitExceeded, Unscannable, Where
@@ -62,6 +66,7 @@ def _dispatch(
         dec = decode(ctx, data, None, where)
         if kind == "html":
             read_html(ctx, dec.text, "attachment", where, charset=dec.charset)
+            read_data_images(ctx, dec.text, where)
         elif kind == "calendar":
             read_calendar(ctx, dec.text, "attachment", where)
         elif kind in ("csv", "tsv"):
@@ -167,3 +172,27 @@ def _read_ole(ctx: Context, data: bytes, where: Where, state: dict[str, object])
     else:
         raise Unscannable(Reason.UNKNOWN_FORMAT, "OLE compound file of an unknown kind")
     return kind
+
+
+# An image inside HTML itself (<img src="data:...">, CSS url(data:...)): it travels and is shown.
+_DATA_IMAGE = re.compile(r"data:(image/[a-z0-9.+-]+)(?:;[a-z0-9=._-]+)*?;base64,([a-z0-9+/=\s]+)", re.I)
+MAX_DATA_IMAGES = 100
+
+
+def read_data_images(ctx: Context, html: str, where: Where) -> None:
+    """Read every base64 data: URI image in an HTML text as an inline image of its own."""
+    if "data:" not in html:
+        return
+    for number, m in enumerate(_DATA_IMAGE.finditer(html), 1):
+        name = f"inline image {number}"
+        inner = where.inside(name)
+        if number > MAX_DATA_IMAGES:
+            ctx.unscannable(Reason.LIMIT_ATTACHMENTS, f"more than {MAX_DATA_IMAGES} data: images", where)
+            return
+        ctx.take_bytes(len(m.group(2)) * 3 // 4, inner)
+        try:
+            data = base64.b64decode(re.sub(r"\s+", "", m.group(2)))
+        except (binascii.Error, ValueError):
+            ctx.unscannable(Reason.PARSE_ERROR, "data: image that is not valid base64", inner)
+            continue
+        read_file(ctx, data, name, m.group(1).lower(), inner)

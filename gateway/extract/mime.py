@@ -18,7 +18,7 @@ from email.policy import compat32
 
 from gateway.extract.charset import decode_text
 from gateway.extract.context import Context, LimitExceeded, Unscannable, Where
-from gateway.extract.files import read_file
+from gateway.extract.files import read_data_images, read_file
 from gateway.extract.text import decode, read_calendar, read_html, read_plain_body
 from gateway.unscannable import Reason
 
@@ -214,6 +214,7 @@ def _leaf(ctx: Context, part: Message, where: Where, label: str, ctype: str) -> 
                 ctx.unscannable(Reason.ENCRYPTED_MESSAGE, "inline PGP message", here)
             if sub == "html":
                 read_html(ctx, dec.text, "body", here, ctype, dec.charset)
+                read_data_images(ctx, dec.text, here)
             elif sub in ("calendar", "x-vcalendar"):
                 read_calendar(ctx, dec.text, "calendar", here, ctype)
             else:

@@ -5,8 +5,10 @@ installs both, so CI runs these."""
 
 from __future__ import annotations
 
+import base64
 import io
 import struct
+import zipfile
 import zlib
 from email.message import EmailMessage
 from pathlib import Path
@@ -95,6 +97,23 @@ def test_jpeg_attachment_and_inline_image(scanner: Scanner) -> None:
     assert phones(result) >= 5
     (seg,) = [s for s in extraction.segments if "OCR" in s.path]
     assert seg.attachment.startswith("part ")  # no file name: named by its MIME part
+
+
+def test_data_uri_image_in_html_and_an_image_in_a_zip(scanner: Scanner) -> None:
+    png = images.encode(images.table_image(PEOPLE[:6]))
+    m = EmailMessage()
+    m["Subject"] = "一覧"
+    m.set_content("一覧です。")
+    m.add_alternative(f'<p>一覧です。</p><img src="data:image/png;base64,{base64.b64encode(png).decode()}">', "html")
+    extraction, result = scan(scanner, m.as_bytes())
+    assert phones(result) >= 5
+    assert all(f.where.startswith("attachment inline image 1 › OCR") for f in result.personal)
+    zipped = io.BytesIO()
+    with zipfile.ZipFile(zipped, "w") as z:
+        z.writestr("資料/スクリーンショット.png", png)
+    extraction, result = scan(scanner, mail((zipped.getvalue(), "資料.zip", "application/zip")))
+    assert phones(result) >= 5 and not extraction.unscannable
+    assert all("資料.zip › 資料/スクリーンショット.png › OCR" in f.where for f in result.personal)
 
 
 def test_image_only_pdf_page_is_rendered_and_read(scanner: Scanner) -> None:
