@@ -56,23 +56,40 @@ def engine(settings: OcrSettings) -> Any:
     return api
 
 
-def _load(settings: OcrSettings) -> Any:
+def _data_path(settings: OcrSettings) -> str:
+    """The language data folder, once tesserocr imports and every language's data is there."""
     try:
         import tesserocr
     except ImportError as e:
         raise OcrUnavailable(f"tesserocr is not installed ({e})") from e
-    path = settings.tessdata or tesserocr.get_languages()[0]
+    path: str = settings.tessdata or tesserocr.get_languages()[0]
     missing = [
         lang for lang in settings.languages.split("+") if not os.path.isfile(os.path.join(path, f"{lang}.traineddata"))
     ]
     if missing:
         raise OcrUnavailable(f"Tesseract language data {'+'.join(missing)} not found in {path}")
+    return path
+
+
+def _load(settings: OcrSettings) -> Any:
+    import tesserocr
+
+    path = _data_path(settings)
     try:
         api = tesserocr.PyTessBaseAPI(path=path, lang=settings.languages, psm=tesserocr.PSM.AUTO)
     except RuntimeError as e:
         raise OcrUnavailable(f"Tesseract could not load {settings.languages} from {path}: {e}") from e
     api.SetVariable("preserve_interword_spaces", "1")  # column gaps survive: tables stay tables
     return api
+
+
+def installed(settings: OcrSettings) -> str:
+    """A cheap check without loading the languages (start-up): '' or what is missing."""
+    try:
+        _data_path(settings)
+    except OcrUnavailable as e:
+        return str(e)
+    return ""
 
 
 def available(settings: OcrSettings) -> str:

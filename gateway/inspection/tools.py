@@ -6,6 +6,7 @@ history and the DNS client. What one message's inspection produced is `Facts` (f
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 
 from gateway.config import Config
@@ -14,12 +15,15 @@ from gateway.config.inspection import InspectionConfig
 from gateway.config.recipients import RecipientsConfig
 from gateway.config.scan import ScanConfig
 from gateway.dnsresolver import make_resolver
+from gateway.extract.ocr import installed
 from gateway.inspection.pool import InspectPool
 from gateway.message import Envelope
 from gateway.recipients.assess import RecipientContext
 from gateway.recipients.history import RecipientHistory
 from gateway.recipients.history_backends import open_node_history
 from gateway.scan.model import ScanContext
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -75,6 +79,10 @@ class Inspectors:
 
     async def start(self) -> None:
         """Start the inspection workers: PoolStartError (a ScanModelError) when the models do not load."""
+        ocr = self.extract.ocr
+        missing = installed(ocr) if ocr.enabled else ""
+        if missing:  # not fatal: each image is UNSCANNABLE (ocr-unavailable) and held, never passed
+            log.warning("OCR is not available (%s): every image that could hold text is UNSCANNABLE", missing)
         await self.pool.start()
 
     def scan_context(self, envelope: Envelope) -> ScanContext:
