@@ -210,6 +210,7 @@ def run_gateway(
             sampler.join()
             gw.stop()
     accepted = client.sent.accepted_at
+
     def latencies(*kinds: str) -> list[float]:
         return [arrived[t] - accepted[t] for t, m in relayable.items() if m.kind in kinds and t in arrived]
 

@@ -94,8 +94,9 @@ def in_process(all_cases: dict[str, bytes], repeat: int) -> None:
 
 
 def through_pool(all_cases: dict[str, bytes], repeat: int) -> None:
+    from gateway.config.inspection import InspectionConfig
+    from gateway.inspection.pool import InspectPool
     from gateway.scan import ScanConfig
-    from gateway.workers import InspectionConfig, InspectPool
 
     pool = InspectPool(ScanConfig(ner_window_chars=0), InspectionConfig(workers=1, ocr_workers=1))
     try:

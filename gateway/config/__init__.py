@@ -5,6 +5,7 @@ model.py       `Config` and the small sections (smtp, relay, store, organization
 yamlfile.py    YAML with line numbers and pydantic errors phrased as `file:line: key: message`
                (config.yaml and the rule files)
 extract.py     `extract:` limits of one extraction
+ocr.py         `extract.ocr:` reading the text in images (Tesseract), what is too small to read
 scan.py        `scan:` the personal-data scanner
 policy.py      `policy:` the rules directories, mode, directory
 recipients.py  `recipients:` lists, history, lookalikes, DNS

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from gateway.extract.ocr_settings import OcrSettings
+from gateway.config.ocr import OcrSettings
 
 MiB = 1024 * 1024
 

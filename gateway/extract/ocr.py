@@ -18,8 +18,8 @@ import threading
 import time
 from typing import TYPE_CHECKING, Any
 
+from gateway.config.ocr import OcrSettings
 from gateway.extract.context import Context, Where
-from gateway.extract.ocr_settings import OcrSettings
 from gateway.unscannable import Reason
 
 if TYPE_CHECKING:

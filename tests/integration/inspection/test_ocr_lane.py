@@ -12,9 +12,9 @@ from pathlib import Path
 import pytest
 
 from gateway.config.inspection import InspectionConfig
+from gateway.config.ocr import OcrSettings
 from gateway.extract import ExtractLimits
 from gateway.extract.ocr import available
-from gateway.extract.ocr_settings import OcrSettings
 from gateway.inspection.pool import InspectPool
 from gateway.scan import ScanConfig
 from tests.support import images

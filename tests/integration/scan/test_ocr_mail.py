@@ -16,9 +16,9 @@ from pathlib import Path
 import pytest
 from pypdf import PdfReader, PdfWriter
 
+from gateway.config.ocr import OcrSettings
 from gateway.extract import Extraction, ExtractLimits, extract_message
 from gateway.extract.ocr import available
-from gateway.extract.ocr_settings import OcrSettings
 from gateway.scan import ScanConfig, ScanContext
 from gateway.scan.engine import Scanner
 from gateway.scan.model import ScanResult

@@ -18,8 +18,8 @@ from typing import Any
 
 import pytest
 
+from gateway.config.ocr import OcrSettings
 from gateway.extract.ocr import available
-from gateway.extract.ocr_settings import OcrSettings
 from gateway.store import open_store
 from gateway.store.base import Queue
 from tests.support import images
