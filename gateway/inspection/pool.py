@@ -340,8 +340,9 @@ class InspectPool:
         extraction: Extraction = reply[1]
         extraction.stats["wall_seconds"] = time.monotonic() - started
         if ocr_mode == DEFER and extraction.stats.get("ocr_deferred"):
-            worker.served += 1
-            if worker.served >= self.settings.recycle_after:
+            worker.served += 1  # the worker does not scan it: free for the next message now
+            out_of_memory = any(f.reason == Reason.LIMIT_MEMORY for f in extraction.findings)
+            if out_of_memory or worker.served >= self.settings.recycle_after:
                 self._replace(slot)
             return None
 
