@@ -137,6 +137,7 @@ class AttachmentInfo:
     path: tuple[str, ...] = ()
     encrypted: bool = False
     text_extracted: bool = False
+    sha256: str = ""  # of the file's bytes (identical attachments sent to other organisations)
 
 
 @dataclass(slots=True)

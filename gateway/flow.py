@@ -20,7 +20,7 @@ import email.policy
 import logging
 from email.message import Message
 
-from gateway.content import Extraction
+from gateway.content import SEP, Extraction
 from gateway.dispositions import HANDLERS, Disposal
 from gateway.hold.workflow import HoldWorkflow
 from gateway.inspection.facts import Facts
@@ -29,6 +29,7 @@ from gateway.message import Envelope
 from gateway.metrics import MESSAGES, SCAN_SECONDS
 from gateway.policy.policy import ContentNotInspected, Policy
 from gateway.recipients.assess import assess_recipients
+from gateway.recipients.misaddressed import assess_addressing
 from gateway.scan.model import ScanResult
 from gateway.store.base import Lease, Store
 from gateway.verdict import Verdict
@@ -72,6 +73,17 @@ async def inspect(envelope: Envelope, raw: bytes, tools: Inspectors, content: bo
         extraction, scan = Extraction(), ScanResult()
         assessed = await assess_recipients(envelope, message, tools.recipients)
         defects = sum(len(part.defects) for part in message.walk())
+        headers = message
+    pii_files = {
+        f.attachment or f.location.removeprefix("attachment ").split(SEP)[0]
+        for f in scan.personal
+        if f.attachment or f.location.startswith("attachment ")
+    }
+    # The signals compare the content with the contact book only when a rule reads them (they are
+    # content facts); what the message teaches once delivered is worked out either way.
+    addressing = await assess_addressing(
+        headers, extraction, assessed, tools.addressing, pii_attachments=pii_files, compare=content
+    )
     return Facts(
         size=len(raw),
         mime_defects=defects,
@@ -79,6 +91,7 @@ async def inspect(envelope: Envelope, raw: bytes, tools: Inspectors, content: bo
         recipients=assessed,
         scan=scan,
         content_inspected=content,
+        addressing=addressing,
     )
 
 
@@ -89,6 +102,7 @@ def decide(envelope: Envelope, facts: Facts, policy: Policy) -> Verdict:
         "envelope": {"mail_from": envelope.mail_from, "rcpt_to": list(envelope.rcpt_tos)},
         **facts.to_json(),
     }
+    verdict.lesson = facts.addressing.lesson.to_json()
     return verdict
 
 
@@ -98,6 +112,8 @@ async def decide_message(
     """parse → inspect → decide, without side effects. With all_content=False the content is
     inspected only if some rule reads it (the pipeline); `gateway check` shows every finding."""
     content = all_content or policy.reads_content
+    people = policy.directory.people
+    tools.addressing.use_directory(((p.name, p.address) for p in people.values()), people)
     try:
         return decide(envelope, await inspect(envelope, raw, tools, content), policy)
     except ContentNotInspected:  # a sender group's rules read the content after all
@@ -109,6 +125,7 @@ async def dispose(
 ) -> None:
     """Carry out the verdict with its handler (gateway/dispositions.py): relay and rewrite_bcc →
     outbound; hold_sender, hold_manager and delay → the hold workflow; reject → a notice to the sender."""
+    lease.message.lesson = verdict.lesson  # learned by the contact book once delivered
     MESSAGES.labels(verdict.action.value).inc()
     raw = raw or await asyncio.to_thread(store.raw, lease.message.id)
     await HANDLERS[verdict.action](Disposal(store, lease, verdict, raw, holds))

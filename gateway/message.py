@@ -47,3 +47,4 @@ class QueuedMessage:
     is_notice: bool = False
     shunt_reason: str = ""
     released: bool = False  # released from a hold: delivery marks its hold record delivered
+    lesson: str = ""  # what delivery teaches the contact book (JSON, gateway/recipients/contacts.py)

@@ -31,6 +31,7 @@ from gateway.outbound.worker import DeliveryWorker
 from gateway.pipeline import PipelineWorker
 from gateway.policy.holder import PolicyHolder
 from gateway.processes import ChildFailed, ChildProcesses, stop_when_orphaned
+from gateway.recipients.contacts_backends import open_contacts
 from gateway.recipients.history_backends import open_node_history
 from gateway.recipients.pruning import prune_periodically
 from gateway.smtp.server import start_smtp_server
@@ -75,12 +76,14 @@ async def serve(
     server = committer = None
     tools: Inspectors | None = None
     history = open_node_history(config.store.url, config.recipients) if {"worker", "deliver"} & set(parts) else None
+    learning = config.recipients.misaddressed.enabled and {"worker", "deliver"} & set(parts)
+    contacts = open_contacts(config.store.url) if learning else None
     holds: HoldStore | None = open_holds(config.store.url) if {"worker", "web", "deliver"} & set(parts) else None
     workflow = HoldWorkflow.from_config(store, holds, config) if holds is not None else None
     web = None
     try:
         if policy is not None:  # the models load first: a node that cannot scan does not start
-            tools = Inspectors.from_config(config, history)
+            tools = Inspectors.from_config(config, history, contacts=contacts)
             await tools.start()
         if "smtp" in parts:
             committer = GroupCommitter(store, max_batch=config.smtp.commit_batch_max)
@@ -91,12 +94,11 @@ async def serve(
             if config.policy.watch:
                 workers.append(asyncio.create_task(policy.watch(stop)))
         if "deliver" in parts:
-            workers.append(
-                asyncio.create_task(DeliveryWorker.from_config(store, config, history=history, holds=holds).run(stop))
-            )
+            deliver = DeliveryWorker.from_config(store, config, history=history, holds=holds, contacts=contacts)
+            workers.append(asyncio.create_task(deliver.run(stop)))
             if history is not None:
                 retention = config.recipients.history_retention_days
-                workers.append(asyncio.create_task(prune_periodically(history, retention, stop)))
+                workers.append(asyncio.create_task(prune_periodically(history, retention, stop, contacts)))
         if children is not None:  # after the models loaded: a node that cannot scan takes no mail
             children.start()
             if "smtp" in children.parts:  # receiving has processes of its own: the rest yields to it
@@ -125,6 +127,8 @@ async def serve(
             tools.close()
         if history is not None:
             history.close()
+        if contacts is not None:
+            contacts.close()
         if holds is not None:
             holds.close()
         store.close()

@@ -76,6 +76,7 @@ class Verdict:
     approver_source: str = ""  # manager | group:NAME | fallback:NAME | none
     delay_minutes: int | None = None  # for delay: the longest delay asked for
     bcc: list[str] = field(default_factory=list)  # external To/Cc addresses to move to Bcc (rewrite_bcc hit)
+    lesson: str = ""  # what the message teaches the contact book once delivered (carried on the queue)
 
     @property
     def monitor_hits(self) -> list[RuleHit]:

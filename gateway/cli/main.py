@@ -61,10 +61,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("history", help="the recipient history behind first-time recipient signals")
     hsub = p.add_subparsers(dest="history_command", required=True, metavar="ACTION")
-    hi = hsub.add_parser("import", help="seed the history from Postfix mail logs and/or CSV files")
+    hi = hsub.add_parser("import", help="seed the history from Postfix mail logs, CSV files and sent mail")
     _add_config(hi)
     hi.add_argument("--postfix", metavar="MAILLOG", action="append", default=[], help="Postfix log (.gz too)")
     hi.add_argument("--csv", metavar="FILE", action="append", default=[], help="CSV: sender,recipient,sent_at")
+    hi.add_argument("--mbox", metavar="FILE", action="append", default=[], help="sent mail in an mbox file")
+    hi.add_argument("--maildir", metavar="DIR", action="append", default=[], help="sent mail in a Maildir")
     hi.add_argument("--replace", action="store_true", help="forget the existing history first")
     _add_config(hsub.add_parser("counts", help="sender-recipient pairs and organisations known"))
     _add_config(
@@ -173,27 +175,61 @@ def _check(config: Config, args: argparse.Namespace) -> int:
 
 
 def _history(config: Config, args: argparse.Namespace) -> int:
+    from gateway.recipients.contacts_backends import open_contacts
     from gateway.recipients.history_backends import open_node_history
     from gateway.recipients.history_import import import_files
 
     history = open_node_history(config.store.url, config.recipients)
+    orgs = history.orgs
+    contacts = open_contacts(config.store.url)
     try:
         if args.history_command == "prune":
             from gateway.recipients.pruning import prune_once
 
             days = config.recipients.history_retention_days
-            removed = prune_once(history, days)
+            removed = prune_once(history, days, contacts=contacts)
             print(f"deleted {removed['pairs']} pair(s) and {removed['orgs']} organisation(s) unused for {days:g} days")
+            print(
+                f"deleted {removed['names']} name(s), {removed['threads']} thread id(s) and {removed['files']} "
+                "attachment digest(s) from the contact book"
+            )
             return EXIT_OK
         if args.history_command == "counts":
-            for key, value in history.counts().items():
-                print(f"{key:6} {value}")
+            for key, value in {**history.counts(), **contacts.counts()}.items():
+                print(f"{key:7} {value}")
             return EXIT_OK
-        if not args.postfix and not args.csv:
-            print("gateway: history import: give --postfix MAILLOG and/or --csv FILE", file=sys.stderr)
+        mailboxes = getattr(args, "mbox", []) or getattr(args, "maildir", [])
+        if not args.postfix and not args.csv and not mailboxes:
+            print(
+                "gateway: history import: give --postfix MAILLOG, --csv FILE, --mbox FILE and/or --maildir DIR",
+                file=sys.stderr,
+            )
             return EXIT_USAGE
         if args.replace:
             history.clear()
+            contacts.clear()
+        if mailboxes:
+            from gateway.recipients.mail_import import import_mailboxes
+
+            try:
+                counted = import_mailboxes(
+                    history,
+                    contacts if config.recipients.misaddressed.enabled else None,
+                    mbox=args.mbox,
+                    maildirs=args.maildir,
+                    internal_domains=config.organization.internal_domains,
+                    affiliate_domains=config.recipients.affiliate_domains,
+                    orgs=orgs,
+                    limits=config.extract,
+                    min_attachment_bytes=config.recipients.misaddressed.min_attachment_bytes,
+                    echo=print,
+                )
+            except OSError as e:
+                print(f"gateway: history import: {e.filename}: {e.strerror}", file=sys.stderr)
+                return EXIT_ERROR
+            if not args.postfix and not args.csv:
+                print(f"total: {counted.recorded} sender-recipient deliveries recorded")
+                return EXIT_OK
         try:
             totals = import_files(
                 history,
@@ -210,6 +246,7 @@ def _history(config: Config, args: argparse.Namespace) -> int:
         return EXIT_OK
     finally:
         history.close()
+        contacts.close()
 
 
 def _queue(config: Config, args: argparse.Namespace) -> int:

@@ -158,6 +158,27 @@ class DnsCheckConfig(_Strict):
     check_internal: bool = Field(default=False, description="Also check internal and affiliate domains.")
 
 
+class MisaddressedConfig(_Strict):
+    """Content addressed to someone other than its recipients (gateway/recipients/misaddressed.py)."""
+
+    enabled: bool = Field(default=True, description="Learn who is who from delivered mail and compare.")
+    max_orgs_per_name: int = Field(
+        default=2,
+        ge=1,
+        description="A name known at more external organisations than this (a common surname, a generic "
+        "word) proves nothing and is never a mismatch.",
+    )
+    widely_shared_files: int = Field(
+        default=3,
+        ge=1,
+        description="An attachment already sent to more organisations than this (a brochure, terms and "
+        "conditions) is not flagged when it goes to another one, unless it holds personal data.",
+    )
+    min_attachment_bytes: int = Field(
+        default=256, ge=0, description="Attachments smaller than this are not compared (icons, tiny files)."
+    )
+
+
 class RecipientsConfig(RecipientLists):
     """Everything the recipient assessment needs besides `organization.internal_domains`.
 
@@ -198,6 +219,11 @@ class RecipientsConfig(RecipientLists):
     )
     dns: DnsCheckConfig = Field(
         default_factory=DnsCheckConfig, description="DNS checks of recipient domains (see DnsCheckConfig)."
+    )
+    misaddressed: MisaddressedConfig = Field(
+        default_factory=MisaddressedConfig,
+        description="Content addressed to someone else: addressee mismatch, display names, threads, "
+        "attachments (see MisaddressedConfig).",
     )
     visible_external_threshold: int = Field(
         default=10,

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import hashlib
 import re
 
 from gateway.content import AttachmentInfo
@@ -55,6 +56,7 @@ def read_file(ctx: Context, data: bytes, name: str, declared: str, where: Where)
             path=where.path,
             encrypted=bool(state["encrypted"]),
             text_extracted=len(ctx.out.segments) > before,
+            sha256=hashlib.sha256(data).hexdigest(),
         )
     )
 

@@ -58,6 +58,19 @@ def details_of(verdict: Verdict, raw: bytes) -> dict[str, Any]:
                 "findings": [f for f in findings if name and name in str(f["where"])],
             }
         )
+    evidence = [
+        {
+            "signal": str(e.get("signal", "")),
+            "seen": str(e.get("seen", ""))[:200],
+            "where": str(e.get("where", "")),
+            "attachment": str(e.get("attachment", ""))[:200],
+            "known_at": [str(x) for x in e.get("known_at", [])][:5],
+            "goes_to": [str(x) for x in e.get("goes_to", [])][:5],
+            "ja": str(e.get("ja", "")),
+            "en": str(e.get("en", "")),
+        }
+        for e in (facts.get("misaddressed") or {}).get("evidence", [])
+    ]
     # Headers only: the subject is all we need, and a body nested too deeply to parse must not stop a hold.
     message = email.parser.BytesHeaderParser(policy=email.policy.default).parsebytes(raw)
     return {
@@ -66,6 +79,7 @@ def details_of(verdict: Verdict, raw: bytes) -> dict[str, Any]:
         "recipients": recipients,
         "attachments": attachments,
         "findings": findings,
+        "evidence": evidence,  # content addressed to someone else: what it says / where it goes
         # False when no rule in force read the content: no findings were looked for, not none found.
         "content_inspected": bool(facts.get("content_inspected", True)),
         "approver_source": verdict.approver_source,

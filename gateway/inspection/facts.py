@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from gateway.content import Extraction
+from gateway.recipients.misaddressed import Addressing
 from gateway.recipients.model import RecipientAssessment
 from gateway.scan.model import ScanResult
 
@@ -21,6 +22,7 @@ class Facts:
     recipients: RecipientAssessment
     scan: ScanResult = field(default_factory=ScanResult)  # personal data found
     content_inspected: bool = True  # False: no rule reads the content, so it was not extracted or scanned
+    addressing: Addressing = field(default_factory=Addressing)  # content addressed to someone else
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -53,4 +55,5 @@ class Facts:
             ],
             "personal_data": self.scan.to_json(),
             "recipients": self.recipients.to_json(),
+            "misaddressed": self.addressing.to_json(),
         }

@@ -19,8 +19,12 @@ from gateway.extract.ocr import installed
 from gateway.inspection.pool import InspectPool
 from gateway.message import Envelope
 from gateway.recipients.assess import RecipientContext
+from gateway.recipients.contacts import ContactBook
+from gateway.recipients.contacts_backends import open_contacts
+from gateway.recipients.domains import RecipientClass
 from gateway.recipients.history import RecipientHistory
 from gateway.recipients.history_backends import open_node_history
+from gateway.recipients.misaddressed import AddressingContext
 from gateway.scan.model import ScanContext
 
 log = logging.getLogger(__name__)
@@ -35,7 +39,7 @@ class InspectionSettings:
     extract: ExtractLimits
     recipients: RecipientsConfig
     internal_domains: tuple[str, ...]
-    store_url: str  # where the recipient history lives
+    store_url: str  # where the recipient history and the contact book live
 
     @classmethod
     def of(cls, config: Config) -> InspectionSettings:
@@ -57,7 +61,11 @@ class Inspectors:
     """
 
     def __init__(
-        self, settings: InspectionSettings, history: RecipientHistory | None = None, pool: InspectPool | None = None
+        self,
+        settings: InspectionSettings,
+        history: RecipientHistory | None = None,
+        pool: InspectPool | None = None,
+        contacts: ContactBook | None = None,
     ) -> None:
         self.settings = settings
         self.extract = settings.extract
@@ -70,12 +78,28 @@ class Inspectors:
         self.recipients = RecipientContext.create(
             settings.recipients, settings.internal_domains, self.history, resolver
         )
+        enabled = settings.recipients.misaddressed.enabled
+        self._owns_contacts = contacts is None and enabled
+        if contacts is None and enabled:
+            contacts = open_contacts(settings.store_url)
+        self.contacts = contacts
+        classify = self.recipients.classifier.classify
+        self.addressing = AddressingContext(
+            settings.recipients,
+            contacts,
+            self.recipients.orgs,
+            is_external=lambda domain: classify(domain) is RecipientClass.EXTERNAL,
+        )
 
     @classmethod
     def from_config(
-        cls, config: Config, history: RecipientHistory | None = None, pool: InspectPool | None = None
+        cls,
+        config: Config,
+        history: RecipientHistory | None = None,
+        pool: InspectPool | None = None,
+        contacts: ContactBook | None = None,
     ) -> Inspectors:
-        return cls(InspectionSettings.of(config), history, pool)
+        return cls(InspectionSettings.of(config), history, pool, contacts)
 
     async def start(self) -> None:
         """Start the inspection workers: PoolStartError (a ScanModelError) when the models do not load."""
@@ -101,3 +125,5 @@ class Inspectors:
             self.pool.close_sync()
         if self._owns_history:
             self.history.close()
+        if self._owns_contacts and self.contacts is not None:
+            self.contacts.close()

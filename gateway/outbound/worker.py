@@ -36,6 +36,7 @@ from gateway.outbound.client import Outcome, RcptResult, SmtpClient, temporary
 from gateway.outbound.dsn import build_dsn, failures_of, wants_notice
 from gateway.outbound.nexthop import NextHop, NextHopResolver, RouteError, recipient_domain
 from gateway.queue_runner import QueueRunner
+from gateway.recipients.contacts import ContactBook
 from gateway.recipients.history import RecipientHistory
 from gateway.recipients.recorder import HistoryRecorder
 from gateway.store.base import Lease, Queue, Store, StoreError
@@ -75,11 +76,12 @@ class DeliveryWorker(QueueRunner):
         clock: Callable[[], float] = time.time,
         history: RecipientHistory | None = None,
         holds: HoldStore | None = None,
+        contacts: ContactBook | None = None,
     ) -> None:
         self.relay = relay
         self.postmaster = postmaster  # the From: of delivery-status notices
         self.max_received_headers = max_received_headers
-        self.recorder = HistoryRecorder(history) if history is not None else None
+        self.recorder = HistoryRecorder(history, contacts=contacts) if history is not None else None
         self.holds = holds
         super().__init__(
             store,
@@ -167,7 +169,7 @@ class DeliveryWorker(QueueRunner):
         """Recipient history learns only from mail actually delivered (first-time recipient signals)."""
         if self.recorder is None or not delivered or message.is_notice or message.envelope.is_null_sender:
             return
-        self.recorder.add(message.envelope.mail_from, delivered, now)
+        self.recorder.add(message.envelope.mail_from, delivered, now, message.lesson)
 
     async def _close_hold(self, message: QueuedMessage, now: float) -> None:
         """A message that was held and released ends its hold's story as delivered."""

@@ -17,6 +17,7 @@ from typing import Any
 from gateway.inspection.facts import Facts
 from gateway.message import Envelope
 from gateway.policy.entities import ENTITY_NAMES, entity_name
+from gateway.recipients.misaddressed import SIGNALS as MISADDRESSED_SIGNALS
 from gateway.recipients.reasons import CODES as RECIPIENT_SIGNALS
 from gateway.unscannable import AMBIGUOUS_MIME, describe
 
@@ -77,6 +78,16 @@ FACTS: dict[str, FactSpec] = _specs(
     ("recipients.lookalike_domains", LIST, "recipient domains that look like a known domain"),
     ("recipients.lookalike_of", LIST, "the known domains they imitate"),
     ("recipients.signals", LIST, "every recipient and message signal (see docs/recipients.md)"),
+    (
+        "recipients.addressee_mismatch",
+        BOOL,
+        "a greeting, subject, attachment name or first line names someone known at another organisation",
+    ),
+    ("recipients.display_name_elsewhere", BOOL, "a recipient's display name is a known contact elsewhere"),
+    ("recipients.thread_new_org", BOOL, "a reply in a thread that went to other organisations goes to a new one"),
+    ("recipients.attachment_seen_elsewhere", BOOL, "an attachment identical to one sent to another organisation"),
+    ("recipients.misaddressed", BOOL, "any of the four signals above (content addressed to someone else)"),
+    ("recipients.misaddressed_signals", LIST, "which of them: addressee_mismatch, display_name_elsewhere, ..."),
     ("sender.address", STR, "envelope sender, normalised ('' for the null sender)"),
     ("sender.domain", STR, "domain of the envelope sender"),
     ("sender.class", STR, "internal | affiliate | external | null | invalid"),
@@ -102,9 +113,24 @@ DEFAULTS = {BOOL: False, INT: 0, STR: "", LIST: ()}
 # (see Policy.reads_content); a new fact is content until it is added here, so it fails closed.
 WITHOUT_CONTENT = frozenset({"message.size", "message.mime_defects", "message.is_reply"})
 WITHOUT_CONTENT_PREFIXES = ("recipients.", "sender.")
+# Recipient facts that compare the message (greetings, attachments, display names, threads) with what
+# the contact book learned: the pipeline looks them up only when the content is inspected.
+RECIPIENT_CONTENT = frozenset(
+    {
+        "recipients.addressee_mismatch",
+        "recipients.display_name_elsewhere",
+        "recipients.thread_new_org",
+        "recipients.attachment_seen_elsewhere",
+        "recipients.misaddressed",
+        "recipients.misaddressed_signals",
+        "recipients.misaddressed_evidence",
+    }
+)
 
 
 def needs_content(name: str) -> bool:
+    if name in RECIPIENT_CONTENT:
+        return True
     return name not in WITHOUT_CONTENT and not name.startswith(WITHOUT_CONTENT_PREFIXES)
 
 
@@ -227,6 +253,12 @@ def collect(envelope: Envelope, facts: Facts, sender: SenderInfo | None = None) 
         for s in r.signals:
             v[f"recipients.external.any.{s}"] = True
 
+    addressing = facts.addressing
+    for signal in MISADDRESSED_SIGNALS:
+        v[f"recipients.{signal}"] = addressing.has(signal)
+    v["recipients.misaddressed"] = bool(addressing.evidence)
+    v["recipients.misaddressed_signals"] = tuple(addressing.signals)
+
     v["sender.address"] = rec.sender if rec.sender else envelope.mail_from.lower()
     v["sender.domain"] = v["sender.address"].rpartition("@")[2]
     v["sender.class"] = rec.sender_class
@@ -276,6 +308,13 @@ def _pii_carrier(fs: FactSet, lang: str) -> str:
     return "an attachment" if attached else "a message"
 
 
+def _misaddressed_evidence(fs: FactSet, lang: str) -> str:
+    if fs.facts is None:
+        return ""
+    sentences = list(dict.fromkeys(e.reason.ja if lang == "ja" else e.reason.en for e in fs.facts.addressing.evidence))
+    return ("。" if lang == "ja" else ". ").join(sentences[:3]) + ("…" if len(sentences) > 3 else "")
+
+
 DISPLAY: dict[str, tuple[Callable[[FactSet, str], str], str]] = {
     "pii.carrier": (
         _pii_carrier,
@@ -284,6 +323,10 @@ DISPLAY: dict[str, tuple[Callable[[FactSet, str], str], str]] = {
     "pii.summary": (_pii_summary, "personal data by kind with counts: 'メールアドレス 5,572件'"),
     "pii.where": (_pii_where, "where the personal data is (attachment › sheet › rows)"),
     "unscannable.summary": (_unscannable_summary, "what could not be read, and where"),
+    "recipients.misaddressed_evidence": (
+        _misaddressed_evidence,
+        "what the mail says against where it goes: 「本文の宛名「…」は example.com の方ですが、宛先は … です」",
+    ),
 }
 
 

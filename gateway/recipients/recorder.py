@@ -12,6 +12,7 @@ import asyncio
 import logging
 from collections.abc import Iterable
 
+from gateway.recipients.contacts import ContactBook
 from gateway.recipients.history import Delivery, RecipientHistory
 
 log = logging.getLogger(__name__)
@@ -20,28 +21,41 @@ MAX_PENDING = 100_000  # deliveries waiting at most (a store that stays down mus
 
 
 class HistoryRecorder:
-    def __init__(self, history: RecipientHistory, max_pending: int = MAX_PENDING) -> None:
+    def __init__(
+        self, history: RecipientHistory, max_pending: int = MAX_PENDING, contacts: ContactBook | None = None
+    ) -> None:
         self.history = history
+        self.contacts = contacts  # learns who is who from the same deliveries (contacts.py)
+        self._lessons: dict[int, str] = {}
         self.max_pending = max_pending
         self._pending: list[Delivery] = []
         self._writer: asyncio.Task[None] | None = None
         self.dropped = 0
 
-    def add(self, sender: str, recipients: Iterable[str], when: float) -> None:
+    def add(self, sender: str, recipients: Iterable[str], when: float, lesson: str = "") -> None:
         if len(self._pending) >= self.max_pending:
             self.dropped += 1
             return
-        self._pending.append(Delivery(sender, tuple(recipients), when))
+        delivery = Delivery(sender, tuple(recipients), when)
+        if lesson and self.contacts is not None:
+            self._lessons[id(delivery)] = lesson
+        self._pending.append(delivery)
         if self._writer is None or self._writer.done():
             self._writer = asyncio.get_running_loop().create_task(self._write())
 
     async def _write(self) -> None:
         while self._pending:
             batch, self._pending = self._pending, []
+            lessons = [(self._lessons.pop(id(d)), d.recipients, d.when) for d in batch if id(d) in self._lessons]
             try:
                 await asyncio.to_thread(self.history.record_many, batch)
             except Exception as e:
                 log.warning("recipient history: %d deliveries not recorded: %s", len(batch), type(e).__name__)
+            if lessons and self.contacts is not None:
+                try:
+                    await asyncio.to_thread(self.contacts.learn_many, lessons)
+                except Exception as e:
+                    log.warning("contact book: %d deliveries not learned: %s", len(lessons), type(e).__name__)
 
     async def drain(self) -> None:
         """Return once everything handed over so far is written (or given up)."""

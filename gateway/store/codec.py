@@ -34,6 +34,8 @@ def encode(message: QueuedMessage) -> str:
         "shunt_reason": message.shunt_reason,
         "released": message.released,
     }
+    if message.lesson:
+        data["lesson"] = message.lesson
     # ensure_ascii keeps the text plain ASCII; surrogates from smtputf8 decoding survive the round trip.
     return json.dumps(data, ensure_ascii=True, separators=(",", ":"))
 
@@ -60,4 +62,5 @@ def decode(text: str | bytes) -> QueuedMessage:
         is_notice=bool(data["is_notice"]),
         shunt_reason=data["shunt_reason"],
         released=bool(data.get("released", True)),  # written before the flag existed: look for a hold
+        lesson=str(data.get("lesson", "")),
     )

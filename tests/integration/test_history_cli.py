@@ -59,7 +59,8 @@ def test_prune_deletes_what_is_older_than_the_retention(tmp_path: Path, capsys: 
     assert "deleted 1 pair(s) and 1 organisation(s) unused for 90 days" in out
     assert "@" not in out
     assert main(["history", "counts", "--config", str(config)]) == 0
-    assert dict(line.split() for line in capsys.readouterr().out.splitlines()) == {"pairs": "1", "orgs": "1"}
+    counts = dict(line.split() for line in capsys.readouterr().out.splitlines())
+    assert counts == {"pairs": "1", "orgs": "1", "names": "0", "threads": "0", "files": "0"}  # and the contact book
 
 
 def test_retention_shorter_than_a_window_is_a_config_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -1,6 +1,7 @@
 """Rule tests in the rspamd style: every tests/rules/NAME.eml beside NAME.expect.yaml (the action and
 the rules that must hit), run through the real inspection (extraction worker, recipient assessment
-with a SQLite history, the personal-data scanner) and the shipped rules. One inspection pool (one
+with a SQLite history and a contact book learned from the sent mail in history/, the personal-data
+scanner) and the shipped rules. One inspection pool (one
 worker, GiNZA loaded once) serves every message.
 """
 
@@ -15,15 +16,20 @@ import pytest
 from gateway.cli.envelope import envelope_from_headers
 from gateway.config import Config
 from gateway.config.policy import PolicySettings
-from gateway.flow import inspect
+from gateway.extract import extract_message
+from gateway.flow import inspect, parse
 from gateway.inspection.pool import InspectPool
 from gateway.inspection.tools import Inspectors
 from gateway.policy.policy import Policy
 from gateway.policy.ruletest import compare, load_expectation
+from gateway.recipients.domains import RecipientClass
+from gateway.recipients.misaddressed import lesson_of
+from gateway.recipients.model import RecipientRisk
 
 HERE = Path(__file__).parent
 EXAMPLES = HERE.parents[1] / "examples"
 MESSAGES = sorted(HERE.glob("*.eml"))
+HISTORY = HERE / "history"  # sent mail the contact book learns from before the tests
 SENDER = "taro.yamada@example.co.jp"
 KNOWN = ["tanaka@sakura-shoji.co.jp", "tanaka@partner-bank.co.jp", "hanako.sato@example.co.jp"]
 
@@ -56,8 +62,26 @@ async def tools(tmp_path: Path, pool: InspectPool) -> AsyncIterator[Inspectors]:
     cfg = config(tmp_path)
     inspectors = Inspectors.from_config(cfg, pool=pool)
     inspectors.history.record_delivery(SENDER, KNOWN, time.time() - 86400)
+    learn_history(inspectors)
     yield inspectors
     inspectors.close()
+
+
+def learn_history(tools: Inspectors) -> None:
+    """Sent mail in history/ teaches the contact book as if it had been delivered a day ago."""
+    assert tools.contacts is not None
+    for path in sorted(HISTORY.glob("*.eml")):
+        raw = path.read_bytes()
+        headers = parse(raw)
+        envelope = envelope_from_headers(raw, None, [])
+        external = [
+            RecipientRisk(a, RecipientClass.EXTERNAL, organisation=tools.recipients.orgs.of(a.rpartition("@")[2]))
+            for a in envelope.rcpt_tos
+            if not a.endswith("@example.co.jp")
+        ]
+        lesson = lesson_of(headers, extract_message(raw), external)
+        tools.contacts.learn(lesson, envelope.rcpt_tos, time.time() - 86400)
+        tools.history.record_delivery(envelope.mail_from, envelope.rcpt_tos, time.time() - 86400)
 
 
 def test_there_are_rule_tests() -> None:

@@ -30,6 +30,7 @@ messages = st.builds(
     deferred_reason=text,
     is_notice=st.booleans(),
     shunt_reason=text,
+    lesson=text,  # what the contact book learns on delivery (JSON from gateway/recipients/contacts.py)
 )
 
 
@@ -39,3 +40,10 @@ def test_round_trip(message: QueuedMessage) -> None:
     assert encoded.isascii()
     assert codec.decode(encoded) == message
     assert codec.decode(encoded.encode()) == message
+
+
+def test_a_message_stored_before_lessons_existed_reads_with_none() -> None:
+    message = QueuedMessage("m1", Envelope("a@example.co.jp", ("b@example.com",)), 1.0)
+    assert '"lesson"' not in codec.encode(message)
+    message.lesson = '{"v":1}'
+    assert codec.decode(codec.encode(message)).lesson == '{"v":1}'

@@ -19,7 +19,16 @@ from gateway.passwords import hash_password
 from gateway.store.base import Queue, Store
 from gateway.verdict import Action
 from gateway.web.app import create_app
-from tests.support.holding import hold_config, links_to, outbound_real, put_on_hold, secret_of, verdict
+from tests.support.holding import (
+    body_of,
+    hold_config,
+    links_to,
+    notices,
+    outbound_real,
+    put_on_hold,
+    secret_of,
+    verdict,
+)
 
 CSRF = re.compile(r'name="csrf" value="([0-9a-f]+)"')
 
@@ -262,3 +271,32 @@ async def test_unknown_link_is_404_without_details(client: httpx.AsyncClient, st
     r = await client.get("/h/0123/abcdef")
     assert r.status_code == 404 and r.headers["cache-control"] == "no-store"
     assert store.counts()[Queue.HOLD] == 0
+
+
+async def test_page_shows_misaddressed_evidence_side_by_side(
+    client: httpx.AsyncClient, store: Store, workflow: HoldWorkflow
+) -> None:
+    v = verdict(Action.HOLD_SENDER, rule="misaddressed_external")
+    v.facts["misaddressed"] = {
+        "evidence": [
+            {
+                "signal": "addressee_mismatch",
+                "seen": "株式会社エグザンプル 営業部 山田様<script>",
+                "where": "body",
+                "attachment": "",
+                "known_at": ["example-client.com"],
+                "goes_to": ["partner.example"],
+                "ja": "本文の宛名「株式会社エグザンプル 営業部 山田様」は example-client.com の方です",
+                "en": "The addressee in the body ...",
+            }
+        ]
+    }
+    hold = await put_on_hold(store, workflow, v)
+    (link,) = [x for x in links_to(store, "taro@example.co.jp") if secret_of(x)[0] == hold.id]
+    page = (await client.get(path_of(link) + "?lang=ja")).text
+    table = page.split('class="evidence"', 1)[1].split("</table>", 1)[0]
+    assert "宛名と宛先の食い違い" in page and "メールの内容" in table and "今回の宛先" in table
+    assert "本文の宛名" in table and "example-client.com" in table and "partner.example" in table
+    assert "株式会社エグザンプル 営業部 山田様&lt;script&gt;" in table and "<script>" not in page
+    notice = next(body_of(mail) for m, mail in notices(store) if m.envelope.rcpt_tos == ("taro@example.co.jp",))
+    assert "宛名と宛先の食い違い" in notice and "example-client.com" in notice

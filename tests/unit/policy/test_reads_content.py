@@ -69,6 +69,12 @@ CONTENT = [
     "attachment.encrypted",
     "attachment.max_size",
     "attachment.total_size",
+    "recipients.addressee_mismatch",  # greetings and attachments compared with the recipients
+    "recipients.display_name_elsewhere",  # compared with the contact book along with the content
+    "recipients.thread_new_org",
+    "recipients.attachment_seen_elsewhere",
+    "recipients.misaddressed",
+    "recipients.misaddressed_signals",
 ]
 FAMILY_NEEDS = {
     "pii.count.": True,
@@ -196,6 +202,7 @@ def test_shipped_rules_read_what_the_table_says() -> None:
         "pii_first_time_external",
         "pii_multiple_orgs",
         "unscannable_external",
+        "misaddressed_external",  # greetings and attachments against the recipients
     }
 
 
@@ -212,10 +219,12 @@ def test_recipient_only_rules_read_no_content(tmp_path: Path) -> None:
     assert load(rules_dir(tmp_path, RECIPIENT_RULES)).reads_content is False
 
 
-def test_the_shipped_recipient_rules_alone_read_no_content(tmp_path: Path) -> None:
+def test_the_shipped_recipient_rules_read_content_only_for_misaddressed_mail(tmp_path: Path) -> None:
     rules = tmp_path / "rules"
-    rules.mkdir()
+    (rules / "local.d").mkdir(parents=True)
     shutil.copy(SHIPPED_RULES / "20-recipients.yaml", rules)
+    assert load(rules).reads_content is True
+    (rules / "local.d" / "off.yaml").write_text("rules:\n  - {name: misaddressed_external, enabled: false}\n")
     assert load(rules).reads_content is False
 
 
@@ -241,6 +250,7 @@ def test_disabled_content_rules_read_nothing(tmp_path: Path) -> None:
         "pii_first_time_external",
         "pii_multiple_orgs",
         "unscannable_external",
+        "misaddressed_external",
     ]
     text = "rules:\n" + "".join(f"  - {{name: {n}, enabled: false}}\n" for n in off)
     (rules / "local.d" / "off.yaml").write_text(text, encoding="utf-8")
