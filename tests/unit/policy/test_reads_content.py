@@ -219,13 +219,18 @@ def test_recipient_only_rules_read_no_content(tmp_path: Path) -> None:
     assert load(rules_dir(tmp_path, RECIPIENT_RULES)).reads_content is False
 
 
-def test_the_shipped_recipient_rules_read_content_only_for_misaddressed_mail(tmp_path: Path) -> None:
+def test_the_shipped_recipient_rules_alone_read_no_content(tmp_path: Path) -> None:
     rules = tmp_path / "rules"
-    (rules / "local.d").mkdir(parents=True)
+    rules.mkdir()
     shutil.copy(SHIPPED_RULES / "20-recipients.yaml", rules)
-    assert load(rules).reads_content is True
-    (rules / "local.d" / "off.yaml").write_text("rules:\n  - {name: misaddressed_external, enabled: false}\n")
     assert load(rules).reads_content is False
+
+
+def test_the_shipped_misaddressed_rule_reads_content(tmp_path: Path) -> None:
+    rules = tmp_path / "rules"
+    rules.mkdir()
+    shutil.copy(SHIPPED_RULES / "25-misaddressed.yaml", rules)
+    assert load(rules).reads_content is True
 
 
 def test_shipped_rules_read_content() -> None:
