@@ -231,9 +231,18 @@ def from_greeting(text: str, where: str = BODY, attachment: str = "") -> list[Ad
                 if a:
                     out.append(a)
         return out
-    first = max(0, last - 3)
-    a = parse_addressee(lines[first : last + 1], where, attachment)
-    return [a] if a else []
+    # In the body: each honorific line closes one addressee, with the lines above it since the last
+    # one ("株式会社A\n営業部 山田様\nCC: 株式会社B 佐藤様" is two addressees).
+    out = []
+    block: list[str] = []
+    for line in lines[: last + 1]:
+        block.append(line)
+        if _ends_with_honorific(line):
+            a = parse_addressee(block[-4:], where, attachment)
+            if a:
+                out.append(a)
+            block = []
+    return out
 
 
 def _english(name: str, line: str, where: str, attachment: str) -> Addressee | None:

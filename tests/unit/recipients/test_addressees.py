@@ -101,3 +101,21 @@ def test_addressees_of_a_whole_extraction() -> None:
         (FILE_NAME, "青空"),
         (ATTACHMENT, "さくら商事"),
     ]
+
+
+def test_several_addressees_in_one_greeting_block() -> None:
+    found = from_greeting("株式会社エグザンプル\n営業部 山田様\nCC: 北斗物産株式会社 佐藤様\n\nお世話になります。")
+    assert [(a.org_key, a.person_key) for a in found] == [("エグザンプル", "山田"), ("北斗物産", "佐藤")]
+
+
+@pytest.mark.parametrize(
+    ("text", "org", "person"),
+    [
+        ("株式会社エグザンプル\n営業部 部長 山田 太郎 様\n\nお世話に", "エグザンプル", "山田太郎"),
+        ("エグザンプル株式会社　御中\n", "エグザンプル", ""),
+        ("株式会社エグザンプル 山田様、\nお世話になっております。", "エグザンプル", "山田"),
+    ],
+)
+def test_greeting_variants(text: str, org: str, person: str) -> None:
+    (a,) = from_greeting(text)
+    assert (a.org_key, a.person_key) == (org, person)
