@@ -220,8 +220,9 @@ def from_greeting(text: str, where: str = BODY, attachment: str = "") -> list[Ad
     last = max((i for i, x in enumerate(lines) if _ends_with_honorific(x)), default=-1)
     if last < 0:
         return []
+    out: list[Addressee] = []
+    block: list[str] = []
     if where != BODY:  # in an attachment: each honorific line on its own, with the line above it if it is an org
-        out = []
         for i, line in enumerate(lines[: last + 1]):
             if _ends_with_honorific(line):
                 block = [line]
@@ -233,8 +234,6 @@ def from_greeting(text: str, where: str = BODY, attachment: str = "") -> list[Ad
         return out
     # In the body: each honorific line closes one addressee, with the lines above it since the last
     # one ("株式会社A\n営業部 山田様\nCC: 株式会社B 佐藤様" is two addressees).
-    out = []
-    block: list[str] = []
     for line in lines[: last + 1]:
         block.append(line)
         if _ends_with_honorific(line):
