@@ -126,9 +126,9 @@ async def dispose(
     """Carry out the verdict with its handler (gateway/dispositions.py): relay and rewrite_bcc →
     outbound; hold_sender, hold_manager and delay → the hold workflow; reject → a notice to the sender."""
     lease.message.lesson = verdict.lesson  # learned by the contact book once delivered
-    MESSAGES.labels(verdict.action.value).inc()
     raw = raw or await asyncio.to_thread(store.raw, lease.message.id)
     await HANDLERS[verdict.action](Disposal(store, lease, verdict, raw, holds))
+    MESSAGES.labels(verdict.action.value).inc()  # counted once disposed: a retried message counts once
 
 
 async def process(

@@ -4,6 +4,7 @@ the file, the line, the key path and a plain message (ConfigError)."""
 from __future__ import annotations
 
 import ipaddress
+import zoneinfo
 from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
@@ -138,6 +139,9 @@ class WebConfig(_Strict):
         default=60.0, gt=0, description="first lock; each further failure doubles it, up to login_lockout_max_seconds"
     )
     login_lockout_max_seconds: float = Field(default=3600.0, gt=0, description="longest lock")
+    metrics_token: str = Field(
+        default="", description="if set, /metrics answers only with `Authorization: Bearer <token>`"
+    )
 
     @field_validator("listen")
     @classmethod
@@ -158,6 +162,24 @@ class HoldConfig(_Strict):
     languages: dict[str, str] = Field(default_factory=dict)
     loop_interval: float = Field(default=5.0, gt=0)
     retry_seconds: float = Field(default=30.0, gt=0)
+    time_zone: str = Field(default="Asia/Tokyo", description="times on pages and in notices, with the zone shown")
+    reject_reason_required: bool = Field(default=True, description="an approver must say why they reject")
+    escalate_after_hours: float = Field(
+        default=0.0,
+        ge=0,
+        description="nobody approved or rejected within this: ask the deputies, then the fallback group (0: never)",
+    )
+    deputies: dict[str, list[str]] = Field(default_factory=dict, description="approver address -> deputies' addresses")
+    fallback_approvers: list[str] = Field(default_factory=list, description="asked last, when escalating")
+
+    @field_validator("time_zone")
+    @classmethod
+    def _time_zone(cls, v: str) -> str:
+        try:
+            zoneinfo.ZoneInfo(v)
+        except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown time zone {v!r} (an IANA name such as Asia/Tokyo or UTC)") from None
+        return v
 
 
 class WorkerConfig(_Strict):

@@ -25,7 +25,8 @@ class HoldState(StrEnum):
     DELAYED = "delayed"
     RELEASING = "releasing"
     RELEASED = "released"
-    DELIVERED = "delivered"  # the released message left the outbound queue (delivered, or bounced with a notice)
+    DELIVERED = "delivered"  # the released message reached at least one recipient (failures: `delivery`)
+    DELIVERY_FAILED = "delivery_failed"  # it reached none (each failure was noticed to the sender)
     CANCELLED = "cancelled"
     REJECTED = "rejected"
     EXPIRED = "expired"
@@ -41,7 +42,16 @@ class HoldState(StrEnum):
 
 
 WAITING = frozenset({HoldState.HELD_SENDER, HoldState.HELD_MANAGER, HoldState.DELAYED})
-FINAL = frozenset({HoldState.RELEASED, HoldState.DELIVERED, HoldState.CANCELLED, HoldState.REJECTED, HoldState.EXPIRED})
+FINAL = frozenset(
+    {
+        HoldState.RELEASED,
+        HoldState.DELIVERED,
+        HoldState.DELIVERY_FAILED,
+        HoldState.CANCELLED,
+        HoldState.REJECTED,
+        HoldState.EXPIRED,
+    }
+)
 
 
 class Scope(StrEnum):
@@ -106,6 +116,9 @@ class Hold:
     release_on_expiry: bool = False
     retry_at: float = 0.0  # releasing / final but unsettled: when the loop takes it up again
     details: dict[str, Any] = field(default_factory=dict)  # reasons, recipients, attachments, findings
+    delivery: dict[str, int] = field(default_factory=dict)  # after delivery: {"delivered": n, "failed": m}
+    escalate_at: float | None = None  # waiting for approval: when deputies (then the fallback group) are asked
+    escalation: int = 0  # 0: the approvers; 1: their deputies asked too; 2: the fallback group as well
     tokens: list[LinkToken] = field(default_factory=list)
     version: int = 0
 
@@ -127,6 +140,8 @@ class Hold:
         due = self.expires_at
         if self.remind_at is not None and not self.reminded and self.state is not HoldState.DELAYED:
             due = min(due, self.remind_at)
+        if self.escalate_at is not None and self.state is HoldState.HELD_MANAGER:
+            due = min(due, self.escalate_at)
         return due
 
     def to_json(self) -> dict[str, Any]:

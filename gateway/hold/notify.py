@@ -22,9 +22,12 @@ from typing import Any
 import jinja2
 
 from gateway.config import Config
-from gateway.mail.compose import one_line, own_headers, queued_notice
+from gateway.hold.details import complete
+from gateway.hold.labels import Labels
+from gateway.mail.compose import own_headers, queued_notice
 from gateway.message import QueuedMessage
 from gateway.resources import shipped
+from gateway.safe_text import defang, one_line, quoted
 from gateway.store.base import Queue, Store
 
 log = logging.getLogger(__name__)
@@ -33,8 +36,29 @@ TEMPLATES = shipped("templates")
 FROM_NAME = "メール誤送信防止 / Mail Gateway"
 
 
+SUBJECT_CHARS = 200
+
+
+@jinja2.pass_context
+def _quoted(context: jinja2.runtime.Context, value: object, limit: int = 200) -> str:
+    return quoted(value, str(context.get("language", "ja")), limit)
+
+
+def _line(value: object, limit: int = 200) -> str:
+    return defang(one_line(value, limit))
+
+
+def _block(value: object, indent: str = "  ", limit: int = 1000) -> str:
+    """A person's comment: kept on its lines, each indented and defanged, control characters dropped."""
+    text = "" if value is None else str(value)[:limit]
+    lines = [defang(one_line(line, limit)) for line in text.splitlines()]
+    return "\n".join(indent + "| " + line for line in lines if line)
+
+
 def mail_environment(directory: Path = TEMPLATES) -> jinja2.Environment:
-    return jinja2.Environment(
+    """Text mail. Whatever came from a message goes through `q` (one quoted, defanged line) or `line`
+    (one defanged line); a person's comment through `block`. See gateway.safe_text."""
+    env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(str(directory / "mail")),
         autoescape=False,  # text/plain mail
         undefined=jinja2.StrictUndefined,
@@ -42,6 +66,8 @@ def mail_environment(directory: Path = TEMPLATES) -> jinja2.Environment:
         trim_blocks=True,
         lstrip_blocks=True,
     )
+    env.filters.update(q=_quoted, line=_line, block=_block)
+    return env
 
 
 @dataclass(frozen=True)
@@ -53,11 +79,17 @@ class NoticeSettings:
     base_url: str = "http://localhost:8025"  # web.base_url
     postmaster: str = "postmaster@localhost"  # From: of every notice
     helo_name: str = "localhost"  # relay.helo_name, the domain of Message-IDs
+    time_zone: str = "Asia/Tokyo"  # hold.time_zone: times in notices, with the zone shown
 
     @classmethod
     def of(cls, config: Config) -> NoticeSettings:
         return cls(
-            config.hold.language, config.hold.languages, config.web.base_url, config.postmaster, config.relay.helo_name
+            config.hold.language,
+            config.hold.languages,
+            config.web.base_url,
+            config.postmaster,
+            config.relay.helo_name,
+            config.hold.time_zone,
         )
 
 
@@ -74,7 +106,10 @@ class Notifier:
         return f"{self.settings.base_url.rstrip('/')}/h/{hold_id}/{secret}"
 
     def render(self, kind: str, lang: str, **context: Any) -> tuple[str, str]:
-        text = self.env.get_template(f"{kind}.{lang}.txt").render(language=lang, **context)
+        if isinstance(context.get("details"), dict):
+            context["details"] = complete(context["details"])
+        labels = Labels(lang, self.settings.time_zone)
+        text = self.env.get_template(f"{kind}.{lang}.txt").render(language=lang, labels=labels, **context)
         head, _, body = text.partition("\n\n")
         if not head.startswith("Subject: "):
             raise ValueError(f"template {kind}.{lang}.txt must start with 'Subject: '")
@@ -94,7 +129,7 @@ class Notifier:
         )
         for name, value in own:
             mail[name] = value
-        mail["Subject"] = one_line(subject)
+        mail["Subject"] = one_line(subject, SUBJECT_CHARS)  # never a second header, whatever a template made
         mail["X-Auto-Response-Suppress"] = "All"
         mail.set_content(body, charset="utf-8", cte="base64")
         raw = mail.as_bytes(policy=mail.policy.clone(linesep="\r\n"))

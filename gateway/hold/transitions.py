@@ -37,6 +37,8 @@ REFUSALS = {
         "The form has expired. Please reload the page.",
     ),
     "signin": ("サインインが必要です。", "Please sign in."),
+    "reason": ("却下の理由を入力してください。", "Please give a reason for rejecting."),
+    "choose": ("メールを1通以上選んでください。", "Choose at least one message."),
 }
 
 SENDER_ACTIONS = ("confirm", "cancel")
@@ -49,6 +51,7 @@ class Timing:
     manager_seconds: float
     remind_before: float  # seconds; 0 = no reminder
     retry_seconds: float
+    escalate_seconds: float = 0.0  # 0 = never escalate
 
 
 def _copy(hold: Hold) -> Hold:
@@ -98,7 +101,10 @@ def by_token(
             raise Refused("token")
         if token.scope is not scope or action not in (SENDER_ACTIONS if scope is Scope.SENDER else APPROVER_ACTIONS):
             raise Refused("scope")
-        if token.used_at is not None:
+        # The sender may withdraw at any time while the message waits, also after asking for
+        # approval with this same link (the link was used for that, not for a final decision).
+        withdrawing = scope is Scope.SENDER and action == "cancel" and hold.state is HoldState.HELD_MANAGER
+        if token.used_at is not None and not withdrawing:
             raise Refused("used")
         if signed_in is not None and signed_in.lower() != token.actor:
             raise Refused("actor")
@@ -107,7 +113,7 @@ def by_token(
         if now >= hold.expires_at:
             raise Refused("expired")
         allowed = {HoldState.HELD_SENDER, HoldState.DELAYED} if scope is Scope.SENDER else {HoldState.HELD_MANAGER}
-        if hold.state not in allowed:
+        if hold.state not in allowed and not withdrawing:
             raise Refused("state")
         new = _copy(hold)
         for t in new.tokens:
@@ -127,6 +133,8 @@ def by_token(
                 new.expires_at = now + timing.manager_seconds
                 new.remind_at = _remind_at(new.expires_at, now, timing)
                 new.reminded = False
+                new.escalate_at = now + timing.escalate_seconds if timing.escalate_seconds else None
+                new.escalation = 0
                 new.tokens.extend(approver_tokens)
                 change.log("confirmed", token.actor, before, detail, now)
             else:
@@ -136,11 +144,7 @@ def by_token(
                 change.stats[new.outcome] = 1
                 change.log("confirmed", token.actor, before, detail, now)
         elif action == "cancel":
-            _finish(new, HoldState.CANCELLED, now, timing)
-            new.outcome = Outcome.CANCELLED.value
-            new.decided_by = token.actor
-            change.stats[new.outcome] = 1
-            change.log("cancelled", token.actor, before, "", now)
+            _cancel(new, change, token.actor, before, now, timing)
         elif action == "approve":
             _finish(new, HoldState.RELEASING, now, timing)
             new.outcome = _release_outcome(new)
@@ -155,6 +159,60 @@ def by_token(
             new.comment = comment
             change.stats[new.outcome] = 1
             change.log("rejected", token.actor, before, comment, now)
+        return change
+
+    return decide
+
+
+def _cancel(new: Hold, change: Change, actor: str, before: HoldState, now: float, timing: Timing) -> None:
+    _finish(new, HoldState.CANCELLED, now, timing)
+    new.outcome = Outcome.CANCELLED.value
+    new.decided_by = actor
+    change.stats[new.outcome] = 1
+    change.log("withdrawn" if before is HoldState.HELD_MANAGER else "cancelled", actor, before, "", now)
+
+
+def by_sender(actor: str, now: float, timing: Timing) -> Decide:
+    """The sender withdraws one of their own waiting messages (from their list of held mail)."""
+
+    def decide(hold: Hold) -> Change:
+        if hold.sender != actor.lower():
+            raise Refused("actor")
+        if not hold.state.waiting:
+            raise Refused("state")
+        new = _copy(hold)
+        change = Change(new)
+        _cancel(new, change, hold.sender, hold.state, now, timing)
+        return change
+
+    return decide
+
+
+def by_approver(actor: str, action: str, now: float, timing: Timing, *, comment: str = "") -> Decide:
+    """A signed-in approver acts from their inbox (no link token): only on a hold they are asked to
+    decide (an approver, a deputy or the fallback group after escalation), only while it waits."""
+
+    def decide(hold: Hold) -> Change:
+        if action not in APPROVER_ACTIONS:
+            raise Refused("scope")
+        if actor.lower() not in hold.approvers:
+            raise Refused("actor")
+        if hold.state is not HoldState.HELD_MANAGER:
+            raise Refused("state")
+        if now >= hold.expires_at:
+            raise Refused("expired")
+        new = _copy(hold)
+        change = Change(new)
+        new.decided_by = actor.lower()
+        new.comment = comment
+        if action == "approve":
+            _finish(new, HoldState.RELEASING, now, timing)
+            new.outcome = _release_outcome(new)
+        else:
+            _finish(new, HoldState.REJECTED, now, timing)
+            new.outcome = Outcome.REJECTED.value
+        change.stats[new.outcome] = 1
+        change.log("approved" if action == "approve" else "rejected", actor.lower(), hold.state, comment, now)
         return change
 
     return decide
@@ -200,10 +258,16 @@ def by_admin(action: str, admin: str, now: float, timing: Timing, *, comment: st
 
 
 def by_clock(
-    now: float, timing: Timing, *, sender_token: LinkToken | None = None, approver_tokens: Sequence[LinkToken] = ()
+    now: float,
+    timing: Timing,
+    *,
+    sender_token: LinkToken | None = None,
+    approver_tokens: Sequence[LinkToken] = (),
+    escalation: tuple[int, Sequence[str], Sequence[LinkToken]] | None = None,
 ) -> Decide:
-    """Time passing: a delay ends (release), a hold expires (discard, or release for some rules), or
-    a reminder falls due (with fresh link tokens, since only digests of the first ones are kept)."""
+    """Time passing: a delay ends (release), a hold expires (discard, or release for some rules),
+    nobody approved in time (escalation: (level, the addresses asked now, their tokens)), or a
+    reminder falls due (with fresh link tokens, since only digests of the first ones are kept)."""
 
     def decide(hold: Hold) -> Change | None:
         if not hold.state.waiting:
@@ -226,6 +290,23 @@ def by_clock(
                 new.decided_by = "system"
                 change.stats[new.outcome] = 1
                 change.log("expired", "system", before, "", now)
+            return change
+        if (
+            hold.state is HoldState.HELD_MANAGER
+            and hold.escalate_at is not None
+            and now >= hold.escalate_at
+            and escalation is not None
+        ):
+            level, asked, fresh = escalation
+            new.approvers = tuple(dict.fromkeys((*hold.approvers, *asked)))
+            new.escalation = level
+            new.escalate_at = now + timing.escalate_seconds if level < 2 and timing.escalate_seconds else None
+            new.tokens.extend(fresh)
+            new.updated_at = now
+            change.log("escalated", "system", before, f"level {level}: {len(asked)} approver(s) asked", now)
+            return change
+        if hold.state is HoldState.HELD_MANAGER and hold.escalate_at is not None and now >= hold.escalate_at:
+            new.escalate_at = None  # nobody left to ask: stop looking
             return change
         if hold.remind_at is not None and not hold.reminded and now >= hold.remind_at:
             if hold.state is HoldState.DELAYED:
@@ -261,17 +342,20 @@ def settled(now: float) -> Decide:
     return decide
 
 
-def delivered(now: float, detail: str) -> Decide:
-    """Delivery finished the released message: released becomes delivered (the end of its story)."""
+def delivered(now: float, done: int, failed: int) -> Decide:
+    """Delivery finished the released message: released becomes delivered if it reached anyone, else
+    delivery_failed (the end of its story either way; the counts are kept on the record)."""
 
     def decide(hold: Hold) -> Change | None:
         if hold.state is not HoldState.RELEASED:
             return None
         new = _copy(hold)
-        new.state = HoldState.DELIVERED
+        new.state = HoldState.DELIVERED if done else HoldState.DELIVERY_FAILED
+        new.delivery = {"delivered": done, "failed": failed}
         new.updated_at = now
         change = Change(new)
-        change.log("delivered", "system", hold.state, detail, now)
+        event = "delivered" if done else "delivery_failed"
+        change.log(event, "system", hold.state, f"{done} delivered, {failed} failed", now)
         return change
 
     return decide

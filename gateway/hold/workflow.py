@@ -58,8 +58,11 @@ class HoldWorkflow:
         self.notifier = notifier
         self.clock = clock
         h = settings
-        self.timing = tr.Timing(h.manager_hours * 3600, h.remind_before_minutes * 60, h.retry_seconds)
+        self.timing = tr.Timing(
+            h.manager_hours * 3600, h.remind_before_minutes * 60, h.retry_seconds, h.escalate_after_hours * 3600
+        )
         self.lease_seconds = lease_seconds
+        self._failures: dict[str, int] = {}  # hold id -> failed rounds in a row (for the log)
 
     @classmethod
     def from_config(
@@ -167,6 +170,15 @@ class HoldWorkflow:
         await self._after(change, fresh)
         return change
 
+    async def withdraw(self, hold_id: str, sender: str) -> Change:
+        """The sender withdraws a waiting message from their list of held mail. Raises Refused."""
+        change = await asyncio.to_thread(self.holds.update, hold_id, tr.by_sender(sender, self.clock(), self.timing))
+        if change is None:
+            raise Refused("token")
+        log.info("hold %s: withdrawn by its sender -> %s", hold_id, change.hold.state)
+        await self._after(change, [])
+        return change
+
     async def admin(self, hold_id: str, action: str, admin: str, *, comment: str = "", hours: float = 0.0) -> Change:
         decide = tr.by_admin(action, admin, self.clock(), self.timing, comment=comment[:1000], hours=hours)
         change = await asyncio.to_thread(self.holds.update, hold_id, decide)
@@ -195,9 +207,9 @@ class HoldWorkflow:
         lease = await asyncio.to_thread(self.store.claim_message, Queue.HOLD, hold.id, self.lease_seconds)
         if lease is None:
             where = await asyncio.to_thread(self.store.get, hold.id)
-            if where is not None and where[0] in (Queue.INBOUND, Queue.HOLD):
-                # Not on the hold queue yet (the pipeline is still moving it), or another node holds
-                # the claim: look again later.
+            if where is not None and where[0] in (Queue.INBOUND, Queue.HOLD, Queue.SHUNT):
+                # Not on the hold queue yet (the pipeline is still moving it), another node holds
+                # the claim, or it is on the shunt queue until a human retries it: look again later.
                 await asyncio.to_thread(self.holds.update, hold.id, tr.retry_later(now, self.timing))
                 return None
             # Already moved on (or delivered and gone): a previous settle did the queue work.
@@ -229,8 +241,15 @@ class HoldWorkflow:
         for hold in due:
             try:
                 await self._tick_one(hold, now)
-            except Exception:
-                log.exception("hold loop: %s failed; will retry", hold.id)
+                self._failures.pop(hold.id, None)
+            except Exception as e:
+                # A traceback the first time; then one line at the 2nd, 4th, 8th ... failure, so a
+                # hold that keeps failing does not flood the log every round.
+                n = self._failures[hold.id] = self._failures.get(hold.id, 0) + 1
+                if n == 1:
+                    log.exception("hold loop: %s failed; will retry", hold.id)
+                elif n & (n - 1) == 0:
+                    log.warning("hold loop: %s failed %d times: %s", hold.id, n, type(e).__name__)
         return len(due)
 
     async def _tick_one(self, hold: Hold, now: float) -> None:
@@ -246,7 +265,16 @@ class HoldWorkflow:
             for approver in hold.approvers:
                 s, t = tokens.mint(Scope.APPROVER, approver)
                 fresh.append((approver, s, t))
-        decide = tr.by_clock(now, self.timing, sender_token=sender_token, approver_tokens=[t for _, _, t in fresh])
+        escalating = self._escalation(hold, now)
+        decide = tr.by_clock(
+            now,
+            self.timing,
+            sender_token=sender_token,
+            approver_tokens=[t for _, _, t in fresh],
+            escalation=(escalating[0], [a for a, _, _ in escalating[1]], [t for _, _, t in escalating[1]])
+            if escalating
+            else None,
+        )
         change = await asyncio.to_thread(self.holds.update, hold.id, decide)
         if change is None:
             return
@@ -254,11 +282,44 @@ class HoldWorkflow:
         if new.state is HoldState.RELEASING or new.state.final:
             log.info("hold %s: %s", new.id, change.audit[-1].event if change.audit else new.state)
             await self.settle(new.id)
+        elif escalating and new.escalation > hold.escalation:
+            for approver, secret, _ in escalating[1]:
+                await self._send_link(new, approver, secret, "approval", approver=approver, escalated=True)
         elif new.reminded and not hold.reminded:
             if sender_secret is not None:
                 await self._send_link(new, new.sender, sender_secret, "reminder", role="sender")
             for approver, secret, _ in fresh:
                 await self._send_link(new, approver, secret, "reminder", role="approver")
+
+    def _escalation(self, hold: Hold, now: float) -> tuple[int, list[tuple[str, str, LinkToken]]] | None:
+        """Who is asked next when nobody approved in time: the approvers' deputies, then the fallback
+        group (with fresh links). None when it is not time, or nobody is left to ask."""
+        if hold.state is not HoldState.HELD_MANAGER or hold.escalate_at is None or now < hold.escalate_at:
+            return None
+        if now >= hold.expires_at:
+            return None
+        h = self.settings
+        level, asked = hold.escalation, set(hold.approvers)
+        while level < 2:
+            level += 1
+            if level == 1:
+                people = [d.lower() for a in hold.approvers for d in h.deputies.get(a, [])]
+            else:
+                people = [a.lower() for a in h.fallback_approvers]
+            new = list(dict.fromkeys(p for p in people if p not in asked))
+            if new:
+                return level, [(p, *tokens.mint(Scope.APPROVER, p)) for p in new]
+        return None
+
+    async def approve_signed_in(self, hold_id: str, actor: str, action: str, comment: str = "") -> Change:
+        """An approver's approve or reject from their inbox (signed in). Raises Refused."""
+        decide = tr.by_approver(actor, action, self.clock(), self.timing, comment=comment[:1000])
+        change = await asyncio.to_thread(self.holds.update, hold_id, decide)
+        if change is None:
+            raise Refused("token")
+        log.info("hold %s: %s from the inbox -> %s", hold_id, action, change.hold.state)
+        await self._after(change, [])
+        return change
 
     async def run(self, stop: asyncio.Event) -> None:
         """The hold loop: expiry, reminders, delay release, and settling what a crash left half done."""

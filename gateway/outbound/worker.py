@@ -175,11 +175,11 @@ class DeliveryWorker(QueueRunner):
         """A message that was held and released ends its hold's story as delivered."""
         if self.holds is None or message.is_notice or not message.released:
             return
-        detail = f"{len(message.delivered)} delivered, {len(message.failed)} failed"
+        decide = delivered(now, len(message.delivered), len(message.failed))
         try:
             hold = await asyncio.to_thread(self.holds.get, message.id)
             if hold is not None:
-                await asyncio.to_thread(self.holds.update, message.id, delivered(now, detail))
+                await asyncio.to_thread(self.holds.update, message.id, decide)
         except Exception as e:  # the audit trail is not worth a re-delivery
             log.warning("delivery %s: hold record not marked delivered: %s", message.id, type(e).__name__)
 

@@ -8,6 +8,7 @@ import asyncio
 import logging
 import math
 import time
+from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
@@ -16,6 +17,7 @@ from starlette.routing import BaseRoute, Route
 from gateway.hold.model import HoldState
 from gateway.hold.store import HoldFilter
 from gateway.hold.transitions import REFUSALS, Refused
+from gateway.store.base import Queue
 from gateway.web.auth import User
 from gateway.web.i18n import translator
 from gateway.web.state import Web, web_of
@@ -26,14 +28,16 @@ log = logging.getLogger(__name__)
 
 def routes() -> list[BaseRoute]:
     return [
-        Route("/admin/login", login_page, methods=["GET"]),
-        Route("/admin/login", login, methods=["POST"]),
-        Route("/admin/logout", logout, methods=["POST"]),
-        Route("/admin", queue_page, methods=["GET"]),
-        Route("/admin/holds/{hold_id}", hold_page, methods=["GET"]),
-        Route("/admin/holds/{hold_id}/{action}", hold_action, methods=["POST"]),
-        Route("/admin/audit", audit_page, methods=["GET"]),
-        Route("/admin/stats", stats_page, methods=["GET"]),
+        Route("/admin/login", login_page, methods=["GET"], include_in_schema=False),
+        Route("/admin/login", login, methods=["POST"], include_in_schema=False),
+        Route("/admin/logout", logout, methods=["POST"], include_in_schema=False),
+        Route("/admin", queue_page, methods=["GET"], include_in_schema=False),
+        Route("/admin/holds/{hold_id}", hold_page, methods=["GET"], include_in_schema=False),
+        Route("/admin/holds/{hold_id}/{action}", hold_action, methods=["POST"], include_in_schema=False),
+        Route("/admin/audit", audit_page, methods=["GET"], include_in_schema=False),
+        Route("/admin/stats", stats_page, methods=["GET"], include_in_schema=False),
+        Route("/admin/shunt", shunt_page, methods=["GET"], include_in_schema=False),
+        Route("/admin/shunt/{message_id}/{action}", shunt_action, methods=["POST"], include_in_schema=False),
     ]
 
 
@@ -52,12 +56,26 @@ def _admin(web: Web, request: Request) -> User | Response:
     return user
 
 
-def _with_csrf(web: Web, request: Request, name: str, lang: str, status: int = 200, **context: object) -> Response:
+def _with_csrf(web: Web, request: Request, name: str, lang: str, status: int = 200, **context: Any) -> Response:
+    """A page with forms. Signed in: the forms' token is bound to the session (no cookie, so tabs
+    never spoil each other). The sign-in form, before any session, uses a CSRF cookie."""
+    nonce = web.auth.session_nonce(request)
+    if nonce:
+        return web.render(request, name, lang, status, csrf=web.auth.form_token("admin", nonce), **context)
     cookie, fresh = web.auth.csrf_cookie(request)
     response = web.render(request, name, lang, status, csrf=web.auth.csrf_token(cookie, "admin"), **context)
     if fresh:
         web.auth.set_csrf_cookie(response, cookie)
     return response
+
+
+def _form_ok(web: Web, request: Request, submitted: object) -> bool:
+    if not isinstance(submitted, str):
+        return False
+    nonce = web.auth.session_nonce(request)
+    if nonce:
+        return web.auth.form_ok(submitted, "admin", nonce)
+    return web.auth.csrf_ok(request, submitted, "admin")
 
 
 async def login_page(request: Request) -> Response:
@@ -74,7 +92,7 @@ async def login(request: Request) -> Response:
     form = await request.form()
     csrf = form.get("csrf")
     nxt = _safe_next(str(form.get("next") or ""))
-    if not isinstance(csrf, str) or not web.auth.csrf_ok(request, csrf, "admin"):
+    if not isinstance(csrf, str) or not (web.auth.csrf_ok(request, csrf, "admin") or _form_ok(web, request, csrf)):
         t = translator(lang)
         return web.message(request, lang, 403, t("refused"), REFUSALS["csrf"][0 if lang == "ja" else 1])
     username, password = str(form.get("username") or ""), str(form.get("password") or "")
@@ -93,6 +111,8 @@ async def login(request: Request) -> Response:
         return refused
     if user is None:
         return _with_csrf(web, request, "login.html", lang, 401, next=nxt, failed=True)
+    if nxt == "/admin" and not user.is_admin:
+        nxt = "/inbox"  # an approver signing in on their own lands on their inbox
     response = RedirectResponse(nxt, status_code=303)
     web.auth.issue_session(response, user)
     return response
@@ -101,9 +121,10 @@ async def login(request: Request) -> Response:
 async def logout(request: Request) -> Response:
     web = web_of(request)
     form = await request.form()
-    csrf = form.get("csrf")
-    if not isinstance(csrf, str) or not web.auth.csrf_ok(request, csrf, "admin"):
-        return Response(status_code=403)
+    if not _form_ok(web, request, form.get("csrf")):
+        lang = web.language(request)
+        t = translator(lang)
+        return web.message(request, lang, 403, t("refused"), REFUSALS["csrf"][0 if lang == "ja" else 1], "/admin")
     response = RedirectResponse("/admin/login", status_code=303)
     web.auth.end_session(response)
     return response
@@ -127,11 +148,37 @@ async def queue_page(request: Request) -> Response:
     if isinstance(user, Response):
         return user
     where = _filter(request)
-    holds = await asyncio.to_thread(web.holds.find, where)
-    lang = web.language(request, user)
-    return _with_csrf(
-        web, request, "admin_queue.html", lang, holds=holds, where=where, states=list(HoldState), user=user
+    holds, stats, counts = await asyncio.gather(
+        asyncio.to_thread(web.holds.find, where),
+        asyncio.to_thread(web.holds.stats),
+        asyncio.to_thread(web.store.counts),
     )
+    lang = web.language(request, user)
+    rules = sorted(set(stats) | {h.rule for h in holds})
+    return _with_csrf(
+        web,
+        request,
+        "admin_queue.html",
+        lang,
+        holds=holds,
+        where=where,
+        states=list(HoldState),
+        rules=rules,
+        user=user,
+        now=time.time(),
+        age=lambda seconds: _age(seconds, lang),
+        shunted=counts.get(Queue.SHUNT, 0),
+    )
+
+
+def _age(seconds: float, lang: str) -> str:
+    t = translator(lang)
+    minutes = max(0, int(seconds // 60))
+    if minutes < 60:
+        return t("minutes_short").format(n=minutes)
+    if minutes < 48 * 60:
+        return t("hours_short").format(n=minutes // 60)
+    return t("days_short").format(n=minutes // 1440)
 
 
 async def hold_page(request: Request) -> Response:
@@ -143,9 +190,20 @@ async def hold_page(request: Request) -> Response:
     hold = await asyncio.to_thread(web.holds.get, request.path_params["hold_id"])
     if hold is None:
         t = translator(lang)
-        return web.message(request, lang, 404, t("refused"), t("not_found"))
+        return web.message(request, lang, 404, t("refused"), t("hold_not_found"), "/admin")
     audit = await asyncio.to_thread(web.holds.audit, hold.id)
-    return _with_csrf(web, request, "admin_hold.html", lang, hold=hold, audit=audit, user=user, removed=hold.removed)
+    return _with_csrf(
+        web,
+        request,
+        "admin_hold.html",
+        lang,
+        hold=hold,
+        audit=audit,
+        user=user,
+        removed=hold.removed,
+        choose=False,
+        reason_required=web.config.hold.reject_reason_required,
+    )
 
 
 async def hold_action(request: Request) -> Response:
@@ -155,8 +213,7 @@ async def hold_action(request: Request) -> Response:
         return user
     lang = web.language(request, user)
     form = await request.form()
-    csrf = form.get("csrf")
-    if not isinstance(csrf, str) or not web.auth.csrf_ok(request, csrf, "admin"):
+    if not _form_ok(web, request, form.get("csrf")):
         t = translator(lang)
         return web.message(request, lang, 403, t("refused"), REFUSALS["csrf"][0 if lang == "ja" else 1])
     hold_id, action = request.path_params["hold_id"], request.path_params["action"]
@@ -164,13 +221,18 @@ async def hold_action(request: Request) -> Response:
         hours = float(form.get("hours") or 0)  # type: ignore[arg-type]
     except ValueError:
         hours = 0.0
+    comment = str(form.get("comment") or "")
+    if action == "reject" and web.config.hold.reject_reason_required and not comment.strip():
+        t = translator(lang)
+        ja, en = REFUSALS["reason"]
+        return web.message(request, lang, 400, t("refused"), ja if lang == "ja" else en)
     try:
-        await web.workflow.admin(hold_id, action, user.username, comment=str(form.get("comment") or ""), hours=hours)
+        await web.workflow.admin(hold_id, action, user.username, comment=comment, hours=hours)
     except Refused as e:
         t = translator(lang)
         ja, en = REFUSALS.get(e.code, REFUSALS["state"])
         return web.message(request, lang, 409, t("refused"), ja if lang == "ja" else en)
-    return RedirectResponse(f"/admin/holds/{hold_id}", status_code=303)
+    return RedirectResponse(f"/admin/holds/{hold_id}?lang={lang}", status_code=303)
 
 
 async def audit_page(request: Request) -> Response:
@@ -197,3 +259,50 @@ async def stats_page(request: Request) -> Response:
     stats = await asyncio.to_thread(web.holds.stats)
     rows = [(rule, row, ratio(row)) for rule, row in stats.items()]
     return _with_csrf(web, request, "admin_stats.html", web.language(request, user), rows=rows, user=user)
+
+
+async def shunt_page(request: Request) -> Response:
+    """Messages the pipeline or delivery gave up on: for a human to retry or discard."""
+    web = web_of(request)
+    user = _admin(web, request)
+    if isinstance(user, Response):
+        return user
+    messages = await asyncio.to_thread(web.store.list_queue, Queue.SHUNT, 200)
+    lang = web.language(request, user)
+    return _with_csrf(web, request, "admin_shunt.html", lang, messages=messages, user=user)
+
+
+async def shunt_action(request: Request) -> Response:
+    """retry: back to the queue it failed on (inbound: inspected again; outbound: delivered again);
+    discard: deleted unsent. Either takes the message under a claim, so two admins act once."""
+    web = web_of(request)
+    user = _admin(web, request)
+    if isinstance(user, Response):
+        return user
+    lang = web.language(request, user)
+    t = translator(lang)
+    form = await request.form()
+    if not _form_ok(web, request, form.get("csrf")):
+        return web.message(request, lang, 403, t("refused"), REFUSALS["csrf"][0 if lang == "ja" else 1])
+    message_id, action = request.path_params["message_id"], request.path_params["action"]
+    if action not in ("retry", "discard"):
+        return web.message(request, lang, 404, t("refused"), t("not_found"))
+    lease = await asyncio.to_thread(web.store.claim_message, Queue.SHUNT, message_id, web.config.worker.lease_seconds)
+    if lease is None:
+        ja, en = REFUSALS["state"]
+        return web.message(request, lang, 409, t("refused"), ja if lang == "ja" else en)
+    message = lease.message
+    if action == "discard":
+        done = await asyncio.to_thread(web.store.finish, lease)
+    else:
+        target = Queue.OUTBOUND if message.released or message.is_notice or message.delivered else Queue.INBOUND
+        if message.shunt_reason.startswith("outbound"):
+            target = Queue.OUTBOUND
+        message.attempts = 0
+        message.shunt_reason = ""
+        done = await asyncio.to_thread(web.store.move, lease, target, message)
+    log.info("shunt %s: %s by admin %s", message_id, action, user.username)
+    if not done:
+        ja, en = REFUSALS["state"]
+        return web.message(request, lang, 409, t("refused"), ja if lang == "ja" else en)
+    return RedirectResponse(f"/admin/shunt?lang={lang}", status_code=303)

@@ -97,6 +97,8 @@ async def list_holds(request: Request) -> Response:
 async def get_hold(request: Request) -> Response:
     """
     summary: One hold with its audit log
+    parameters:
+      - {name: hold_id, in: path, required: true, schema: {type: string}}
     responses:
       200: {description: "{hold: {...}, audit: [...]}"}
       404: {description: unknown hold}
@@ -114,7 +116,11 @@ async def get_hold(request: Request) -> Response:
 async def act(request: Request) -> Response:
     """
     summary: Release, reject or extend a waiting hold
-    description: "action is release, reject or extend. Body: {\\"comment\\": \\"...\\", \\"hours\\": 24}"
+    description: "Body: {\\"comment\\": \\"...\\", \\"hours\\": 24}. A reject needs a comment (the reason)
+      when hold.reject_reason_required is on."
+    parameters:
+      - {name: hold_id, in: path, required: true, schema: {type: string}}
+      - {name: action, in: path, required: true, schema: {type: string, enum: [release, reject, extend]}}
     requestBody:
       content:
         application/json:
@@ -123,6 +129,7 @@ async def act(request: Request) -> Response:
             properties: {comment: {type: string}, hours: {type: number}}
     responses:
       200: {description: "{hold: {...}}"}
+      400: {description: "a reject without a reason: {error: reason}"}
       409: {description: "the hold is not waiting any more: {error: state}"}
       415: {description: body is not JSON}
     """
@@ -139,6 +146,8 @@ async def act(request: Request) -> Response:
     except (ValueError, AttributeError, TypeError):
         return JSONResponse({"error": "bad request"}, status_code=400)
     hold_id, action = request.path_params["hold_id"], request.path_params["action"]
+    if action == "reject" and web.config.hold.reject_reason_required and not comment.strip():
+        return JSONResponse({"error": "reason"}, status_code=400)
     try:
         change = await web.workflow.admin(hold_id, action, user.username, comment=comment, hours=hours)
     except Refused as e:

@@ -8,6 +8,7 @@ in its path and must not leak through caches or Referer headers), a strict Conte
 from __future__ import annotations
 
 import asyncio
+import hmac
 from pathlib import Path
 
 import jinja2
@@ -24,8 +25,9 @@ from gateway.hold.notify import TEMPLATES
 from gateway.hold.store import HoldStore
 from gateway.hold.workflow import HoldWorkflow
 from gateway.metrics import StoreCollector, registry
+from gateway.safe_text import one_line
 from gateway.store.base import Store, StoreError
-from gateway.web import admin, api, pages
+from gateway.web import admin, api, inbox, pages
 from gateway.web.auth import LocalUsers, load_users
 from gateway.web.state import Web, web_of
 
@@ -37,7 +39,7 @@ SECURITY_HEADERS = [
     (b"x-frame-options", b"DENY"),
     (
         b"content-security-policy",
-        b"default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; "
+        b"default-src 'none'; style-src 'self'; script-src 'self'; img-src 'self'; form-action 'self'; "
         b"frame-ancestors 'none'; base-uri 'none'",
     ),
 ]
@@ -67,8 +69,19 @@ async def stylesheet(request: Request) -> Response:
     return Response(css, media_type="text/css")
 
 
+async def script(request: Request) -> Response:
+    js = (TEMPLATES / "web" / "app.js").read_text(encoding="utf-8")
+    return Response(js, media_type="text/javascript")
+
+
 async def metrics(request: Request) -> Response:
     web = web_of(request)
+    wanted = web.config.web.metrics_token
+    if wanted:
+        given = request.headers.get("authorization", "")
+        scheme, _, token = given.partition(" ")
+        if scheme.lower() != "bearer" or not hmac.compare_digest(token.strip().encode(), wanted.encode()):
+            return PlainTextResponse("unauthorized", status_code=401, headers={"WWW-Authenticate": "Bearer"})
     body = generate_latest(registry()) + generate_latest(web.metrics)
     return Response(body, media_type=CONTENT_TYPE_LATEST)
 
@@ -92,6 +105,7 @@ def create_app(
         trim_blocks=True,
         lstrip_blocks=True,
     )
+    env.filters["line"] = one_line  # message text on a page: one line, no control characters (escaped too)
     auth = LocalUsers(
         load_users(config.web.users_file),
         holds.secret(),
@@ -101,10 +115,12 @@ def create_app(
     store_metrics = CollectorRegistry()
     store_metrics.register(StoreCollector(store, holds))
     routes: list[BaseRoute] = [
-        Route("/static/app.css", stylesheet, methods=["GET"]),
-        Route("/metrics", metrics, methods=["GET"]),
-        Route("/healthz", health, methods=["GET"]),
+        Route("/static/app.css", stylesheet, methods=["GET"], include_in_schema=False),
+        Route("/static/app.js", script, methods=["GET"], include_in_schema=False),
+        Route("/metrics", metrics, methods=["GET"], include_in_schema=False),
+        Route("/healthz", health, methods=["GET"], include_in_schema=False),
         *pages.routes(),
+        *inbox.routes(),
         *admin.routes(),
         *api.routes(),
     ]

@@ -10,6 +10,7 @@ roles, and call `issue_session()` so that everything after sign-in works as it d
 from __future__ import annotations
 
 import secrets
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
@@ -25,6 +26,7 @@ from gateway.passwords import dummy_hash, verify_password
 
 SESSION_COOKIE = "gw_session"
 CSRF_COOKIE = "gw_csrf"
+FORM_SECONDS = 12 * 3600  # how long a page's form stays valid (a page left open over lunch still works)
 
 
 class UserEntry(BaseModel):
@@ -102,14 +104,17 @@ class LocalUsers:
             max_age=int(self.session_seconds),
             httponly=True,
             secure=self.secure,
-            samesite="strict",
+            # Lax: a signed-in approver who opens a notice's link from a webmail (a cross-site
+            # navigation) arrives signed in. Cross-site POSTs still come without it, and every form
+            # carries its own token as well (form_token).
+            samesite="lax",
             path="/",
         )
 
     def end_session(self, response: Response) -> None:
         response.delete_cookie(SESSION_COOKIE, path="/")
 
-    def user(self, request: Request) -> User | None:
+    def _session(self, request: Request) -> dict[str, str] | None:
         value = request.cookies.get(SESSION_COOKIE)
         if not value:
             return None
@@ -117,8 +122,37 @@ class LocalUsers:
             data = self._sessions.loads(value, max_age=int(self.session_seconds))
         except BadSignature:
             return None
-        entry = self.users.get(str(data.get("u", ""))) if isinstance(data, dict) else None
+        return data if isinstance(data, dict) else None
+
+    def user(self, request: Request) -> User | None:
+        data = self._session(request)
+        entry = self.users.get(str(data.get("u", ""))) if data is not None else None
         return self._user(entry) if entry is not None else None
+
+    def session_nonce(self, request: Request) -> str:
+        """The random part of this browser's session ('' when not signed in): binds forms to it."""
+        data = self._session(request)
+        return str(data.get("n", "")) if data is not None else ""
+
+    # -- per-form tokens: no cookie, so two tabs (two notices opened at once) never spoil each other --
+
+    def form_token(self, purpose: str, binding: str, now: float | None = None) -> str:
+        """A token for one form: when it was made (8 hex digits) and an HMAC of it, what the form is for
+        (the hold), and what only its rightful user has (the link's secret, the session)."""
+        issued = f"{int(time.time() if now is None else now) & 0xFFFFFFFF:08x}"
+        return issued + tokens.sign(self.key, "form", purpose, binding, issued)
+
+    def form_ok(self, submitted: str, purpose: str, binding: str, now: float | None = None) -> bool:
+        if len(submitted) != 8 + 64:
+            return False
+        issued = submitted[:8]
+        try:
+            age = int(time.time() if now is None else now) - int(issued, 16)
+        except ValueError:
+            return False
+        if not -300 <= age <= FORM_SECONDS:
+            return False
+        return tokens.same(tokens.sign(self.key, "form", purpose, binding, issued), submitted[8:])
 
     # -- CSRF: a random cookie, and a form field that is an HMAC of it and what the form is for ------
 
@@ -130,7 +164,8 @@ class LocalUsers:
         return secrets.token_urlsafe(32), True
 
     def set_csrf_cookie(self, response: Response, value: str) -> None:
-        response.set_cookie(CSRF_COOKIE, value, httponly=True, secure=self.secure, samesite="strict", path="/")
+        """Only the sign-in form uses the cookie (there is no session to bind it to yet)."""
+        response.set_cookie(CSRF_COOKIE, value, httponly=True, secure=self.secure, samesite="lax", path="/")
 
     def csrf_token(self, cookie: str, purpose: str) -> str:
         return tokens.sign(self.key, "csrf", cookie, purpose)

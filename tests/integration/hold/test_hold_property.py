@@ -101,7 +101,7 @@ async def run(store: Store, holds: HoldStore, kind: Action, steps: list[tuple[st
         store_lease = store.claim_message(Queue.OUTBOUND, hid, 5)
         assert store_lease is not None and store.finish(store_lease)  # delivered: gone for good
     events = [a.event for a in holds.audit(hid)]
-    terminal = {"cancelled", "rejected", "expired", "released"}
+    terminal = {"cancelled", "withdrawn", "rejected", "expired", "released"}
     assert sum(1 for e in events if e in terminal) == 1, events
 
 
@@ -123,7 +123,8 @@ def test_the_strategy_reaches_every_ending(stores: tuple[Store, HoldStore]) -> N
         HoldState.REJECTED: (Action.HOLD_MANAGER, [("confirm", []), ("reject", 1)]),
         HoldState.EXPIRED: (Action.HOLD_SENDER, [("wait", 30.0), ("tick", None)]),
     }
-    for expected, (kind, steps) in cases.items():
+    withdrawn = (HoldState.CANCELLED, (Action.HOLD_MANAGER, [("confirm", []), ("cancel", None)]))
+    for expected, (kind, steps) in [*cases.items(), withdrawn]:
         before = {h.id for h in holds.find(holds_filter())}
         asyncio.run(run(store, holds, kind, steps))
         (new,) = [h for h in holds.find(holds_filter()) if h.id not in before]

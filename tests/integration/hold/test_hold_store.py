@@ -115,7 +115,7 @@ def test_manager_path_approve_and_reject(holds: HoldStore) -> None:
         ("used", "sender", Scope.SENDER, "cancel", "used"),
         ("plain", "sender_expired", Scope.SENDER, "confirm", "expired"),
         ("plain", "sender_wrong_actor", Scope.SENDER, "confirm", "actor"),
-        ("manager", "sender_again", Scope.SENDER, "cancel", "used"),
+        ("manager", "sender_again", Scope.SENDER, "confirm", "used"),  # cancel: a withdrawal, allowed
     ],
 )
 def test_refusals_change_nothing(

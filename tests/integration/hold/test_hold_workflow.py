@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import email
 import email.policy
+from typing import Any
 
 import pytest
 
@@ -53,8 +54,8 @@ async def test_hold_sender_notifies_with_one_link_and_parks_the_message(store: S
     assert notice.envelope.mail_from == "" and notice.is_notice
     assert notice.envelope.rcpt_tos == ("taro@example.co.jp",)
     body = body_of(mail)
-    assert "[社外] partner@partner.example" in body and "list.xlsx" in body and "ta***@example.com" in body
-    assert "boss@example.co.jp" in body and "[社外] boss@" not in body
+    assert "[社外] <partner@partner.example>" in body and "list.xlsx" in body and "ta***@example.com" in body
+    assert "boss@example.co.jp" in body and "[社外] <boss@" not in body
     (link,) = links_to(store, "taro@example.co.jp")
     assert link.startswith("http://gw.test:8025/h/")
     stored = workflow.holds.get(hold.id)
@@ -301,20 +302,19 @@ async def test_a_crash_between_record_and_notice_notifies_again_with_a_working_l
 def test_details_say_when_the_content_was_not_inspected() -> None:
     """A hold decided without reading the content (no rule reads it) says so on its page, rather
     than showing an empty list of findings as if none were found."""
-    import jinja2
-
-    from gateway.hold.details import details_of
-    from gateway.resources import shipped
-    from gateway.web.i18n import translator
+    from gateway.hold.details import complete, details_of
     from tests.support.holding import raw_message
 
     v = verdict(Action.HOLD_SENDER)
-    env = jinja2.Environment(
-        loader=jinja2.FileSystemLoader(str(shipped("templates") / "web")),
-        autoescape=True,
-        undefined=jinja2.StrictUndefined,
-    )
-    page = env.get_template("_details.html")
+
+    def render(details: dict[str, Any], lang: str) -> str:
+        from gateway.hold.labels import Labels
+        from gateway.web.i18n import translator
+
+        page = _page_env().get_template("_details.html")
+        hold = type("H", (), {"details": details, "rule": "r"})()
+        return page.render(hold=hold, details=complete(details), t=translator(lang), lang=lang, labels=Labels(lang))
+
     for inspected, lang, text in [
         (False, "en", "were not scanned for personal data"),
         (False, "ja", "個人情報の検査をしていません"),
@@ -323,12 +323,59 @@ def test_details_say_when_the_content_was_not_inspected() -> None:
         v.facts = {"content_inspected": inspected}
         details = details_of(v, raw_message("m1"))
         assert details["content_inspected"] is inspected
-        html = page.render(hold=type("H", (), {"details": details, "rule": "r"})(), t=translator(lang), lang=lang)
+        html = render(details, lang)
         if text is None:
             assert "not scanned" not in html
         else:
             assert text in html
     old = details_of(v, raw_message("m1"))
     del old["content_inspected"]  # a hold stored before the flag existed
-    html = page.render(hold=type("H", (), {"details": old, "rule": "r"})(), t=translator("en"), lang="en")
-    assert "not scanned" not in html
+    assert "not scanned" not in render(old, "en")
+
+
+def _page_env() -> Any:
+    import jinja2
+
+    from gateway.resources import shipped
+    from gateway.safe_text import one_line
+
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(str(shipped("templates") / "web")),
+        autoescape=True,
+        undefined=jinja2.StrictUndefined,
+    )
+    env.filters["line"] = one_line
+    return env
+
+
+@pytest.mark.parametrize(
+    ("refused", "state", "event"),
+    [
+        (RCPTS, HoldState.DELIVERY_FAILED, "delivery_failed"),  # nobody got it: never "delivered"
+        (RCPTS[:1], HoldState.DELIVERED, "delivered"),  # some did: delivered, with the failures counted
+    ],
+)
+async def test_a_released_hold_is_delivered_only_if_delivery_reached_someone(
+    store: Store, workflow: HoldWorkflow, refused: tuple[str, ...], state: HoldState, event: str
+) -> None:
+    from gateway.config import Config
+    from gateway.outbound.worker import DeliveryWorker
+    from tests.support.sink import RecordingSink
+
+    hold = await put_on_hold(store, workflow, verdict(Action.HOLD_SENDER))
+    _, secret = secret_of(links_to(store, "taro@example.co.jp")[0])
+    await workflow.act(hold.id, secret, Scope.SENDER, "confirm")
+    with RecordingSink() as sink:
+        for address in refused:
+            sink.refuse_rcpt[address] = "550 5.1.1 No such user"
+        config = Config.model_validate({"relay": {"smarthost": f"127.0.0.1:{sink.port}"}})
+        worker = DeliveryWorker(store, config, holds=workflow.holds)
+        while await worker.run_once():
+            pass
+        await worker.close()
+    done = workflow.holds.get(hold.id)
+    assert done is not None and done.state is state
+    assert done.delivery == {"delivered": len(RCPTS) - len(refused), "failed": len(refused)}
+    audit = workflow.holds.audit(hold.id)
+    assert audit[-1].event == event
+    assert audit[-1].detail == f"{len(RCPTS) - len(refused)} delivered, {len(refused)} failed"

@@ -4,6 +4,7 @@ need POST with a CSRF token, and every misuse of a token is refused with nothing
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -12,6 +13,7 @@ import httpx
 import pytest
 import yaml
 
+from gateway.hold import tokens
 from gateway.hold.model import HoldState
 from gateway.hold.store import HoldStore
 from gateway.hold.workflow import HoldWorkflow
@@ -19,6 +21,7 @@ from gateway.passwords import hash_password
 from gateway.store.base import Queue, Store
 from gateway.verdict import Action
 from gateway.web.app import create_app
+from gateway.web.auth import FORM_SECONDS
 from tests.support.holding import (
     body_of,
     hold_config,
@@ -159,9 +162,13 @@ async def test_misuse_is_refused_and_changes_nothing(
     # CSRF of one hold does not work on another (bound to the hold).
     r = await client.post(path_of(other_link) + "/confirm", data={"csrf": csrf})
     assert r.status_code == 403
-    # Another browser (no CSRF cookie) with a CSRF value from this one is refused.
-    async with httpx.AsyncClient(transport=client._transport, base_url="http://gw.test:8025") as stranger:
-        r = await stranger.post(path_of(link) + "/cancel", data={"csrf": csrf})
+    # The form token is bound to the link's secret (not to a cookie: two tabs never spoil each other):
+    # a token of another link of the same message, and one older than a form lives, are refused.
+    web = client._transport.app.state.web  # type: ignore[attr-defined]
+    foreign = web.auth.form_token(hid, tokens.digest("x" * 43) + ":")
+    stale = web.auth.form_token(hid, tokens.digest(secret) + ":", now=time.time() - FORM_SECONDS - 60)
+    for bad in (foreign, stale):
+        r = await client.post(path_of(link) + "/cancel", data={"csrf": bad})
         assert r.status_code == 403
     assert state(holds, hid) == before
 
@@ -200,7 +207,7 @@ async def test_approver_must_sign_in_as_the_person_the_link_was_sent_to(
     (approver_link,) = links_to(store, "hanako@example.co.jp")
     page = await client.get(path_of(approver_link))
     assert "/admin/login" in page.text and 'id="approve"' not in page.text
-    # (the CSRF token is bound to this browser's cookie and the hold: the one from the sender page works)
+    # (the sender page's form token is bound to the sender's link: it never works on the approver's)
     before = state(holds, hid)
     # not signed in
     assert (await client.post(path_of(approver_link) + "/approve", data={"csrf": csrf})).status_code == 403
@@ -211,10 +218,13 @@ async def test_approver_must_sign_in_as_the_person_the_link_was_sent_to(
     assert r.status_code == 303
     assert (await client.post(path_of(approver_link) + "/approve", data={"csrf": csrf})).status_code == 403
     assert state(holds, hid) == before
-    # signed in as hanako: approved
+    # signed in as hanako: the page's form (bound to her session and this link) approves
     r = await client.post("/admin/login", data={"csrf": login_csrf, "username": "hanako", "password": "pw-admin"})
     assert r.status_code == 303
-    r = await client.post(path_of(approver_link) + "/approve", data={"csrf": csrf, "comment": "ok"})
+    assert (await client.post(path_of(approver_link) + "/approve", data={"csrf": csrf})).status_code == 403
+    approver_csrf = await open_page(client, approver_link)
+    assert approver_csrf != csrf
+    r = await client.post(path_of(approver_link) + "/approve", data={"csrf": approver_csrf, "comment": "ok"})
     assert r.status_code == 303
     assert [m.id for m in outbound_real(store)] == [hid]
 
