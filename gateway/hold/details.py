@@ -11,7 +11,7 @@ import email.policy
 from email.message import EmailMessage
 from typing import Any
 
-from gateway.safe_text import one_line
+from gateway.mail.safe_text import one_line
 from gateway.verdict import Verdict
 
 PREVIEW_LINES = 8
@@ -23,7 +23,7 @@ NOT_PERSONAL = frozenset({"BULK_PERSONAL_DATA", "UNSCANNABLE", "AMBIGUOUS_MIME"}
 
 
 def details_of(verdict: Verdict, raw: bytes) -> dict[str, Any]:
-    """Everything here that came from the message is stored as one safe line (gateway.safe_text)."""
+    """Everything here that came from the message is stored as one safe line (gateway.mail.safe_text)."""
     facts = verdict.facts
     recipients = []
     for r in (facts.get("recipients") or {}).get("recipients", []):

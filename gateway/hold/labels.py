@@ -15,8 +15,8 @@ from zoneinfo import ZoneInfo
 from gateway.content import SEP
 from gateway.extract.reasons import TEXT as EXTRACT_REASONS
 from gateway.extract.reasons import Reason as ExtractReason
-from gateway.policy.entities import ENTITY_NAMES
-from gateway.safe_text import one_line
+from gateway.mail.safe_text import one_line
+from gateway.scan.names import ENTITY_NAMES
 
 # Entities the scanner does not name (extraction findings), beside policy.entities.ENTITY_NAMES.
 ENTITIES: dict[str, tuple[str, str]] = {

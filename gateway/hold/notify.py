@@ -25,9 +25,9 @@ from gateway.config import Config
 from gateway.hold.details import complete
 from gateway.hold.labels import Labels
 from gateway.mail.compose import own_headers, queued_notice
+from gateway.mail.safe_text import defang, one_line, quoted
 from gateway.message import QueuedMessage
 from gateway.resources import shipped
-from gateway.safe_text import defang, one_line, quoted
 from gateway.store.base import Queue, Store
 
 log = logging.getLogger(__name__)
@@ -57,7 +57,7 @@ def _block(value: object, indent: str = "  ", limit: int = 1000) -> str:
 
 def mail_environment(directory: Path = TEMPLATES) -> jinja2.Environment:
     """Text mail. Whatever came from a message goes through `q` (one quoted, defanged line) or `line`
-    (one defanged line); a person's comment through `block`. See gateway.safe_text."""
+    (one defanged line); a person's comment through `block`. See gateway.mail.safe_text."""
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(str(directory / "mail")),
         autoescape=False,  # text/plain mail

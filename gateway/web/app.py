@@ -24,8 +24,8 @@ from gateway.config import Config
 from gateway.hold.notify import TEMPLATES
 from gateway.hold.store import HoldStore
 from gateway.hold.workflow import HoldWorkflow
+from gateway.mail.safe_text import one_line
 from gateway.metrics import StoreCollector, registry
-from gateway.safe_text import one_line
 from gateway.store.base import Store, StoreError
 from gateway.web import admin, api, inbox, pages
 from gateway.web.auth import LocalUsers, load_users

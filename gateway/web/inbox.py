@@ -14,8 +14,8 @@ from starlette.routing import BaseRoute, Route
 from gateway.hold.model import HoldState
 from gateway.hold.store import HoldFilter
 from gateway.hold.transitions import REFUSALS, Refused
-from gateway.web.state import web_of
 from gateway.web.i18n import translator
+from gateway.web.state import web_of
 
 MAX_AT_ONCE = 100
 

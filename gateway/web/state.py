@@ -67,9 +67,7 @@ class Web:
         )
         return HTMLResponse(html, status_code=status)
 
-    def message(
-        self, request: Request, lang: str, status: int, title: str, text: str, back: str = ""
-    ) -> HTMLResponse:
+    def message(self, request: Request, lang: str, status: int, title: str, text: str, back: str = "") -> HTMLResponse:
         """An error or notice page, with a way back and a language switch that works after a POST."""
         back = back or _back_of(request)
         return self.render(request, "message.html", lang, status, title=title, text=text, back=back, lang_path=back)

@@ -173,8 +173,8 @@ async def test_a_disposition_that_failed_and_was_retried_counts_as_one_message(s
     """The pipeline retries a message whose disposition failed (here: the notice could not be queued
     once); the message counter counts the message once, when it is disposed."""
     from gateway.flow import dispose
+    from gateway.hold.notify import NoticeSettings, Notifier
     from gateway.metrics import MESSAGES
-    from gateway.hold.notify import Notifier, NoticeSettings
 
     class FailingOnce(Notifier):
         failed = False
@@ -187,7 +187,11 @@ async def test_a_disposition_that_failed_and_was_retried_counts_as_one_message(s
 
     config = hold_config()
     workflow = HoldWorkflow(
-        store, holds, config.hold, FailingOnce(store, NoticeSettings.of(config)), lease_seconds=config.worker.lease_seconds
+        store,
+        holds,
+        config.hold,
+        FailingOnce(store, NoticeSettings.of(config)),
+        lease_seconds=config.worker.lease_seconds,
     )
     counter = MESSAGES.labels(Action.HOLD_SENDER.value)
     before = counter._value.get()

@@ -336,8 +336,8 @@ def test_details_say_when_the_content_was_not_inspected() -> None:
 def _page_env() -> Any:
     import jinja2
 
+    from gateway.mail.safe_text import one_line
     from gateway.resources import shipped
-    from gateway.safe_text import one_line
 
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(str(shipped("templates") / "web")),
