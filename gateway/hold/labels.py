@@ -13,10 +13,10 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from gateway.content import SEP
-from gateway.extract.reasons import TEXT as EXTRACT_REASONS
-from gateway.extract.reasons import Reason as ExtractReason
 from gateway.mail.safe_text import one_line
 from gateway.scan.names import ENTITY_NAMES
+from gateway.unscannable import TEXT as EXTRACT_REASONS
+from gateway.unscannable import Reason as ExtractReason
 
 # Entities the scanner does not name (extraction findings), beside policy.entities.ENTITY_NAMES.
 ENTITIES: dict[str, tuple[str, str]] = {

@@ -29,7 +29,7 @@ from typing import Any, ClassVar
 import pytest
 import yaml
 
-from gateway.smtp.auth import hash_password
+from gateway.passwords import hash_password
 from tests.support.gateway_proc import GatewayProcess, write_config
 from tests.support.net import free_port, wait_for_port
 from tests.support.sink import Received, RecordingSink

@@ -369,7 +369,7 @@ async def test_a_released_hold_is_delivered_only_if_delivery_reached_someone(
         for address in refused:
             sink.refuse_rcpt[address] = "550 5.1.1 No such user"
         config = Config.model_validate({"relay": {"smarthost": f"127.0.0.1:{sink.port}"}})
-        worker = DeliveryWorker(store, config, holds=workflow.holds)
+        worker = DeliveryWorker.from_config(store, config, holds=workflow.holds)
         while await worker.run_once():
             pass
         await worker.close()

@@ -17,7 +17,7 @@ import yaml
 from gateway.hold.model import HoldState, Scope
 from gateway.hold.store import HoldStore
 from gateway.hold.workflow import HoldWorkflow
-from gateway.smtp.auth import hash_password
+from gateway.passwords import hash_password
 from gateway.store.base import Queue, Store
 from gateway.verdict import Action, Reason
 from gateway.web.app import create_app
@@ -201,7 +201,7 @@ async def test_delivered_shows_in_words_and_failed_delivery_is_not_delivered(
                 for rcpt in holds.get(hid).recipients:  # type: ignore[union-attr]
                     sink.refuse_rcpt[rcpt] = "550 5.1.1 No such user"
             config = Config.model_validate({"relay": {"smarthost": f"127.0.0.1:{sink.port}"}})
-            worker = DeliveryWorker(store, config, holds=holds)
+            worker = DeliveryWorker.from_config(store, config, holds=holds)
             while await worker.run_once():
                 pass
             await worker.close()
