@@ -35,6 +35,7 @@ from tests.support.net import free_port, wait_for_port
 from tests.support.sink import Received, RecordingSink
 
 webdriver = pytest.importorskip("selenium.webdriver")
+from selenium.common.exceptions import StaleElementReferenceException, WebDriverException  # noqa: E402
 from selenium.webdriver.chrome.options import Options  # noqa: E402
 from selenium.webdriver.chrome.service import Service  # noqa: E402
 from selenium.webdriver.common.by import By  # noqa: E402
@@ -248,14 +249,28 @@ def confirm_dialog(driver: Any, size: str, name: str) -> None:
     shot(driver, size, name)
     page = driver.find_element(By.TAG_NAME, "html")
     driver.find_element(By.ID, "confirm-yes").click()
-    WebDriverWait(driver, 30).until(EC.staleness_of(page))  # the next page has come
+    WebDriverWait(driver, 30).until(replaced(page))  # the next page has come
+
+
+def replaced(page: Any) -> Any:
+    """The page (its <html> element) is gone: the next one has come. Chromium says so either as a
+    stale element or as a node that no longer belongs to the document."""
+
+    def gone(driver: Any) -> bool:
+        try:
+            page.is_enabled()
+        except (StaleElementReferenceException, WebDriverException):
+            return True
+        return False
+
+    return gone
 
 
 def click_and_wait(driver: Any, element_id: str) -> None:
     """Click a submit button and wait for the page the POST leads to."""
     page = driver.find_element(By.TAG_NAME, "html")
     driver.find_element(By.ID, element_id).click()
-    WebDriverWait(driver, 30).until(EC.staleness_of(page))
+    WebDriverWait(driver, 30).until(replaced(page))
 
 
 def sign_in(driver: Any, node: Node, username: str) -> None:
