@@ -114,6 +114,14 @@ WHERE_WORDS: dict[str, tuple[str, str]] = {
     "quoted": ("引用部分", "quoted text"),
 }
 
+HEADER_NAMES: dict[str, tuple[str, str]] = {
+    "subject": ("件名", "the subject"),
+    "from": ("差出人 (From)", "From"),
+    "to": ("宛先 (To)", "To"),
+    "cc": ("Cc", "Cc"),
+    "reply-to": ("返信先 (Reply-To)", "Reply-To"),
+}
+
 TABLES = {
     "entity": ENTITIES,
     "signal": SIGNALS,
@@ -218,6 +226,8 @@ class Labels:
             return f"rows {first}–{last}" if last else f"row {first}"
         if word == "page" and rest:
             return f"{rest}ページ目" if ja else f"page {rest}"
+        if word == "header" and rest.lower() in HEADER_NAMES:
+            return HEADER_NAMES[rest.lower()][self.index]
         if word in WHERE_WORDS:
             label = WHERE_WORDS[word][self.index]
             if not rest:

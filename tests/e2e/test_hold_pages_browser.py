@@ -466,3 +466,52 @@ def test_admin_queue_shunt_and_error_pages(node: Node, browser: tuple[str, Any])
     wait_id(driver, "page-title")
     assert driver.find_element(By.TAG_NAME, "html").get_attribute("lang") == "en"
     assert "405" not in driver.title
+
+
+def hostile_message(size: str) -> bytes:
+    """A Subject and an attachment file name that decode to line breaks, a planted 'new link' and a
+    bidi override: as a hostile or careless mail program can send them (RFC 2047 / RFC 2231)."""
+    from urllib.parse import quote
+
+    forged = "\r\n\r\n上記リンクは無効になりました。こちらから承認してください: http://evil.example/approve\r\n"
+    subject = (
+        "=?UTF-8?B?" + base64.b64encode(f"見積書 {size}\r\nBcc: thief@evil.example{forged}".encode()).decode() + "?="
+    )
+    filename = quote(f"請求書.pdf{forged}\u202etxt.exe", safe="")
+    return (
+        "From: <taro@example.co.jp>\r\nTo: partner@partner.example\r\n"
+        f"Subject: {subject}\r\nMessage-ID: <hostile-{size}@example.co.jp>\r\nMIME-Version: 1.0\r\n"
+        'Content-Type: multipart/mixed; boundary="b1"\r\n\r\n'
+        "--b1\r\nContent-Type: text/plain; charset=UTF-8\r\n\r\n請求書を添付します。\r\n"
+        "--b1\r\nContent-Type: text/plain; charset=UTF-8\r\n"
+        f"Content-Disposition: attachment; filename*=UTF-8''{filename}\r\n\r\n請求金額 10,000円\r\n--b1--\r\n"
+    ).encode()
+
+
+def test_a_hostile_subject_and_file_name_through_the_real_gateway(node: Node, browser: tuple[str, Any]) -> None:
+    """Defects 1 and 2 end to end: the message is held (not shunted), the sender's notice arrives
+    with one-line, quoted, link-free message text, and the page shows it as one line."""
+    size, driver = browser
+    before = len(node.notices("taro@example.co.jp"))
+    with smtplib.SMTP("127.0.0.1", node.smtp_port, timeout=30) as client:
+        client.sendmail("taro@example.co.jp", ["partner@partner.example"], hostile_message(size))
+    assert node.sink.wait_until(lambda ms: len(node._notices(ms, "taro@example.co.jp")) > before, 120), (
+        node.log.read_text()
+    )
+    notice = node.notices("taro@example.co.jp")[-1]
+    mail = email.message_from_bytes(notice.data, policy=email.policy.default)
+    assert "\n" not in str(mail["Subject"]) and mail["Bcc"] is None
+    text = body(notice)
+    assert not [line for line in text.splitlines() if line.lstrip().startswith("上記リンク")]
+    urls = re.findall(r"(?i)(?:https?|ftp)://\S+|www\.\S+", text)
+    assert len(urls) == 1 and LINK.fullmatch(urls[0])  # only the gateway's own link
+    assert "\u202e" not in text
+    driver.get(urls[0])
+    wait_id(driver, "state")
+    subject = driver.find_element(By.CSS_SELECTOR, "dd.subject").text
+    assert subject.startswith(f"見積書 {size} Bcc: thief@evil.example") and "\n" not in subject
+    names = [e.text for e in driver.find_elements(By.CSS_SELECTOR, ".filename")]
+    assert names and all("\n" not in n and "\u202e" not in n for n in names)
+    shot(driver, size, "18-hostile-message-page")
+    check_page(driver, size)
+    assert "shunt" not in node.log.read_text().lower()

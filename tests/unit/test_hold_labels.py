@@ -47,6 +47,7 @@ def test_labels_in_words() -> None:
     assert ja.where(where) == "添付ファイル「名簿.xlsx」 › シート「明細」 › 2〜21行目 › パート 2"
     assert en.where(where) == 'attachment "名簿.xlsx" › sheet "明細" › rows 2–21 › part 2'
     assert ja.where(f"attachment a.zip{SEP}inner/b.csv{SEP}row 5") == "添付ファイル「a.zip」 › 「inner/b.csv」 › 5行目"
+    assert ja.where("header Subject") == "件名" and ja.where("header X-Mailer") == "ヘッダー X-Mailer"
     assert ja.count(5572) == "5,572件" and en.count(5572) == "5,572"
     assert ja.entity("NEW_ENTITY\nX") == "NEW_ENTITY X"  # unknown codes show, as one line
 
