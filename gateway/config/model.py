@@ -171,6 +171,9 @@ class HoldConfig(_Strict):
     )
     deputies: dict[str, list[str]] = Field(default_factory=dict, description="approver address -> deputies' addresses")
     fallback_approvers: list[str] = Field(default_factory=list, description="asked last, when escalating")
+    away: list[str] = Field(
+        default_factory=list, description="approvers who are away: their deputies are asked from the start"
+    )
 
     @field_validator("time_zone")
     @classmethod

@@ -123,7 +123,7 @@ class HoldWorkflow:
             updated_at=now,
             expires_at=expires,
             needs_approval=verdict.action is Action.HOLD_MANAGER,
-            approvers=tuple(a.lower() for a in verdict.approvers),
+            approvers=self._with_deputies(verdict.approvers),
             language=self.notifier.language(sender),
             remind_at=(expires - remind_before) if remind_before and expires - remind_before > now else None,
             release_on_expiry=h.on_expiry == "release" or bool(set(rules) & set(h.release_on_expiry_rules)),
@@ -290,6 +290,15 @@ class HoldWorkflow:
                 await self._send_link(new, new.sender, sender_secret, "reminder", role="sender")
             for approver, secret, _ in fresh:
                 await self._send_link(new, approver, secret, "reminder", role="approver")
+
+    def _with_deputies(self, approvers: Sequence[str]) -> tuple[str, ...]:
+        """The verdict's approvers, and the deputies of those who are away (hold.away) from the start."""
+        away = {a.lower() for a in self.settings.away}
+        out = [a.lower() for a in approvers]
+        for a in list(out):
+            if a in away:
+                out += [d.lower() for d in self.settings.deputies.get(a, [])]
+        return tuple(dict.fromkeys(out))
 
     def _escalation(self, hold: Hold, now: float) -> tuple[int, list[tuple[str, str, LinkToken]]] | None:
         """Who is asked next when nobody approved in time: the approvers' deputies, then the fallback

@@ -106,3 +106,18 @@ async def test_signed_in_approval_only_for_those_asked(
     done = holds.get(hid)
     assert done is not None and done.state is HoldState.REJECTED and done.comment == "宛先違い"
     assert outbound_real(store) == []
+
+
+async def test_a_deputy_acts_while_the_manager_is_away(store: Store, holds: HoldStore, clock: Clock) -> None:
+    config = hold_config(
+        hold={"away": ["hanako@example.co.jp"], "deputies": {"hanako@example.co.jp": ["jiro@example.co.jp"]}}
+    )
+    workflow = HoldWorkflow.from_config(store, holds, config, clock=clock)
+    hid = await asked_for_approval(store, workflow)
+    # both are asked at once: the manager (who may be back early) and the deputy
+    assert len(links_to(store, "hanako@example.co.jp")) == 1
+    (deputy_link,) = links_to(store, "jiro@example.co.jp")
+    await workflow.act(hid, secret_of(deputy_link)[1], Scope.APPROVER, "approve")
+    done = holds.get(hid)
+    assert done is not None and done.state is HoldState.RELEASED and done.decided_by == "jiro@example.co.jp"
+    assert [m.id for m in outbound_real(store)] == [hid]
