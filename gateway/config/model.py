@@ -142,11 +142,21 @@ class WebConfig(_Strict):
     metrics_token: str = Field(
         default="", description="if set, /metrics answers only with `Authorization: Bearer <token>`"
     )
+    metrics_listen: str = Field(
+        default="", description="if set (HOST:PORT), /metrics is served on this listener only, not on `listen`"
+    )
 
     @field_validator("listen")
     @classmethod
     def _listen(cls, v: str) -> str:
         parse_host_port(v)
+        return v
+
+    @field_validator("metrics_listen")
+    @classmethod
+    def _metrics_listen(cls, v: str) -> str:
+        if v:
+            parse_host_port(v)
         return v
 
 

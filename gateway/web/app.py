@@ -75,15 +75,29 @@ async def script(request: Request) -> Response:
 
 
 async def metrics(request: Request) -> Response:
-    web = web_of(request)
-    wanted = web.config.web.metrics_token
+    """Prometheus text. With web.metrics_token, only for `Authorization: Bearer <token>`."""
+    wanted: str = request.app.state.metrics_token
     if wanted:
         given = request.headers.get("authorization", "")
         scheme, _, token = given.partition(" ")
         if scheme.lower() != "bearer" or not hmac.compare_digest(token.strip().encode(), wanted.encode()):
             return PlainTextResponse("unauthorized", status_code=401, headers={"WWW-Authenticate": "Bearer"})
-    body = generate_latest(registry()) + generate_latest(web.metrics)
+    body = generate_latest(registry()) + generate_latest(request.app.state.store_metrics)
     return Response(body, media_type=CONTENT_TYPE_LATEST)
+
+
+def _store_metrics(store: Store, holds: HoldStore) -> CollectorRegistry:
+    collected = CollectorRegistry()
+    collected.register(StoreCollector(store, holds))
+    return collected
+
+
+def create_metrics_app(config: Config, store: Store, holds: HoldStore) -> Starlette:
+    """/metrics alone, for web.metrics_listen (a port of its own, e.g. only on the monitoring network)."""
+    app = Starlette(routes=[Route("/metrics", metrics, methods=["GET"])])
+    app.state.metrics_token = config.web.metrics_token
+    app.state.store_metrics = _store_metrics(store, holds)
+    return app
 
 
 async def health(request: Request) -> Response:
@@ -112,12 +126,15 @@ def create_app(
         config.web.session_hours * 3600,
         secure=config.web.base_url.startswith("https://"),
     )
-    store_metrics = CollectorRegistry()
-    store_metrics.register(StoreCollector(store, holds))
+    store_metrics = _store_metrics(store, holds)
+    # With web.metrics_listen, /metrics is served there only (create_metrics_app), not here.
+    metrics_here = (
+        [] if config.web.metrics_listen else [Route("/metrics", metrics, methods=["GET"], include_in_schema=False)]
+    )
     routes: list[BaseRoute] = [
         Route("/static/app.css", stylesheet, methods=["GET"], include_in_schema=False),
         Route("/static/app.js", script, methods=["GET"], include_in_schema=False),
-        Route("/metrics", metrics, methods=["GET"], include_in_schema=False),
+        *metrics_here,
         Route("/healthz", health, methods=["GET"], include_in_schema=False),
         *pages.routes(),
         *inbox.routes(),
@@ -126,5 +143,7 @@ def create_app(
     ]
     app = Starlette(routes=routes)
     app.state.web = Web(config, store, holds, workflow, auth, env, store_metrics)
+    app.state.metrics_token = config.web.metrics_token
+    app.state.store_metrics = store_metrics
     app.add_middleware(SecurityHeaders)
     return app

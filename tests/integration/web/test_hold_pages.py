@@ -451,3 +451,30 @@ async def test_the_approvers_inbox_approves_several_at_once(
     assert holds.get(ids[2]).state is HoldState.HELD_MANAGER  # type: ignore[union-attr]
     r = await client.post("/inbox", data={"csrf": "0" * 72, "action": "approve", "hold": [ids[2]]})
     assert r.status_code == 403
+
+
+async def test_metrics_can_listen_elsewhere(store: Store, holds: HoldStore, tmp_path: Path) -> None:
+    """web.metrics_listen: /metrics on a listener of its own (real sockets), not on the pages' port."""
+    from gateway.web.server import start_web
+    from tests.support.net import free_port
+
+    web_port, metrics_port = free_port(), free_port()
+    config = hold_config(
+        web={
+            "listen": f"127.0.0.1:{web_port}",
+            "metrics_listen": f"127.0.0.1:{metrics_port}",
+            "metrics_token": "m-secret",
+            "users_file": str(users_file(tmp_path)),
+        }
+    )
+    server = await start_web(config, store, holds, HoldWorkflow.from_config(store, holds, config))
+    try:
+        async with httpx.AsyncClient() as c:
+            assert (await c.get(f"http://127.0.0.1:{web_port}/metrics")).status_code == 404
+            assert (await c.get(f"http://127.0.0.1:{web_port}/healthz")).status_code == 200
+            assert (await c.get(f"http://127.0.0.1:{metrics_port}/metrics")).status_code == 401
+            r = await c.get(f"http://127.0.0.1:{metrics_port}/metrics", headers={"authorization": "Bearer m-secret"})
+            assert r.status_code == 200 and "gateway_queue_messages" in r.text
+            assert (await c.get(f"http://127.0.0.1:{metrics_port}/admin")).status_code == 404
+    finally:
+        await server.close()
