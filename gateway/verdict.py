@@ -77,6 +77,7 @@ class Verdict:
     delay_minutes: int | None = None  # for delay: the longest delay asked for
     bcc: list[str] = field(default_factory=list)  # external To/Cc addresses to move to Bcc (rewrite_bcc hit)
     lesson: str = ""  # what the message teaches the contact book once delivered (carried on the queue)
+    names: dict[str, str] = field(default_factory=dict)  # address -> directory name (sender, approvers, people)
 
     @property
     def monitor_hits(self) -> list[RuleHit]:

@@ -107,6 +107,7 @@ def details_of(verdict: Verdict, raw: bytes) -> dict[str, Any]:
         # False when no rule in force read the content: no findings were looked for, not none found.
         "content_inspected": bool(facts.get("content_inspected", True)),
         "approver_source": verdict.approver_source,
+        "names": {one_line(a, NAME_CHARS): one_line(n, 80) for a, n in (verdict.names or {}).items()},
     }
 
 
@@ -121,6 +122,7 @@ def complete(details: dict[str, Any]) -> dict[str, Any]:
     ]
     d.setdefault("totals", totals(d["findings"]))
     d.setdefault("content_inspected", True)
+    d.setdefault("names", {})
     return d
 
 

@@ -193,6 +193,13 @@ class Labels:
             out[field if field in out else ""].append(r)
         return [(label, out[key]) for key, label in order if out[key]]
 
+    @staticmethod
+    def person(address: object, names: dict[str, str] | None) -> str:
+        """'山田 太郎 <taro@example.co.jp>' when the directory knows the address, else the address."""
+        text = one_line(address, 254)
+        name = (names or {}).get(text.lower(), "")
+        return f"{one_line(name, 80)} <{text}>" if name else text
+
     def size(self, n: object) -> str:
         try:
             value = float(str(n))

@@ -102,6 +102,15 @@ class Policy:
             return SenderInfo()
         return SenderInfo(person.department, person.all_groups, True)
 
+    def names_of(self, addresses: list[str]) -> dict[str, str]:
+        """Directory names of those addresses that have one (pages and notices show people by name)."""
+        names: dict[str, str] = {}
+        for address in dict.fromkeys(a.lower() for a in addresses if a):
+            person = self.directory.person(address)
+            if person is not None and person.name:
+                names[address] = person.name
+        return names
+
     def facts_of(self, envelope: Envelope, facts: Facts) -> FactSet:
         return collect(envelope, facts, self.sender_info(facts.recipients.sender or envelope.mail_from))
 
@@ -121,6 +130,10 @@ class Policy:
         if outcome.action is Action.HOLD_MANAGER:
             verdict.approvers, verdict.approver_source = self.directory.approvers(
                 fs.values["sender.address"], fs.values["sender.groups"], self.fallback_group
+            )
+        if outcome.action in (Action.HOLD_SENDER, Action.HOLD_MANAGER, Action.DELAY, Action.REJECT):
+            verdict.names = self.names_of(
+                [fs.values["sender.address"], *verdict.approvers, *(r.address for r in facts.recipients.recipients)]
             )
         if any(h.action is Action.REWRITE_BCC for h in outcome.enforced):
             verdict.bcc = [

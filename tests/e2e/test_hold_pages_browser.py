@@ -392,6 +392,7 @@ def test_approver_from_webmail_rejects_with_a_reason_and_sender_withdraws_anothe
     driver.switch_to.window(next(h for h in driver.window_handles if h != inbox))
     wait_id(driver, "approve")
     assert not driver.find_elements(By.ID, "signin-link")
+    assert "鈴木 次郎 <jiro@example.co.jp>" in driver.find_element(By.ID, "sender").text  # the directory's name
     shot(driver, size, "08-approver-page")
     check_page(driver, size)
     # rejecting without a reason is not possible; with one, a dialog asks first

@@ -478,3 +478,22 @@ async def test_metrics_can_listen_elsewhere(store: Store, holds: HoldStore, tmp_
             assert (await c.get(f"http://127.0.0.1:{metrics_port}/admin")).status_code == 404
     finally:
         await server.close()
+
+
+async def test_people_are_shown_by_their_directory_name(
+    client: httpx.AsyncClient, store: Store, workflow: HoldWorkflow
+) -> None:
+    v = rich_verdict(Action.HOLD_MANAGER, approvers=["hanako@example.co.jp"])
+    v.names = {"taro@example.co.jp": "山田 太郎", "hanako@example.co.jp": "佐藤 花子", "boss@example.co.jp": "部長"}
+    _, link = await held(store, workflow, v)
+    page = (await client.get(path_of(link))).text
+    assert "山田 太郎 &lt;taro@example.co.jp&gt;" in page and "佐藤 花子 &lt;hanako@example.co.jp&gt;" in page
+    assert "部長 &lt;boss@example.co.jp&gt;" in page
+    body = [m for m in store.list_queue(Queue.OUTBOUND, 100) if m.is_notice][-1]
+    text = store.raw(body.id)
+    import email as email_lib
+    import email.policy as email_policy
+
+    mail = email_lib.message_from_bytes(text, policy=email_policy.default)
+    content = mail.get_body(("plain",)).get_content()  # type: ignore[union-attr]
+    assert "山田 太郎 <taro@example.co.jp> 様" in content and "部長 <boss@example.co.jp>" in content
