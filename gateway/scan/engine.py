@@ -14,23 +14,25 @@ A scan past `time_budget_seconds` returns an UNSCANNABLE finding (fail closed).
 
 from __future__ import annotations
 
+import bisect
 import logging
 import re
 import time
 import unicodedata
 from collections import defaultdict
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
 import gateway.scan.offline  # noqa: F401  (before presidio/spacy)
 from gateway.config.scan import ScanConfig
 from gateway.content import Segment
+from gateway.scan.evidence import BATCH_ENTITIES, batches, paragraphs
 from gateway.scan.mask import mask
 from gateway.scan.model import BULK, Hit, PersonalData, ScanContext, ScanResult
 from gateway.scan.ner import NerStage, ScanModelError, english_ner, japanese_ner
 from gateway.scan.quiet import Own, Zones, zones
 from gateway.scan.recognizers import ENTITIES, JapaneseNameRecognizer, pattern_recognizers
-from gateway.scan.tables import cell_hits, classify_header, column_at
+from gateway.scan.tables import cell_hits, classify_header, column_at, content_columns
 from gateway.unscannable import Reason, unscannable
 
 log = logging.getLogger(__name__)
@@ -81,13 +83,22 @@ def _chunks(text: str, size: int) -> Iterator[tuple[int, str]]:
 def _resolve(hits: list[Hit]) -> list[Hit]:
     """Overlapping hits: the higher score wins, then the longer span."""
     kept: list[Hit] = []
-    taken: list[tuple[int, int]] = []
+    starts: list[int] = []  # taken spans, disjoint and sorted
+    ends: list[int] = []
     for h in sorted(hits, key=lambda h: (-h.score, h.start - h.end)):
-        if all(h.end <= a or h.start >= b for a, b in taken):
-            kept.append(h)
-            taken.append((h.start, h.end))
+        i = bisect.bisect_right(starts, h.start)
+        if (i > 0 and ends[i - 1] > h.start) or (i < len(starts) and starts[i] < h.end):
+            continue
+        kept.append(h)
+        starts.insert(i, h.start)
+        ends.insert(i, h.end)
     kept.sort(key=lambda h: h.start)
     return kept
+
+
+def _data_row(hits: list[Hit], threshold: Callable[[str], float]) -> bool:
+    """A first row holding personal data (a counted hit, or two values of any score) is not a header."""
+    return any(h.score >= threshold(h.entity) for h in hits) or len(hits) >= 2
 
 
 def _value_key(hit: Hit) -> str:
@@ -109,6 +120,9 @@ class Scanner:
             raise ScanModelError(f"scan.entities names unknown entities: {sorted(unknown)}; known: {list(ENTITIES)}")
         self.entities = set(config.entities or ENTITIES)
         self.recognizers = pattern_recognizers(list(self.entities))
+        self._shapes: dict[str, Callable[[str], list[int]]] = {
+            r.ENTITY: r.shapes for r in self.recognizers if r.ENTITY in BATCH_ENTITIES
+        }
         self.names = JapaneseNameRecognizer()
         try:
             self.names.load()
@@ -184,35 +198,48 @@ class Scanner:
         if not unicodedata.is_normalized("NFKC", text):
             text = unicodedata.normalize("NFKC", text)
         table = seg.kind == "table"
+        headers = seg.header if table else ()
+        # the header row is the text before the first data row (when the extractor put it there)
+        header_end = seg.row_offsets[0] if table and seg.row_offsets else 0
         columns: dict[int, str] = {}
-        if table:
-            for i, cell in enumerate(seg.header):
-                entity = classify_header(cell)
-                if entity is not None:
-                    columns[i] = entity
-        headers = seg.header
+        for i, cell in enumerate(headers):
+            entity = classify_header(cell)
+            if entity is not None:
+                columns[i] = entity
 
         def header_at(offset: int, chunk: str, base: int) -> str:
             col = column_at(chunk, offset)
             return headers[col] if col < len(headers) else ""
 
-        found: list[Hit] = []
+        threshold = self.config.threshold
+        raw: list[Hit] = []
         for base, chunk in _chunks(text, self.config.chunk_chars):
             budget.check()
             ctx_fn = (lambda off, c=chunk, b=base: header_at(off, c, b)) if table and headers else None
             hits: list[Hit] = []
             for r in self.recognizers:
-                hits.extend(r.find(chunk, ctx_fn))
+                hits.extend(r.find(chunk, ctx_fn, table=table))
             if "PERSON" in self.entities:
                 if table:
                     hits.extend(cell_hits(chunk, columns))
                     hits.extend(self._table_names(chunk, columns, ctx_fn))
                 elif _JA_TEXT.search(chunk):
                     hits.extend(self.names.find(chunk, None))
-            hits = [h for h in hits if h.entity in self.entities and h.score >= self.config.threshold(h.entity)]
-            found.extend(
-                Hit(h.entity, h.start + base, h.end + base, h.score, h.value, h.source) for h in _resolve(hits)
+            raw.extend(
+                Hit(h.entity, h.start + base, h.end + base, h.score, h.value, h.source)
+                for h in hits
+                if h.entity in self.entities
             )
+        if table:
+            if header_end and not columns and _data_row([h for h in raw if h.start < header_end], threshold):
+                header_end = 0  # a CSV without a header row: its first row is data
+            raw = [h for h in raw if h.start >= header_end]  # header cells are never values
+            budget.check()
+            raw.extend(h for h in content_columns(text, header_end, headers, columns, raw, threshold)
+                       if h.entity in self.entities)  # fmt: skip
+        group_of = (lambda off: column_at(text, off)) if table else paragraphs(text)
+        raw = batches(text, raw, self._shapes, group_of, threshold)
+        found = _resolve([h for h in raw if h.score >= threshold(h.entity)])
 
         z = zones(text) if seg.kind in ("body", "calendar") else Zones([], [], [])
         running = seg.kind in _RUNNING_TEXT

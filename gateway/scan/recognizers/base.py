@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from typing import ClassVar
 
 from presidio_analyzer import LocalRecognizer, Pattern, RecognizerResult
@@ -23,6 +23,9 @@ from gateway.scan.model import Hit
 # by hyphens), whatever script surrounds it.
 NUM_L = r"(?<![0-9])(?<![0-9]-)"
 NUM_R = r"(?![0-9])(?!-[0-9])"
+
+# Letters of any script: a line holding one before a value is a label line of its own.
+_LETTER = re.compile(r"[^\W\d_]")
 
 # Extra context for a match at an offset: the header of its table column ("" outside tables).
 ContextFn = Callable[[int], str]
@@ -55,10 +58,17 @@ class Recognizer(LocalRecognizer):
     PATTERNS: ClassVar[tuple[Pattern, ...]]
     CONTEXT: ClassVar[tuple[str, ...]] = ()
     ANTI_CONTEXT: ClassVar[tuple[str, ...]] = ()
+    CONTEXT_PATTERN: ClassVar[re.Pattern[str] | None] = None  # context that is a shape, not a word
     CONTEXT_BOOST: ClassVar[float] = 0.35
     ANTI_PENALTY: ClassVar[float] = 0.4
     WINDOW_BEFORE: ClassVar[int] = 24
     WINDOW_AFTER: ClassVar[int] = 6
+    # Context words are looked for on the whole line (this many characters either side) and on the
+    # line above when the value starts its line (a label above a value); anti-context words only in
+    # the near window, so 注文番号 at the far end of a line does not cancel 電話 next to the number.
+    LINE_CHARS: ClassVar[int] = 80
+    ABOVE_CHARS: ClassVar[int] = 40
+    LINE_BELOW: ClassVar[bool] = False  # also the line below (a card's expiry date on the next line)
     FLAGS: ClassVar[int] = 0
 
     def __init__(self) -> None:
@@ -79,12 +89,16 @@ class Recognizer(LocalRecognizer):
         """False drops the match (bad check digit, impossible date); True/None keep it."""
         return None
 
+    def shorter(self, value: str) -> Iterator[str]:
+        """Prefixes of an invalid match to try, longest first (an IBAN followed by a word in capitals)."""
+        return iter(())
+
     def adjust(self, text: str, start: int, end: int, value: str, score: float) -> float:
         """Hook for recognizer-specific evidence beyond context words."""
         return score
 
     def window(self, text: str, start: int, end: int) -> str:
-        """The text around a match on the same line (the default context when no table header applies)."""
+        """The text right around a match on the same line (where anti-context words are looked for)."""
         line_start = text.rfind("\n", 0, start) + 1
         line_end = text.find("\n", end)
         line_end = len(text) if line_end < 0 else line_end
@@ -94,17 +108,39 @@ class Recognizer(LocalRecognizer):
             + text[end : min(line_end, end + self.WINDOW_AFTER)]
         )
 
-    def score_context(self, context: str, score: float) -> float:
-        if self._context is not None and self._context.search(context):
+    def wide(self, text: str, start: int, end: int) -> str:
+        """Where context words are looked for: the line, and the line above when the value starts its
+        line (「マイナンバー」 on one line, the number on the next), and with LINE_BELOW the line below."""
+        line_start = text.rfind("\n", 0, start) + 1
+        line_end = text.find("\n", end)
+        line_end = len(text) if line_end < 0 else line_end
+        before = text[max(line_start, start - self.LINE_CHARS) : start]
+        parts = [before, text[end : min(line_end, end + self.LINE_CHARS)]]
+        if line_start > 0 and not _LETTER.search(before):
+            above_start = text.rfind("\n", 0, line_start - 1) + 1
+            parts.append(text[max(above_start, line_start - 1 - self.ABOVE_CHARS) : line_start - 1])
+        if self.LINE_BELOW and line_end < len(text):
+            below_end = text.find("\n", line_end + 1)
+            below_end = len(text) if below_end < 0 else below_end
+            parts.append(text[line_end + 1 : min(below_end, line_end + 1 + self.LINE_CHARS)])
+        return " ".join(parts)
+
+    def score_context(self, context: str, score: float, near: str | None = None) -> float:
+        """+CONTEXT_BOOST for a context word in `context`, -ANTI_PENALTY for an anti word in `near`
+        (the same text when not given)."""
+        if (self._context is not None and self._context.search(context)) or (
+            self.CONTEXT_PATTERN is not None and self.CONTEXT_PATTERN.search(context)
+        ):
             score += self.CONTEXT_BOOST
-        if self._anti is not None and self._anti.search(context):
+        if self._anti is not None and self._anti.search(context if near is None else near):
             score -= self.ANTI_PENALTY
         return score
 
-    def find(self, text: str, context: ContextFn | None = None) -> list[Hit]:
+    def find(self, text: str, context: ContextFn | None = None, *, table: bool = False) -> list[Hit]:
         """All matches in `text` (NFKC-normalised), scored; the caller applies the threshold.
 
-        `context(offset)` adds context beyond the text window: the table column's header.
+        `context(offset)` adds context beyond the text window: the table column's header. In a table
+        (`table=True`) a row is not a line of prose: context is the near window and the header only.
         """
         hits: list[Hit] = []
         for pattern, rx in self._compiled:
@@ -115,13 +151,23 @@ class Recognizer(LocalRecognizer):
                     start, end = m.span()
                 value = text[start:end]
                 if self.validate(value) is False:
-                    continue
-                ctx = self.window(text, start, end)
+                    value = next((v for v in self.shorter(value) if self.validate(v) is not False), "")
+                    if not value:
+                        continue
+                    end = start + len(value)
+                near = self.window(text, start, end)
+                ctx = near if table else self.wide(text, start, end)
                 if context is not None:
-                    ctx += " " + context(start)
-                score = self.adjust(text, start, end, value, self.score_context(ctx, pattern.score))
+                    header = context(start)
+                    ctx += " " + header
+                    near += " " + header
+                score = self.adjust(text, start, end, value, self.score_context(ctx, pattern.score, near))
                 hits.append(Hit(self.ENTITY, start, end, max(0.0, min(1.0, score)), value))
         return hits
+
+    def shapes(self, text: str) -> list[int]:
+        """Start offsets of every match of the patterns, valid or not (gateway.scan.evidence)."""
+        return sorted({m.start() for _, rx in self._compiled for m in rx.finditer(text)})
 
     def analyze(
         self, text: str, entities: list[str], nlp_artifacts: NlpArtifacts | None = None
