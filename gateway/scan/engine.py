@@ -52,12 +52,39 @@ class _TimeUp(Exception):
 class _Budget:
     deadline: float
     ner_chars: int
-    ner_deadline: float
-    ner_used: int = 0
+    ner_seconds: float
+    ner_used: int = 0  # characters given to NER
+    ner_spent: float = 0.0  # seconds spent in NER
 
     def check(self) -> None:
         if time.monotonic() > self.deadline:
             raise _TimeUp
+
+    def ner_affords(self, chars: int) -> bool:
+        """Whether `chars` more characters fit the NER time budget, at the rate measured so far in this
+        message (pieces are short, so the budget is overrun by at most one piece)."""
+        if self.ner_spent >= self.ner_seconds:
+            return False
+        if not self.ner_used:
+            return True
+        return self.ner_spent + chars * self.ner_spent / self.ner_used <= self.ner_seconds
+
+
+# NER reads windows in pieces of at most this many characters, cut after a sentence or a line, so
+# `scan.ner_seconds` is checked inside the work, not only between windows.
+NER_PIECE_CHARS = 256
+_SENTENCE_END = re.compile(r"[。．！？!?\n]")
+
+
+def _pieces(text: str, a: int, b: int) -> Iterator[tuple[int, int]]:
+    while b - a > NER_PIECE_CHARS:
+        cut = a + NER_PIECE_CHARS
+        ends = [m.end() for m in _SENTENCE_END.finditer(text, a + NER_PIECE_CHARS // 4, cut)]
+        cut = ends[-1] if ends else cut
+        yield a, cut
+        a = cut
+    if b > a:
+        yield a, b
 
 
 @dataclass(slots=True)
@@ -144,9 +171,7 @@ class Scanner:
         cfg = self.config
         started = time.monotonic()
         budget = _Budget(
-            deadline=started + cfg.time_budget_seconds,
-            ner_chars=cfg.ner_window_chars,
-            ner_deadline=started + cfg.ner_seconds,
+            deadline=started + cfg.time_budget_seconds, ner_chars=cfg.ner_window_chars, ner_seconds=cfg.ner_seconds
         )
         own = Own(context, cfg.own_phone_numbers, cfg.own_addresses, cfg.own_bank_accounts)
         places: list[_Place] = []
@@ -169,6 +194,7 @@ class Scanner:
             "scan_seconds": time.monotonic() - started,
             "chars": float(chars),
             "ner_chars": float(budget.ner_used),
+            "ner_seconds": budget.ner_spent,
         }
         log.debug(
             "scanned %d chars in %.1f ms: %s",
@@ -184,7 +210,7 @@ class Scanner:
         context = context or ScanContext()
         cfg = self.config
         now = time.monotonic()
-        budget = _Budget(now + cfg.time_budget_seconds, cfg.ner_window_chars, now + cfg.ner_seconds)
+        budget = _Budget(now + cfg.time_budget_seconds, cfg.ner_window_chars, cfg.ner_seconds)
         own = Own(context, cfg.own_phone_numbers, cfg.own_addresses, cfg.own_bank_accounts)
         return [(i, h, q) for i, seg in enumerate(segments) for h, q in self._scan_segment(seg, own, budget).hits]
 
@@ -217,8 +243,15 @@ class Scanner:
             budget.check()
             ctx_fn = (lambda off, c=chunk, b=base: header_at(off, c, b)) if table and headers else None
             hits: list[Hit] = []
+            claimed: list[tuple[str, int, int]] = []
             for r in self.recognizers:
                 hits.extend(r.find(chunk, ctx_fn, table=table))
+                if r.CLAIMS_SHAPE:
+                    claimed.extend((r.ENTITY, a, b) for a, b in r.shape_spans(chunk))
+            if claimed:
+                hits = [
+                    h for h in hits if not any(e != h.entity and a <= h.start and h.end <= b for e, a, b in claimed)
+                ]
             if "PERSON" in self.entities:
                 if table:
                     hits.extend(cell_hits(chunk, columns))
@@ -292,13 +325,19 @@ class Scanner:
                 continue
             windows.append((line_start, line_end))
         extra: list[Hit] = []
-        for a, b in windows:
-            if budget.ner_used + (b - a) > budget.ner_chars or time.monotonic() > budget.ner_deadline:
+        pieces = [p for a, b in windows for p in _pieces(text, a, b)]
+        for a, b in pieces:
+            if budget.ner_used + (b - a) > budget.ner_chars or not budget.ner_affords(b - a):
                 break
             budget.check()
+            if self.ner_en is None and text[a:b].isascii():
+                continue  # GiNZA reads English as Japanese ("Friday.", "Phone:" as names); English runs on patterns
             budget.ner_used += b - a
             stage = self.ner_en if self.ner_en is not None and text[a:b].isascii() else self.ner
-            for s, e, score in stage.persons(text[a:b]):
+            began = time.monotonic()
+            persons = stage.persons(text[a:b])
+            budget.ner_spent += time.monotonic() - began
+            for s, e, score in persons:
                 value = text[a + s : a + e]
                 if any(c.isdigit() for c in value) or not value.strip():
                     continue

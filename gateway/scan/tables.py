@@ -10,6 +10,7 @@ without a header row) is read as data (`headerless`).
 
 from __future__ import annotations
 
+import bisect
 import datetime as dt
 import re
 from collections.abc import Callable
@@ -185,10 +186,21 @@ def content_columns(
 
     cols = read_cells(text, start)
     out: list[Hit] = []
+    # cells where the name tokenizer saw a surname or a given name (at any score)
+    named = sorted({h.start for h in hits if h.entity == "PERSON" and h.source == "sudachi"})
+
+    def in_dictionary(cells: list[tuple[int, str]]) -> bool:
+        sample = cells[:SAMPLE_CELLS]
+        good = 0
+        for a, v in sample:
+            k = bisect.bisect_left(named, a)
+            good += k < len(named) and named[k] < a + len(v)
+        return good >= COLUMN_MIN and good >= COLUMN_SHARE * len(sample)
+
     for i, cells in cols.items():
         if i in columns:
             continue
-        if _typed(cells, kana_reading) or _typed(cells, romaji_name):
+        if _typed(cells, kana_reading) or _typed(cells, romaji_name) or in_dictionary(cells):
             columns[i] = "PERSON"
             out.extend(Hit("PERSON", a, a + len(v), 0.8, v, "column") for a, v in cells)
     people = bool(set(columns.values()) & PEOPLE)

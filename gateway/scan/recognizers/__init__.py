@@ -18,6 +18,7 @@ from gateway.scan.recognizers.pension import PensionNumberRecognizer
 from gateway.scan.recognizers.person_en import EnglishNameRecognizer
 from gateway.scan.recognizers.person_ja import JapaneseNameRecognizer
 from gateway.scan.recognizers.person_kana import KanaNameRecognizer
+from gateway.scan.recognizers.person_labelled import LabelledNameRecognizer
 from gateway.scan.recognizers.postal_code import PostalCodeRecognizer
 from gateway.scan.recognizers.us_ssn import UsSsnRecognizer
 
@@ -38,6 +39,7 @@ PATTERN_RECOGNIZERS: tuple[type[Recognizer], ...] = (
     IntlPhoneRecognizer,
     EnglishNameRecognizer,
     KanaNameRecognizer,
+    LabelledNameRecognizer,
 )
 
 ENTITIES: tuple[str, ...] = tuple(dict.fromkeys([r.ENTITY for r in PATTERN_RECOGNIZERS] + ["PERSON"]))

@@ -70,6 +70,9 @@ class Recognizer(LocalRecognizer):
     ABOVE_CHARS: ClassVar[int] = 40
     LINE_BELOW: ClassVar[bool] = False  # also the line below (a card's expiry date on the next line)
     FLAGS: ClassVar[int] = 0
+    # A recognizer whose shape claims its span even when the value is invalid: other entities' hits
+    # inside it are dropped (the digits of an IBAN-shaped string are not a phone or a card number).
+    CLAIMS_SHAPE: ClassVar[bool] = False
 
     def __init__(self) -> None:
         super().__init__(
@@ -164,6 +167,10 @@ class Recognizer(LocalRecognizer):
                 score = self.adjust(text, start, end, value, self.score_context(ctx, pattern.score, near))
                 hits.append(Hit(self.ENTITY, start, end, max(0.0, min(1.0, score)), value))
         return hits
+
+    def shape_spans(self, text: str) -> list[tuple[int, int]]:
+        """Spans of every match of the patterns, valid or not."""
+        return [m.span() for _, rx in self._compiled for m in rx.finditer(text)]
 
     def shapes(self, text: str) -> list[int]:
         """Start offsets of every match of the patterns, valid or not (gateway.scan.evidence)."""

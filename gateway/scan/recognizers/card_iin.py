@@ -39,10 +39,13 @@ BRANDS: tuple[Brand, ...] = (
     Brand("Mastercard", _r("51-55", "2221-2720"), (16,)),
     Brand("American Express", _r("34", "37"), (15,)),
     Brand("JCB", _r("3528-3589"), _16_19),
+    Brand("JCB (15 digits)", _r("1800", "2131"), (15,)),
     Brand("Diners Club", _r("36", "300-305", "3095", "38-39"), (14, 15, 16, 17, 18, 19)),
     Brand("Discover", _r("6011", "644-649", "65", "622126-622925"), _16_19),
     Brand("China UnionPay", _r("62", "81"), _16_19),
     Brand("Maestro", _r("5018", "5020", "5038", "5893", "6304", "6759", "6761-6763", "676770", "676774"), _12_19),
+    # Maestro's wider original ranges, still printed on cards and used by generators such as Faker
+    Brand("Maestro (50, 56-69)", _r("50", "56-69"), _12_19),
     Brand("Dankort", _r("5019"), (16,)),
     Brand("UATP", _r("1"), (15,)),
     Brand("Mir", _r("2200-2204"), _16_19),

@@ -20,10 +20,19 @@ def luhn(number: str) -> bool:
 
 
 def valid_card(value: str) -> bool:
+    """Luhn-valid, in a brand's IIN range, or 14-19 digits of an issuer not in the table (those count
+    only next to a card word: see UNKNOWN_BRAND_PENALTY); a JAN code is not a card."""
     d = digits(value)
-    if not 12 <= len(d) <= 19 or len(set(d)) == 1 or brand_of(d) is None or not luhn(d):
+    if not 12 <= len(d) <= 19 or len(set(d)) == 1 or not luhn(d):
+        return False
+    if brand_of(d) is None and len(d) < 14:
         return False
     return not (len(d) == 13 and d.startswith(("45", "49")) and ean.is_valid(d))
+
+
+# A Luhn-valid number outside every published range (a new or private issuer, or a generator's
+# approximation of a range) scores this much lower: below the threshold unless a card word is near.
+UNKNOWN_BRAND_PENALTY = 0.25
 
 
 class CreditCardRecognizer(Recognizer):
@@ -50,3 +59,6 @@ class CreditCardRecognizer(Recognizer):
 
     def validate(self, value: str) -> bool | None:
         return valid_card(value)
+
+    def adjust(self, text: str, start: int, end: int, value: str, score: float) -> float:
+        return score if brand_of(digits(value)) is not None else score - UNKNOWN_BRAND_PENALTY
