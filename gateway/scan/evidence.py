@@ -51,9 +51,7 @@ def batches(
         if h.entity in shapes and h.score < threshold(h.entity):
             weak[h.entity].append(i)
     raised: dict[int, Hit] = {}
-    for entity, idx in weak.items():
-        if len(idx) < BATCH_MIN:
-            continue
+    for entity in weak:
         valid: dict[Hashable, list[int]] = defaultdict(list)
         for i, h in enumerate(hits):
             if h.entity == entity:
