@@ -113,7 +113,8 @@ def cell_hits(text: str, columns: dict[int, str]) -> list[Hit]:
 # -- columns read by their content ------------------------------------------------------------------
 
 PEOPLE = frozenset(("PERSON", "EMAIL_ADDRESS", "JP_PHONE_NUMBER", "PHONE_NUMBER", "JP_ADDRESS", "JP_MY_NUMBER"))
-_KANA_READING = re.compile(r"[\u30a1-\u30fa\u30fc]{1,12}(?: [\u30a1-\u30fa\u30fc]{1,12})?")
+# a reading of a full name: two katakana words (one word alone is as often a product or a place)
+_KANA_READING = re.compile(r"[\u30a1-\u30fa\u30fc]{1,12} [\u30a1-\u30fa\u30fc]{1,12}")
 # Hepburn (and common passport) spellings of Japanese syllables: a romaji name is made of nothing else.
 _ROMAJI_WORD = re.compile(
     r"(?:(?:ky|gy|sh|ch|j|ny|hy|by|py|my|ry)[aueo]h?|tsu|fu|shi|chi|ji|[kgsztdnhbpmrwy]?[aiueo]h?|n"

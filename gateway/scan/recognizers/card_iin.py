@@ -44,8 +44,6 @@ BRANDS: tuple[Brand, ...] = (
     Brand("Discover", _r("6011", "644-649", "65", "622126-622925"), _16_19),
     Brand("China UnionPay", _r("62", "81"), _16_19),
     Brand("Maestro", _r("5018", "5020", "5038", "5893", "6304", "6759", "6761-6763", "676770", "676774"), _12_19),
-    # Maestro's wider original ranges, still printed on cards and used by generators such as Faker
-    Brand("Maestro (50, 56-69)", _r("50", "56-69"), _12_19),
     Brand("Dankort", _r("5019"), (16,)),
     Brand("UATP", _r("1"), (15,)),
     Brand("Mir", _r("2200-2204"), _16_19),
@@ -62,6 +60,9 @@ BRANDS: tuple[Brand, ...] = (
     Brand("Humo", _r("9860"), (16,)),
     Brand("GPN", _r("1946", "50", "56", "58", "60-63"), (16, 18, 19)),
     Brand("Napas", _r("9704"), (16, 19)),
+    # Maestro's wider original ranges, still printed on cards and used by generators such as Faker;
+    # last, so that the narrower ranges inside them (Dankort 5019, Maestro 6759 ...) name the brand
+    Brand("Maestro (50, 56-69)", _r("50", "56-69"), _12_19),
 )
 
 
