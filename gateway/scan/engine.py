@@ -258,11 +258,9 @@ class Scanner:
                     hits.extend(self._table_names(chunk, columns, ctx_fn))
                 elif _JA_TEXT.search(chunk):
                     hits.extend(self.names.find(chunk, None))
-            raw.extend(
-                Hit(h.entity, h.start + base, h.end + base, h.score, h.value, h.source)
-                for h in hits
-                if h.entity in self.entities
-            )
+            if base:
+                hits = [Hit(h.entity, h.start + base, h.end + base, h.score, h.value, h.source) for h in hits]
+            raw.extend(h for h in hits if h.entity in self.entities)
         if table:
             if header_end and not columns and _data_row([h for h in raw if h.start < header_end], threshold):
                 header_end = 0  # a CSV without a header row: its first row is data

@@ -29,9 +29,19 @@ _PARAGRAPH = re.compile(r"\n[ \t\u3000>]*\n")
 
 
 def paragraphs(text: str) -> Callable[[int], Hashable]:
-    """Group of an offset in running text: its paragraph (blank lines separate lists)."""
-    breaks = [m.start() for m in _PARAGRAPH.finditer(text)]
-    return lambda offset: bisect.bisect_right(breaks, offset)
+    """Group of an offset in running text: its paragraph (blank lines separate lists). The breaks
+    are found on first use: most texts hold no batch to look at."""
+    breaks: list[int] = []
+    found = False
+
+    def group(offset: int) -> Hashable:
+        nonlocal found
+        if not found:
+            breaks.extend(m.start() for m in _PARAGRAPH.finditer(text))
+            found = True
+        return bisect.bisect_right(breaks, offset)
+
+    return group
 
 
 def batches(

@@ -10,7 +10,6 @@ without a header row) is read as data (`headerless`).
 
 from __future__ import annotations
 
-import bisect
 import datetime as dt
 import re
 from collections.abc import Callable
@@ -188,14 +187,12 @@ def content_columns(
     cols = read_cells(text, start)
     out: list[Hit] = []
     # cells where the name tokenizer saw a surname or a given name (at any score)
-    named = sorted({h.start for h in hits if h.entity == "PERSON" and h.source == "sudachi"})
+    # cells that begin with a name the tokenizer knows (a surname first, as Japanese names are written)
+    named = {h.start for h in hits if h.entity == "PERSON" and h.source == "sudachi"}
 
     def in_dictionary(cells: list[tuple[int, str]]) -> bool:
         sample = cells[:SAMPLE_CELLS]
-        good = 0
-        for a, v in sample:
-            k = bisect.bisect_left(named, a)
-            good += k < len(named) and named[k] < a + len(v)
+        good = sum(1 for a, _ in sample if a in named)
         return good >= COLUMN_MIN and good >= COLUMN_SHARE * len(sample)
 
     for i, cells in cols.items():

@@ -36,7 +36,9 @@ def words_regex(words: Iterable[str]) -> re.Pattern[str] | None:
     alts = []
     for w in sorted(set(words), key=len, reverse=True):
         if w.isascii() and w[:1].isalnum():
-            alts.append(r"(?<![A-Za-z])" + re.escape(w) + r"(?![a-z])")
+            # the word first and its left boundary as a look-behind after it: an alternation that
+            # starts with literals lets the regex engine skip ahead (2-3 times faster on Japanese text)
+            alts.append(re.escape(w) + r"(?<![A-Za-z]" + re.escape(w) + r")(?![a-z])")
         else:
             alts.append(re.escape(w))
     return re.compile("|".join(alts), re.IGNORECASE) if alts else None
@@ -59,6 +61,11 @@ class Recognizer(LocalRecognizer):
     CONTEXT: ClassVar[tuple[str, ...]] = ()
     ANTI_CONTEXT: ClassVar[tuple[str, ...]] = ()
     CONTEXT_PATTERN: ClassVar[re.Pattern[str] | None] = None  # context that is a shape, not a word
+    # Patterns that never count without a context word: the context is looked at before the (costly)
+    # validator, and a match without it is dropped.
+    NEEDS_CONTEXT: ClassVar[tuple[str, ...]] = ()
+    # When set, a text holding none of these strings has no match at all (checked before any regex).
+    LITERALS: ClassVar[tuple[str, ...]] = ()
     CONTEXT_BOOST: ClassVar[float] = 0.35
     ANTI_PENALTY: ClassVar[float] = 0.4
     WINDOW_BEFORE: ClassVar[int] = 24
@@ -128,43 +135,67 @@ class Recognizer(LocalRecognizer):
             parts.append(text[line_end + 1 : min(below_end, line_end + 1 + self.LINE_CHARS)])
         return " ".join(parts)
 
-    def score_context(self, context: str, score: float, near: str | None = None) -> float:
-        """+CONTEXT_BOOST for a context word in `context`, -ANTI_PENALTY for an anti word in `near`
-        (the same text when not given)."""
-        if (self._context is not None and self._context.search(context)) or (
-            self.CONTEXT_PATTERN is not None and self.CONTEXT_PATTERN.search(context)
-        ):
-            score += self.CONTEXT_BOOST
-        if self._anti is not None and self._anti.search(context if near is None else near):
-            score -= self.ANTI_PENALTY
-        return score
+    def _words_in(self, text: str) -> bool:
+        return bool(
+            (self._context is not None and self._context.search(text))
+            or (self.CONTEXT_PATTERN is not None and self.CONTEXT_PATTERN.search(text))
+        )
 
     def find(self, text: str, context: ContextFn | None = None, *, table: bool = False) -> list[Hit]:
         """All matches in `text` (NFKC-normalised), scored; the caller applies the threshold.
 
-        `context(offset)` adds context beyond the text window: the table column's header. In a table
-        (`table=True`) a row is not a line of prose: context is the near window and the header only.
+        Score = pattern score, + CONTEXT_BOOST with a context word on the line (`wide`) or in the
+        table column's header (`context(offset)`), - ANTI_PENALTY with an anti word right next to the
+        value or in the header. In a table (`table=True`) a row is not a line of prose: context is the
+        near window and the header only. Whether the text holds a context or anti word at all is
+        looked up once per call, so windows are only searched where a word can be found.
         """
         hits: list[Hit] = []
+        if self.LITERALS and not any(w in text for w in self.LITERALS):
+            return hits
+        words_here: bool | None = None
+        anti_here = False
+        headers: dict[str, tuple[bool, bool]] = {}
         for pattern, rx in self._compiled:
+            if pattern.name in self.NEEDS_CONTEXT and context is None:
+                if words_here is None:
+                    words_here = self._words_in(text)
+                    anti_here = self._anti is not None and self._anti.search(text) is not None
+                if not words_here:
+                    continue  # no context word anywhere: this pattern cannot count
             for m in rx.finditer(text):
                 if "v" in rx.groupindex and m.group("v") is not None:
                     start, end = m.span("v")
                 else:
                     start, end = m.span()
+                if words_here is None:
+                    words_here = self._words_in(text)
+                    anti_here = self._anti is not None and self._anti.search(text) is not None
+                header_words = header_anti = False
+                if context is not None:
+                    header = context(start)
+                    if header not in headers:
+                        anti = self._anti is not None and self._anti.search(header) is not None
+                        headers[header] = (self._words_in(header), anti)
+                    header_words, header_anti = headers[header]
+                has_context = header_words or (
+                    words_here
+                    and self._words_in(self.window(text, start, end) if table else self.wide(text, start, end))
+                )
+                if pattern.name in self.NEEDS_CONTEXT and not has_context:
+                    continue
                 value = text[start:end]
                 if self.validate(value) is False:
                     value = next((v for v in self.shorter(value) if self.validate(v) is not False), "")
                     if not value:
                         continue
                     end = start + len(value)
-                near = self.window(text, start, end)
-                ctx = near if table else self.wide(text, start, end)
-                if context is not None:
-                    header = context(start)
-                    ctx += " " + header
-                    near += " " + header
-                score = self.adjust(text, start, end, value, self.score_context(ctx, pattern.score, near))
+                score = pattern.score + (self.CONTEXT_BOOST if has_context else 0.0)
+                if header_anti or (
+                    anti_here and self._anti is not None and self._anti.search(self.window(text, start, end))
+                ):
+                    score -= self.ANTI_PENALTY
+                score = self.adjust(text, start, end, value, score)
                 hits.append(Hit(self.ENTITY, start, end, max(0.0, min(1.0, score)), value))
         return hits
 

@@ -8,6 +8,7 @@ import phonenumbers
 from presidio_analyzer import Pattern
 
 from gateway.scan.recognizers.base import NUM_R, Recognizer
+from gateway.scan.recognizers.jp_phone import valid_jp_phone
 
 # Regions whose national numbers are looked for when a phone word is near (presidio's defaults and
 # the neighbours Japanese companies mail most).
@@ -36,14 +37,17 @@ class IntlPhoneRecognizer(Recognizer):
         "account",
     )
     CONTEXT_BOOST = 0.3
+    NEEDS_CONTEXT = ("phone_national",)
 
     def validate(self, value: str) -> bool | None:
         try:
             if value.startswith("+"):
                 number = phonenumbers.parse(value, None)
                 return number.country_code != 81 and phonenumbers.is_valid_number(number)
-            if phonenumbers.is_valid_number(phonenumbers.parse(value, "JP")):
-                return False
+            if (value.startswith("0") and valid_jp_phone(value)) or phonenumbers.is_valid_number(
+                phonenumbers.parse(value, "JP")
+            ):
+                return False  # JP_PHONE_NUMBER's (the cheap check first: libphonenumber parses slowly)
             return any(phonenumbers.is_valid_number(phonenumbers.parse(value, r)) for r in REGIONS)
         except phonenumbers.NumberParseException:
             return False

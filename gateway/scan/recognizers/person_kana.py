@@ -33,3 +33,4 @@ class KanaNameRecognizer(Recognizer):
     )
     CONTEXT = LABELS
     CONTEXT_BOOST = 0.6
+    NEEDS_CONTEXT = ("reading_line",)

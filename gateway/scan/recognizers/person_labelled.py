@@ -6,6 +6,8 @@ The label says what the value is, so a name the dictionary does not know (吉田
 
 from __future__ import annotations
 
+import re
+
 from presidio_analyzer import Pattern
 
 from gateway.scan.recognizers.base import Recognizer
@@ -17,6 +19,8 @@ LABELS = (
 _LABEL = "|".join(sorted(LABELS, key=len, reverse=True))
 _KANJI = r"[\u4e00-\u9fff\u3005\u30f6]"
 _NAME = _KANJI + r"{1,4} ?[\u4e00-\u9fff\u3005\u3041-\u3096\u30a1-\u30fa\u30fc]{1,6}"
+# an organisation written where a name was asked for (氏名\n株式会社さくら商事)
+_ORGANISATION = re.compile(r"会社|株式|有限|法人|協会|組合|事務所|病院|学校|大学|支店|営業所|店$")
 PLACEHOLDERS = frozenset(
     ("未定", "不明", "未記入", "なし", "無し", "同上", "省略", "別紙", "上記", "下記", "記入例", "本人")
 )
@@ -24,6 +28,7 @@ PLACEHOLDERS = frozenset(
 
 class LabelledNameRecognizer(Recognizer):
     ENTITY = "PERSON"
+    LITERALS = ("氏名", "名前", "受取人", "宛名", "名義", "患者名", "利用者名", "入居者名")
     PATTERNS = (
         Pattern(
             "name_labelled",
@@ -34,4 +39,5 @@ class LabelledNameRecognizer(Recognizer):
     )
 
     def validate(self, value: str) -> bool | None:
-        return value.replace(" ", "") not in PLACEHOLDERS
+        compact = value.replace(" ", "")
+        return compact not in PLACEHOLDERS and _ORGANISATION.search(compact) is None

@@ -25,6 +25,7 @@ class UsSsnRecognizer(Recognizer):
     )
     CONTEXT = ("SSN", "social security", "社会保障番号", "SS#", "SSN#", "soc sec")
     CONTEXT_BOOST = 0.5
+    NEEDS_CONTEXT = ("ssn_dotted", "ssn_plain")
 
     def validate(self, value: str) -> bool | None:
         return valid_ssn(value)

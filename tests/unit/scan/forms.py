@@ -309,7 +309,7 @@ def presidio_sets() -> list[FormSet]:
         if role and not labels:
             kind = "role"  # info@…: an organisation's address, deliberately not personal data here
         sets.setdefault((v["entity"], kind), []).append(Sample(f"presidio_{i}", prefix + v["text"], labels))
-    names = {"positive": "", "negative": ", invalid", "role": ", role addresses only"}
+    names = {"positive": "", "negative": ", invalid", "role": " role (info@)"}
     return [
         FormSet(f"presidio {e}{names[k]} + context", "info" if k == "role" else k, samples)
         for (e, k), samples in sets.items()

@@ -90,6 +90,7 @@ NOT_FOUND = [
     ("EMAIL_ADDRESS", "x@例え.テストです"),  # not a top-level domain the public suffix list knows
     ("PERSON", "カナダ トロント支店"),
     ("PERSON", "お名前：未定"),
+    ("PERSON", "氏名\n株式会社さくら商事"),
     ("PERSON", "新商品\nボールペン セット"),  # katakana words without a reading label above
     ("PERSON", "IBAN: AL47212110090000000235698741 by Friday."),  # GiNZA reads English as names
 ]
