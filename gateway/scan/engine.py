@@ -123,6 +123,12 @@ def _resolve(hits: list[Hit]) -> list[Hit]:
     return kept
 
 
+def _row(seg: Segment, offset: int) -> int:
+    """The sheet row of an offset; the first line is the row above the first data row (a CSV without
+    a header row has values there)."""
+    return seg.row_at(offset) if offset >= seg.row_offsets[0] else seg.first_row - 1
+
+
 def _data_row(hits: list[Hit], threshold: Callable[[str], float]) -> bool:
     """A first row holding personal data (a counted hit, or two values of any score) is not a header."""
     return any(h.score >= threshold(h.entity) for h in hits) or len(hits) >= 2
@@ -363,7 +369,7 @@ class Scanner:
             seg_records = 0
             for entity, items in by_entity.items():
                 values = {_value_key(h) for h, _ in items}
-                rows = {seg.row_at(h.start) for h, _ in items} if table else set()
+                rows = {_row(seg, h.start) for h, _ in items} if table else set()
                 rows_any |= rows
                 records = len(rows) if table else len(values)
                 seg_records = max(seg_records, records)

@@ -369,6 +369,23 @@ def benign_sets(s: Sources, n: int) -> list[FormSet]:
                               order=s.digits(12), next=f"{d2:%Y/%m/%d}")  # fmt: skip
         return Sample(f"minutes_{i}", text + "\n" + SIGNATURE, benign=True)
 
+    def signed(i: int) -> Sample:
+        sig = "\n".join((
+            "-" * 32,
+            f"{s.ja.company()} {s.pick('営業部', '総務部', '開発部', '購買部')}",
+            s.ja.name(),
+            f"〒{s.ja.zipcode()} {s.ja.address()}",
+            f"TEL: {s.jp_phone()} / FAX: {s.jp_phone()}",
+            f"Mail: {s.ja.user_name()}@{s.ja.domain_name()}",
+            "-" * 32,
+        ))  # fmt: skip
+        body = s.pick(
+            "資料を添付いたしますので、ご確認ください。", "先日はありがとうございました。", "見積書をお送りします。"
+        )
+        return Sample(
+            f"signed_{i}", f"お世話になっております。\n{body}\n\nよろしくお願いいたします。\n\n{sig}\n", benign=True
+        )
+
     def mail(i: int) -> Sample:
         body = s.pick(QUOTED_REPLY.format(sig=SIGNATURE), INVOICE.format(sig=SIGNATURE),
                       MEETING.format(sig=SIGNATURE), PRICE_LIST + "\n" + SIGNATURE)  # fmt: skip
@@ -380,6 +397,7 @@ def benign_sets(s: Sources, n: int) -> list[FormSet]:
         _one("benign: press releases", "benign", n // 2, press),
         _one("benign: minutes", "benign", n // 2, minutes),
         _one("benign: replies, invoices, notices", "benign", n // 2, mail),
+        _one("benign: Faker signatures", "benign", n // 2, signed),
     ]
 
 
