@@ -7,6 +7,8 @@ not by the dictionary.
 
 from __future__ import annotations
 
+import re
+
 from presidio_analyzer import Pattern
 
 from gateway.scan.recognizers.base import Recognizer
@@ -23,6 +25,10 @@ _LABEL = "|".join(sorted((lbl.replace("(", r"\(").replace(")", r"\)") for lbl in
 _AFTER_LABEL = rf"(?<![\u30a1-\u30fa\u30fc])(?:{_LABEL})(?:\s*[:：]\s*|\s+)"
 
 
+# the reading of an organisation, not of a person (株式会社さくら商事（カブシキガイシャ サクラショウジ）)
+_ORGANISATION = re.compile(r"会社|商事|法人|組合|銀行|支店|協会|事務所|カブシキ|ユウゲン|ゴウドウ|ザイダン|シャダン")
+
+
 class KanaNameRecognizer(Recognizer):
     ENTITY = "PERSON"
     PATTERNS = (
@@ -34,3 +40,7 @@ class KanaNameRecognizer(Recognizer):
     CONTEXT = LABELS
     CONTEXT_BOOST = 0.6
     NEEDS_CONTEXT = ("reading_line",)
+
+    def adjust(self, text: str, start: int, end: int, value: str, score: float) -> float:
+        before = text[max(text.rfind("\n", 0, start) + 1, start - 16) : start]
+        return 0.0 if _ORGANISATION.search(value) or _ORGANISATION.search(before) else score

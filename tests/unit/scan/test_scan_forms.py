@@ -89,6 +89,8 @@ NOT_FOUND = [
     ("EMAIL_ADDRESS", "my email is info@presidio."),
     ("EMAIL_ADDRESS", "x@例え.テストです"),  # not a top-level domain the public suffix list knows
     ("PERSON", "カナダ トロント支店"),
+    ("PERSON", "株式会社さくら商事（カブシキガイシャ サクラショウジ）"),
+    ("PERSON", "会社名フリガナ：サクラ ショウジ"),
     ("PERSON", "お名前：未定"),
     ("PERSON", "氏名\n株式会社さくら商事"),
     ("PERSON", "新商品\nボールペン セット"),  # katakana words without a reading label above
