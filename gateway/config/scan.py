@@ -61,7 +61,11 @@ class ScanConfig(BaseModel):
         ge=0,
         description="At most this many characters per message go to GiNZA NER (around uncertain hits); 0 = no NER.",
     )
-    ner_seconds: float = Field(default=2.0, gt=0, description="Time budget of the NER stage per message.")
+    ner_seconds: float = Field(
+        default=2.0,
+        gt=0,
+        description="Time spent in NER per message; checked between pieces of at most 256 characters.",
+    )
     chunk_chars: int = Field(
         default=8_000,
         ge=500,

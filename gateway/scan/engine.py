@@ -14,23 +14,25 @@ A scan past `time_budget_seconds` returns an UNSCANNABLE finding (fail closed).
 
 from __future__ import annotations
 
+import bisect
 import logging
 import re
 import time
 import unicodedata
 from collections import defaultdict
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
 import gateway.scan.offline  # noqa: F401  (before presidio/spacy)
 from gateway.config.scan import ScanConfig
 from gateway.content import Segment
+from gateway.scan.evidence import BATCH_ENTITIES, batches, paragraphs
 from gateway.scan.mask import mask
 from gateway.scan.model import BULK, Hit, PersonalData, ScanContext, ScanResult
 from gateway.scan.ner import NerStage, ScanModelError, english_ner, japanese_ner
 from gateway.scan.quiet import Own, Zones, zones
 from gateway.scan.recognizers import ENTITIES, JapaneseNameRecognizer, pattern_recognizers
-from gateway.scan.tables import cell_hits, classify_header, column_at
+from gateway.scan.tables import cell_hits, classify_header, column_at, content_columns
 from gateway.unscannable import Reason, unscannable
 
 log = logging.getLogger(__name__)
@@ -50,12 +52,39 @@ class _TimeUp(Exception):
 class _Budget:
     deadline: float
     ner_chars: int
-    ner_deadline: float
-    ner_used: int = 0
+    ner_seconds: float
+    ner_used: int = 0  # characters given to NER
+    ner_spent: float = 0.0  # seconds spent in NER
 
     def check(self) -> None:
         if time.monotonic() > self.deadline:
             raise _TimeUp
+
+    def ner_affords(self, chars: int) -> bool:
+        """Whether `chars` more characters fit the NER time budget, at the rate measured so far in this
+        message (pieces are short, so the budget is overrun by at most one piece)."""
+        if self.ner_spent >= self.ner_seconds:
+            return False
+        if not self.ner_used:
+            return True
+        return self.ner_spent + chars * self.ner_spent / self.ner_used <= self.ner_seconds
+
+
+# NER reads windows in pieces of at most this many characters, cut after a sentence or a line, so
+# `scan.ner_seconds` is checked inside the work, not only between windows.
+NER_PIECE_CHARS = 256
+_SENTENCE_END = re.compile(r"[。．！？!?\n]")
+
+
+def _pieces(text: str, a: int, b: int) -> Iterator[tuple[int, int]]:
+    while b - a > NER_PIECE_CHARS:
+        cut = a + NER_PIECE_CHARS
+        ends = [m.end() for m in _SENTENCE_END.finditer(text, a + NER_PIECE_CHARS // 4, cut)]
+        cut = ends[-1] if ends else cut
+        yield a, cut
+        a = cut
+    if b > a:
+        yield a, b
 
 
 @dataclass(slots=True)
@@ -81,13 +110,28 @@ def _chunks(text: str, size: int) -> Iterator[tuple[int, str]]:
 def _resolve(hits: list[Hit]) -> list[Hit]:
     """Overlapping hits: the higher score wins, then the longer span."""
     kept: list[Hit] = []
-    taken: list[tuple[int, int]] = []
+    starts: list[int] = []  # taken spans, disjoint and sorted
+    ends: list[int] = []
     for h in sorted(hits, key=lambda h: (-h.score, h.start - h.end)):
-        if all(h.end <= a or h.start >= b for a, b in taken):
-            kept.append(h)
-            taken.append((h.start, h.end))
+        i = bisect.bisect_right(starts, h.start)
+        if (i > 0 and ends[i - 1] > h.start) or (i < len(starts) and starts[i] < h.end):
+            continue
+        kept.append(h)
+        starts.insert(i, h.start)
+        ends.insert(i, h.end)
     kept.sort(key=lambda h: h.start)
     return kept
+
+
+def _row(seg: Segment, offset: int) -> int:
+    """The sheet row of an offset; the first line is the row above the first data row (a CSV without
+    a header row has values there)."""
+    return seg.row_at(offset) if offset >= seg.row_offsets[0] else seg.first_row - 1
+
+
+def _data_row(hits: list[Hit], threshold: Callable[[str], float]) -> bool:
+    """A first row holding personal data (a counted hit, or two values of any score) is not a header."""
+    return any(h.score >= threshold(h.entity) for h in hits) or len(hits) >= 2
 
 
 def _value_key(hit: Hit) -> str:
@@ -109,6 +153,9 @@ class Scanner:
             raise ScanModelError(f"scan.entities names unknown entities: {sorted(unknown)}; known: {list(ENTITIES)}")
         self.entities = set(config.entities or ENTITIES)
         self.recognizers = pattern_recognizers(list(self.entities))
+        self._shapes: dict[str, Callable[[str], list[int]]] = {
+            r.ENTITY: r.shapes for r in self.recognizers if r.ENTITY in BATCH_ENTITIES
+        }
         self.names = JapaneseNameRecognizer()
         try:
             self.names.load()
@@ -130,9 +177,7 @@ class Scanner:
         cfg = self.config
         started = time.monotonic()
         budget = _Budget(
-            deadline=started + cfg.time_budget_seconds,
-            ner_chars=cfg.ner_window_chars,
-            ner_deadline=started + cfg.ner_seconds,
+            deadline=started + cfg.time_budget_seconds, ner_chars=cfg.ner_window_chars, ner_seconds=cfg.ner_seconds
         )
         own = Own(context, cfg.own_phone_numbers, cfg.own_addresses, cfg.own_bank_accounts)
         places: list[_Place] = []
@@ -155,6 +200,7 @@ class Scanner:
             "scan_seconds": time.monotonic() - started,
             "chars": float(chars),
             "ner_chars": float(budget.ner_used),
+            "ner_seconds": budget.ner_spent,
         }
         log.debug(
             "scanned %d chars in %.1f ms: %s",
@@ -170,7 +216,7 @@ class Scanner:
         context = context or ScanContext()
         cfg = self.config
         now = time.monotonic()
-        budget = _Budget(now + cfg.time_budget_seconds, cfg.ner_window_chars, now + cfg.ner_seconds)
+        budget = _Budget(now + cfg.time_budget_seconds, cfg.ner_window_chars, cfg.ner_seconds)
         own = Own(context, cfg.own_phone_numbers, cfg.own_addresses, cfg.own_bank_accounts)
         return [(i, h, q) for i, seg in enumerate(segments) for h, q in self._scan_segment(seg, own, budget).hits]
 
@@ -184,35 +230,53 @@ class Scanner:
         if not unicodedata.is_normalized("NFKC", text):
             text = unicodedata.normalize("NFKC", text)
         table = seg.kind == "table"
+        headers = seg.header if table else ()
+        # the header row is the text before the first data row (when the extractor put it there)
+        header_end = seg.row_offsets[0] if table and seg.row_offsets else 0
         columns: dict[int, str] = {}
-        if table:
-            for i, cell in enumerate(seg.header):
-                entity = classify_header(cell)
-                if entity is not None:
-                    columns[i] = entity
-        headers = seg.header
+        for i, cell in enumerate(headers):
+            entity = classify_header(cell)
+            if entity is not None:
+                columns[i] = entity
 
         def header_at(offset: int, chunk: str, base: int) -> str:
             col = column_at(chunk, offset)
             return headers[col] if col < len(headers) else ""
 
-        found: list[Hit] = []
+        threshold = self.config.threshold
+        raw: list[Hit] = []
         for base, chunk in _chunks(text, self.config.chunk_chars):
             budget.check()
             ctx_fn = (lambda off, c=chunk, b=base: header_at(off, c, b)) if table and headers else None
             hits: list[Hit] = []
+            claimed: list[tuple[str, int, int]] = []
             for r in self.recognizers:
-                hits.extend(r.find(chunk, ctx_fn))
+                hits.extend(r.find(chunk, ctx_fn, table=table))
+                if r.CLAIMS_SHAPE:
+                    claimed.extend((r.ENTITY, a, b) for a, b in r.shape_spans(chunk))
+            if claimed:
+                hits = [
+                    h for h in hits if not any(e != h.entity and a <= h.start and h.end <= b for e, a, b in claimed)
+                ]
             if "PERSON" in self.entities:
                 if table:
                     hits.extend(cell_hits(chunk, columns))
                     hits.extend(self._table_names(chunk, columns, ctx_fn))
                 elif _JA_TEXT.search(chunk):
                     hits.extend(self.names.find(chunk, None))
-            hits = [h for h in hits if h.entity in self.entities and h.score >= self.config.threshold(h.entity)]
-            found.extend(
-                Hit(h.entity, h.start + base, h.end + base, h.score, h.value, h.source) for h in _resolve(hits)
-            )
+            if base:
+                hits = [Hit(h.entity, h.start + base, h.end + base, h.score, h.value, h.source) for h in hits]
+            raw.extend(h for h in hits if h.entity in self.entities)
+        if table:
+            if header_end and not columns and _data_row([h for h in raw if h.start < header_end], threshold):
+                header_end = 0  # a CSV without a header row: its first row is data
+            raw = [h for h in raw if h.start >= header_end]  # header cells are never values
+            budget.check()
+            raw.extend(h for h in content_columns(text, header_end, headers, columns, raw, threshold)
+                       if h.entity in self.entities)  # fmt: skip
+        group_of = (lambda off: column_at(text, off)) if table else paragraphs(text)
+        raw = batches(text, raw, self._shapes, group_of, threshold)
+        found = _resolve([h for h in raw if h.score >= threshold(h.entity)])
 
         z = zones(text) if seg.kind in ("body", "calendar") else Zones([], [], [])
         running = seg.kind in _RUNNING_TEXT
@@ -265,13 +329,19 @@ class Scanner:
                 continue
             windows.append((line_start, line_end))
         extra: list[Hit] = []
-        for a, b in windows:
-            if budget.ner_used + (b - a) > budget.ner_chars or time.monotonic() > budget.ner_deadline:
+        pieces = [p for a, b in windows for p in _pieces(text, a, b)]
+        for a, b in pieces:
+            if budget.ner_used + (b - a) > budget.ner_chars or not budget.ner_affords(b - a):
                 break
             budget.check()
+            if self.ner_en is None and text[a:b].isascii():
+                continue  # GiNZA reads English as Japanese ("Friday.", "Phone:" as names); English runs on patterns
             budget.ner_used += b - a
             stage = self.ner_en if self.ner_en is not None and text[a:b].isascii() else self.ner
-            for s, e, score in stage.persons(text[a:b]):
+            began = time.monotonic()
+            persons = stage.persons(text[a:b])
+            budget.ner_spent += time.monotonic() - began
+            for s, e, score in persons:
                 value = text[a + s : a + e]
                 if any(c.isdigit() for c in value) or not value.strip():
                     continue
@@ -299,7 +369,7 @@ class Scanner:
             seg_records = 0
             for entity, items in by_entity.items():
                 values = {_value_key(h) for h, _ in items}
-                rows = {seg.row_at(h.start) for h, _ in items} if table else set()
+                rows = {_row(seg, h.start) for h, _ in items} if table else set()
                 rows_any |= rows
                 records = len(rows) if table else len(values)
                 seg_records = max(seg_records, records)

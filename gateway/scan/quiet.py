@@ -46,8 +46,9 @@ _NOT_SIGNATURE = re.compile(
 _EMAILISH = re.compile(r"@[A-Za-z0-9-]+\.")
 _PHONEISH = re.compile(r"(?<!\d)(?:\+?\d[\d()\- ]{8,}\d)")
 # A greeting line: 「佐藤様」「営業部各位」, 「いつもお世話になっております。○○の山田です。」, "Dear Mr. Smith,".
+# A label line (お名前：山田太郎 様) is not a greeting.
 _GREETING = re.compile(
-    r"^[^\d@]{0,30}(?:様|さま|さん|殿|各位|先生|御中)\s*[、,。:]?\s*$|(?:お世話|いつも|お疲れ)[^\d@]{0,40}$|"
+    r"^[^\d@:：]{0,30}(?:様|さま|さん|殿|各位|先生|御中)\s*[、,。:]?\s*$|(?:お世話|いつも|お疲れ)[^\d@]{0,40}$|"
     r"の[^\s\d@]{1,8}(?:です|と申します|でございます)[。!]?\s*$|^\s*(?:Dear|Hi|Hello)\b[^\d@]{0,40}$",
     re.IGNORECASE,
 )

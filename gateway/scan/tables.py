@@ -1,12 +1,18 @@
 """Tables: a column's header classifies its values (氏名 → PERSON, メール → EMAIL_ADDRESS, ...).
 
 Header words act as context for the pattern recognizers in that column; names and addresses, which
-patterns cannot reliably see, count as found for every filled cell of a 氏名 / 住所 column.
+patterns cannot reliably see, count as found for every filled cell of a 氏名 / 住所 column. Header
+cells are never values. A column without a telling header is read by its content
+(`content_columns`): katakana readings or romaji names → PERSON, and in a table of people, dates of
+birth spread over the years → DATE_OF_BIRTH. A first row that holds data rather than labels (a CSV
+without a header row) is read as data (`headerless`).
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import re
+from collections.abc import Callable
 
 from gateway.scan.model import Hit
 from gateway.scan.recognizers.base import words_regex
@@ -23,8 +29,37 @@ _HEADERS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("EMAIL_ADDRESS", ("メールアドレス", "メール", "e-mail", "email", "mail")),
     ("JP_PHONE_NUMBER", ("電話番号", "電話", "携帯", "TEL", "phone", "mobile", "FAX", "連絡先")),
     ("JP_ADDRESS", ("住所", "現住所", "所在地", "address", "お届け先")),
-    ("PERSON", ("氏名", "名前", "お名前", "フリガナ", "ふりがな", "カナ氏名", "name", "full name", "担当者名")),
+    (
+        "PERSON",
+        (
+            "氏名",
+            "名前",
+            "お名前",
+            "フリガナ",
+            "ふりがな",
+            "カナ氏名",
+            "よみがな",
+            "ヨミガナ",
+            "name",
+            "full name",
+            "担当者名",
+            "surname",
+            "family name",
+            "given name",
+            "forename",
+            "attendee",
+            "participant",
+            "applicant",
+            "contact person",
+            "受講者",
+            "申込者",
+            "参加者",
+            "契約者",
+        ),
+    ),
 )
+# Whole-cell headers too short to look for inside longer words (名 is in 会社名, カナ in カナダ).
+_EXACT_PERSON = frozenset(("姓", "名", "氏", "セイ", "メイ", "カナ", "ヨミ", "よみ", "last", "first"))
 # Columns that look like names but hold organisations and things.
 _NOT_PERSON = words_regex(
     ("会社名", "企業名", "法人名", "社名", "商品名", "品名", "製品名", "件名", "部署名", "店舗名", "銀行名", "支店名",
@@ -37,6 +72,8 @@ _HAS_LETTER = re.compile(r"[A-Za-z\u3041-\u3096\u30a1-\u30fa\u4e00-\u9fff]")
 
 def classify_header(cell: str) -> str | None:
     """The entity a header cell announces, or None."""
+    if cell.strip().lower() in _EXACT_PERSON:
+        return "PERSON"
     if _NOT_PERSON is not None and _NOT_PERSON.search(cell):
         return None
     for entity, rx in _CLASSIFIERS:
@@ -70,3 +107,119 @@ def cell_hits(text: str, columns: dict[int, str]) -> list[Hit]:
             start += len(cell) + 1
         pos += len(line) + 1
     return hits
+
+
+# -- columns read by their content ------------------------------------------------------------------
+
+PEOPLE = frozenset(("PERSON", "EMAIL_ADDRESS", "JP_PHONE_NUMBER", "PHONE_NUMBER", "JP_ADDRESS", "JP_MY_NUMBER"))
+# a reading of a full name: two katakana words (one word alone is as often a product or a place)
+_KANA_READING = re.compile(r"[\u30a1-\u30fa\u30fc]{1,12} [\u30a1-\u30fa\u30fc]{1,12}")
+# Hepburn (and common passport) spellings of Japanese syllables: a romaji name is made of nothing else.
+_ROMAJI_WORD = re.compile(
+    r"(?:(?:ky|gy|sh|ch|j|ny|hy|by|py|my|ry)[aueo]h?|tsu|fu|shi|chi|ji|[kgsztdnhbpmrwy]?[aiueo]h?|n"
+    r"|([kgstdhbpmrjf])(?=\1)|t(?=ch))+"
+)
+_ROMAJI_NAME = re.compile(r"[A-Za-z]{2,15}(?:,? [A-Za-z]{2,15}){1,2}")
+_DATE_WORDS = words_regex((
+    "日付", "注文日", "受付日", "登録日", "作成日", "更新日", "申込日", "入社日", "期限", "予定", "日時", "date",
+    "updated", "created", "order", "due", "time",
+))  # fmt: skip
+COLUMN_SHARE = 0.8  # of a column's filled cells
+COLUMN_MIN = 3
+SAMPLE_CELLS = 200  # cells looked at to type a column
+
+
+def romaji_name(value: str) -> bool:
+    """Two or three words, each a sequence of Japanese syllables in Latin letters (Taro Yamada, YAMADA Taro)."""
+    if not _ROMAJI_NAME.fullmatch(value):
+        return False
+    return all(_ROMAJI_WORD.fullmatch(w) for w in value.replace(",", "").lower().split())
+
+
+def kana_reading(value: str) -> bool:
+    return _KANA_READING.fullmatch(value) is not None
+
+
+def read_cells(text: str, start: int) -> dict[int, list[tuple[int, str]]]:
+    """Filled cells per column from offset `start` on: (offset of the stripped value, value)."""
+    cols: dict[int, list[tuple[int, str]]] = {}
+    pos = start
+    for line in text[start:].split("\n"):
+        cell_start = pos
+        for i, cell in enumerate(line.split("\t")):
+            value = cell.strip()
+            if value and not _EMPTY.match(value):
+                cols.setdefault(i, []).append((cell_start + len(cell) - len(cell.lstrip()), value))
+            cell_start += len(cell) + 1
+        pos += len(line) + 1
+    return cols
+
+
+def _typed(cells: list[tuple[int, str]], test: Callable[[str], bool]) -> bool:
+    sample = cells[:SAMPLE_CELLS]
+    good = sum(1 for _, v in sample if test(v))
+    return good >= COLUMN_MIN and good >= COLUMN_SHARE * len(sample)
+
+
+def _birth_dates(dates: list[dt.date | None]) -> bool:
+    """Dates of people born over decades, not the days of an order list."""
+    years = [d.year for d in dates if d is not None]
+    if len(years) < COLUMN_MIN:
+        return False
+    today = dt.date.today()
+    return max(years) - min(years) >= 10 and all(today.year - 110 <= y <= today.year for y in years)
+
+
+def content_columns(
+    text: str,
+    start: int,
+    header: tuple[str, ...],
+    columns: dict[int, str],
+    hits: list[Hit],
+    threshold: Callable[[str], float],
+) -> list[Hit]:
+    """Hits for columns typed by their content (score 0.8, source 'column'); `columns` is updated.
+
+    `start` is the offset of the first data row; `hits` the pattern hits of the table (any score).
+    """
+    from gateway.scan.recognizers.date_of_birth import parse_date
+
+    cols = read_cells(text, start)
+    out: list[Hit] = []
+    # cells where the name tokenizer saw a surname or a given name (at any score)
+    # cells that begin with a name the tokenizer knows (a surname first, as Japanese names are written)
+    named = {h.start for h in hits if h.entity == "PERSON" and h.source == "sudachi"}
+
+    def in_dictionary(cells: list[tuple[int, str]]) -> bool:
+        sample = cells[:SAMPLE_CELLS]
+        good = sum(1 for a, _ in sample if a in named)
+        return good >= COLUMN_MIN and good >= COLUMN_SHARE * len(sample)
+
+    for i, cells in cols.items():
+        if i in columns:
+            continue
+        if _typed(cells, kana_reading) or _typed(cells, romaji_name) or in_dictionary(cells):
+            columns[i] = "PERSON"
+            out.extend(Hit("PERSON", a, a + len(v), 0.8, v, "column") for a, v in cells)
+    people = bool(set(columns.values()) & PEOPLE)
+    if not people:
+        rows: dict[str, set[int]] = {}
+        for h in hits:
+            if h.entity in PEOPLE and h.score >= threshold(h.entity):
+                rows.setdefault(h.entity, set()).add(text.rfind("\n", 0, h.start))
+        people = any(len(r) >= COLUMN_MIN for r in rows.values())
+    if not people:
+        return out
+    dob_hits: dict[int, list[Hit]] = {}
+    for h in hits:
+        if h.entity == "DATE_OF_BIRTH" and h.start >= start:
+            dob_hits.setdefault(column_at(text, h.start), []).append(h)
+    for i, found in dob_hits.items():
+        if i in columns or (i < len(header) and _DATE_WORDS is not None and _DATE_WORDS.search(header[i])):
+            continue
+        filled = len(cols.get(i, ()))
+        many = len(found) >= COLUMN_MIN and len(found) >= COLUMN_SHARE * filled
+        if many and _birth_dates([parse_date(h.value) for h in found[:SAMPLE_CELLS]]):
+            columns[i] = "DATE_OF_BIRTH"
+            out.extend(Hit(h.entity, h.start, h.end, 0.8, h.value, "column") for h in found)
+    return out

@@ -17,6 +17,8 @@ from gateway.scan.recognizers.passport import PassportRecognizer
 from gateway.scan.recognizers.pension import PensionNumberRecognizer
 from gateway.scan.recognizers.person_en import EnglishNameRecognizer
 from gateway.scan.recognizers.person_ja import JapaneseNameRecognizer
+from gateway.scan.recognizers.person_kana import KanaNameRecognizer
+from gateway.scan.recognizers.person_labelled import LabelledNameRecognizer
 from gateway.scan.recognizers.postal_code import PostalCodeRecognizer
 from gateway.scan.recognizers.us_ssn import UsSsnRecognizer
 
@@ -36,6 +38,8 @@ PATTERN_RECOGNIZERS: tuple[type[Recognizer], ...] = (
     IbanRecognizer,
     IntlPhoneRecognizer,
     EnglishNameRecognizer,
+    KanaNameRecognizer,
+    LabelledNameRecognizer,
 )
 
 ENTITIES: tuple[str, ...] = tuple(dict.fromkeys([r.ENTITY for r in PATTERN_RECOGNIZERS] + ["PERSON"]))

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from typing import ClassVar
 
 from presidio_analyzer import LocalRecognizer, Pattern, RecognizerResult
@@ -24,6 +24,9 @@ from gateway.scan.model import Hit
 NUM_L = r"(?<![0-9])(?<![0-9]-)"
 NUM_R = r"(?![0-9])(?!-[0-9])"
 
+# Letters of any script: a line holding one before a value is a label line of its own.
+_LETTER = re.compile(r"[^\W\d_]")
+
 # Extra context for a match at an offset: the header of its table column ("" outside tables).
 ContextFn = Callable[[int], str]
 
@@ -33,7 +36,9 @@ def words_regex(words: Iterable[str]) -> re.Pattern[str] | None:
     alts = []
     for w in sorted(set(words), key=len, reverse=True):
         if w.isascii() and w[:1].isalnum():
-            alts.append(r"(?<![A-Za-z])" + re.escape(w) + r"(?![a-z])")
+            # the word first and its left boundary as a look-behind after it: an alternation that
+            # starts with literals lets the regex engine skip ahead (2-3 times faster on Japanese text)
+            alts.append(re.escape(w) + r"(?<![A-Za-z]" + re.escape(w) + r")(?![a-z])")
         else:
             alts.append(re.escape(w))
     return re.compile("|".join(alts), re.IGNORECASE) if alts else None
@@ -55,11 +60,26 @@ class Recognizer(LocalRecognizer):
     PATTERNS: ClassVar[tuple[Pattern, ...]]
     CONTEXT: ClassVar[tuple[str, ...]] = ()
     ANTI_CONTEXT: ClassVar[tuple[str, ...]] = ()
+    CONTEXT_PATTERN: ClassVar[re.Pattern[str] | None] = None  # context that is a shape, not a word
+    # Patterns that never count without a context word: the context is looked at before the (costly)
+    # validator, and a match without it is dropped.
+    NEEDS_CONTEXT: ClassVar[tuple[str, ...]] = ()
+    # When set, a text holding none of these strings has no match at all (checked before any regex).
+    LITERALS: ClassVar[tuple[str, ...]] = ()
     CONTEXT_BOOST: ClassVar[float] = 0.35
     ANTI_PENALTY: ClassVar[float] = 0.4
     WINDOW_BEFORE: ClassVar[int] = 24
     WINDOW_AFTER: ClassVar[int] = 6
+    # Context words are looked for on the whole line (this many characters either side) and on the
+    # line above when the value starts its line (a label above a value); anti-context words only in
+    # the near window, so 注文番号 at the far end of a line does not cancel 電話 next to the number.
+    LINE_CHARS: ClassVar[int] = 80
+    ABOVE_CHARS: ClassVar[int] = 40
+    LINE_BELOW: ClassVar[bool] = False  # also the line below (a card's expiry date on the next line)
     FLAGS: ClassVar[int] = 0
+    # A recognizer whose shape claims its span even when the value is invalid: other entities' hits
+    # inside it are dropped (the digits of an IBAN-shaped string are not a phone or a card number).
+    CLAIMS_SHAPE: ClassVar[bool] = False
 
     def __init__(self) -> None:
         super().__init__(
@@ -79,12 +99,16 @@ class Recognizer(LocalRecognizer):
         """False drops the match (bad check digit, impossible date); True/None keep it."""
         return None
 
+    def shorter(self, value: str) -> Iterator[str]:
+        """Prefixes of an invalid match to try, longest first (an IBAN followed by a word in capitals)."""
+        return iter(())
+
     def adjust(self, text: str, start: int, end: int, value: str, score: float) -> float:
         """Hook for recognizer-specific evidence beyond context words."""
         return score
 
     def window(self, text: str, start: int, end: int) -> str:
-        """The text around a match on the same line (the default context when no table header applies)."""
+        """The text right around a match on the same line (where anti-context words are looked for)."""
         line_start = text.rfind("\n", 0, start) + 1
         line_end = text.find("\n", end)
         line_end = len(text) if line_end < 0 else line_end
@@ -94,34 +118,94 @@ class Recognizer(LocalRecognizer):
             + text[end : min(line_end, end + self.WINDOW_AFTER)]
         )
 
-    def score_context(self, context: str, score: float) -> float:
-        if self._context is not None and self._context.search(context):
-            score += self.CONTEXT_BOOST
-        if self._anti is not None and self._anti.search(context):
-            score -= self.ANTI_PENALTY
-        return score
+    def wide(self, text: str, start: int, end: int) -> str:
+        """Where context words are looked for: the line, and the line above when the value starts its
+        line (「マイナンバー」 on one line, the number on the next), and with LINE_BELOW the line below."""
+        line_start = text.rfind("\n", 0, start) + 1
+        line_end = text.find("\n", end)
+        line_end = len(text) if line_end < 0 else line_end
+        before = text[max(line_start, start - self.LINE_CHARS) : start]
+        parts = [before, text[end : min(line_end, end + self.LINE_CHARS)]]
+        if line_start > 0 and not _LETTER.search(before):
+            above_start = text.rfind("\n", 0, line_start - 1) + 1
+            parts.append(text[max(above_start, line_start - 1 - self.ABOVE_CHARS) : line_start - 1])
+        if self.LINE_BELOW and line_end < len(text):
+            below_end = text.find("\n", line_end + 1)
+            below_end = len(text) if below_end < 0 else below_end
+            parts.append(text[line_end + 1 : min(below_end, line_end + 1 + self.LINE_CHARS)])
+        return " ".join(parts)
 
-    def find(self, text: str, context: ContextFn | None = None) -> list[Hit]:
+    def _words_in(self, text: str) -> bool:
+        return bool(
+            (self._context is not None and self._context.search(text))
+            or (self.CONTEXT_PATTERN is not None and self.CONTEXT_PATTERN.search(text))
+        )
+
+    def find(self, text: str, context: ContextFn | None = None, *, table: bool = False) -> list[Hit]:
         """All matches in `text` (NFKC-normalised), scored; the caller applies the threshold.
 
-        `context(offset)` adds context beyond the text window: the table column's header.
+        Score = pattern score, + CONTEXT_BOOST with a context word on the line (`wide`) or in the
+        table column's header (`context(offset)`), - ANTI_PENALTY with an anti word right next to the
+        value or in the header. In a table (`table=True`) a row is not a line of prose: context is the
+        near window and the header only. Whether the text holds a context or anti word at all is
+        looked up once per call, so windows are only searched where a word can be found.
         """
         hits: list[Hit] = []
+        if self.LITERALS and not any(w in text for w in self.LITERALS):
+            return hits
+        words_here: bool | None = None
+        anti_here = False
+        headers: dict[str, tuple[bool, bool]] = {}
         for pattern, rx in self._compiled:
+            if pattern.name in self.NEEDS_CONTEXT and context is None:
+                if words_here is None:
+                    words_here = self._words_in(text)
+                    anti_here = self._anti is not None and self._anti.search(text) is not None
+                if not words_here:
+                    continue  # no context word anywhere: this pattern cannot count
             for m in rx.finditer(text):
                 if "v" in rx.groupindex and m.group("v") is not None:
                     start, end = m.span("v")
                 else:
                     start, end = m.span()
+                if words_here is None:
+                    words_here = self._words_in(text)
+                    anti_here = self._anti is not None and self._anti.search(text) is not None
+                header_words = header_anti = False
+                if context is not None:
+                    header = context(start)
+                    if header not in headers:
+                        anti = self._anti is not None and self._anti.search(header) is not None
+                        headers[header] = (self._words_in(header), anti)
+                    header_words, header_anti = headers[header]
+                has_context = header_words or (
+                    words_here
+                    and self._words_in(self.window(text, start, end) if table else self.wide(text, start, end))
+                )
+                if pattern.name in self.NEEDS_CONTEXT and not has_context:
+                    continue
                 value = text[start:end]
                 if self.validate(value) is False:
-                    continue
-                ctx = self.window(text, start, end)
-                if context is not None:
-                    ctx += " " + context(start)
-                score = self.adjust(text, start, end, value, self.score_context(ctx, pattern.score))
+                    value = next((v for v in self.shorter(value) if self.validate(v) is not False), "")
+                    if not value:
+                        continue
+                    end = start + len(value)
+                score = pattern.score + (self.CONTEXT_BOOST if has_context else 0.0)
+                if header_anti or (
+                    anti_here and self._anti is not None and self._anti.search(self.window(text, start, end))
+                ):
+                    score -= self.ANTI_PENALTY
+                score = self.adjust(text, start, end, value, score)
                 hits.append(Hit(self.ENTITY, start, end, max(0.0, min(1.0, score)), value))
         return hits
+
+    def shape_spans(self, text: str) -> list[tuple[int, int]]:
+        """Spans of every match of the patterns, valid or not."""
+        return [m.span() for _, rx in self._compiled for m in rx.finditer(text)]
+
+    def shapes(self, text: str) -> list[int]:
+        """Start offsets of every match of the patterns, valid or not (gateway.scan.evidence)."""
+        return sorted({m.start() for _, rx in self._compiled for m in rx.finditer(text)})
 
     def analyze(
         self, text: str, entities: list[str], nlp_artifacts: NlpArtifacts | None = None

@@ -1,30 +1,25 @@
-"""JP_MY_NUMBER: the 12-digit Individual Number (個人番号) with its official check digit.
+"""JP_MY_NUMBER: the 12-digit Individual Number (個人番号), validated by python-stdnum (`stdnum.jp.in_`).
 
-About one random 12-digit number in eleven passes the check, so a valid number alone scores low;
-a context word (マイナンバー, 個人番号) or a 個人番号 column makes it a finding.
+About one random 12-digit number in ten passes the check digit, so a valid number alone scores low;
+a context word (マイナンバー, 個人番号) on its line or the line above, a 個人番号 column, or a list of
+three or more valid numbers (gateway.scan.evidence) makes it a finding.
 """
 
 from __future__ import annotations
 
 from presidio_analyzer import Pattern
+from stdnum.jp import in_
 
 from gateway.scan.recognizers.base import NUM_L, NUM_R, Recognizer, digits
 
 
 def check_digit(first11: str) -> int:
-    """検査用数字 (総務省令第85号 第5条): weights 2..7, 2..6 from the right, modulus 11."""
-    total = 0
-    for n in range(1, 12):
-        p = int(first11[11 - n])
-        q = n + 1 if n <= 6 else n - 5
-        total += p * q
-    r = total % 11
-    return 0 if r <= 1 else 11 - r
+    """検査用数字 (総務省令第85号 第5条), as python-stdnum computes it."""
+    return int(in_.calc_check_digit(first11))
 
 
 def valid_my_number(value: str) -> bool:
-    d = digits(value)
-    return len(d) == 12 and int(d[11]) == check_digit(d[:11])
+    return in_.is_valid(digits(value))
 
 
 class MyNumberRecognizer(Recognizer):

@@ -50,3 +50,27 @@ def test_csv_attachment_rows_are_records(scanner: Scanner) -> None:
     result = scanner.scan(extraction.segments)
     assert result.bulk is not None and result.records >= 30
     assert any("list.csv" in f.where for f in result.personal)
+
+
+def test_csv_without_header_row_counts_its_first_row(scanner: Scanner) -> None:
+    """Issue 15: a CSV without a header row is read by its columns' content, first row included."""
+    people = [
+        ("佐々木 零", "ササキ レイ", "1961/05/03"),
+        ("長谷川 幹", "ハセガワ ミキ", "1988/11/30"),
+        ("石井 あすか", "イシイ アスカ", "1975/02/14"),
+        ("渡辺 真綾", "ワタナベ マアヤ", "2001/07/09"),
+    ]
+    csv = "\n".join(f"{n},{k},{d},user{i}@gmail.com" for i, (n, k, d) in enumerate(people))
+    extraction = extract_message(mail("utf-8", "添付をご確認ください。", csv))
+    totals = scanner.scan(extraction.segments).totals()
+    assert totals["EMAIL_ADDRESS"]["records"] == 4
+    assert totals["DATE_OF_BIRTH"]["records"] == 4
+    assert totals["PERSON"]["records"] == 4
+
+
+def test_header_cells_are_not_samples(scanner: Scanner) -> None:
+    csv = "氏名,住所\n山田 太郎,東京都港区芝公園1-2-3\n佐藤 花子,大阪府大阪市北区梅田2-4-9\n"
+    result = scanner.scan(extract_message(mail("utf-8", "添付をご確認ください。", csv)).segments)
+    person = next(f for f in result.personal if f.entity == "PERSON" and "list.csv" in f.where)
+    assert person.records == 2 and person.count == 2
+    assert "氏名" not in "".join(person.samples)

@@ -94,14 +94,18 @@ class Sample:
     benign: bool = False
 
     def segment(self) -> Segment:
+        """As extraction hands it over: a table's first line is its header row (for a table without
+        `header` that is the first data row, as in a CSV without a header row)."""
         if self.kind != "table":
             return Segment(text=self.text, kind=self.kind, part="1")
-        offsets, pos = [], 0
-        for line in self.text.split("\n"):
+        text = "\t".join(self.header) + "\n" + self.text if self.header else self.text
+        lines = text.split("\n")
+        offsets, pos = [], len(lines[0]) + 1
+        for line in lines[1:]:
             offsets.append(pos)
             pos += len(line) + 1
-        return Segment(text=self.text, kind="table", attachment="list.xlsx", sheet="Sheet1", header=self.header,
-                       row_offsets=tuple(offsets), first_row=2)  # fmt: skip
+        return Segment(text=text, kind="table", attachment="list.xlsx", sheet="Sheet1",
+                       header=tuple(lines[0].split("\t")), row_offsets=tuple(offsets), first_row=2)  # fmt: skip
 
 
 class Gen:

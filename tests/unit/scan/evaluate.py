@@ -80,3 +80,54 @@ def evaluate_with(find: Callable[[Segment], list[Hit]], samples: list[Sample]) -
                 report.per_entity[h.entity].fp += 1
                 report.false_positives.append(f"{s.name}: {h.entity} ({h.source})")
     return report
+
+
+# Entities that name the same thing in the two pipelines (presidio says PHONE_NUMBER for Japanese numbers).
+SAME = {"JP_PHONE_NUMBER": {"JP_PHONE_NUMBER", "PHONE_NUMBER"}, "PHONE_NUMBER": {"JP_PHONE_NUMBER", "PHONE_NUMBER"}}
+
+
+@dataclass
+class SetScore:
+    """One form set: labels found (recall), hits that match no label (false positives), and for
+    benign sets the samples that would be held."""
+
+    labels: int = 0
+    found: int = 0
+    false_positives: int = 0
+    samples: int = 0
+    flagged: int = 0
+    misses: list[str] = field(default_factory=list)
+    extras: list[str] = field(default_factory=list)
+
+    @property
+    def recall(self) -> float:
+        return self.found / self.labels if self.labels else 1.0
+
+
+def score_set(find: Callable[[Segment], list[Hit]], samples: list[Sample]) -> SetScore:
+    out = SetScore()
+    for s in samples:
+        seg = s.segment()
+        norm = unicodedata.normalize("NFKC", seg.text)
+        hits = find(seg)
+        out.samples += 1
+        out.flagged += bool(hits)
+        spans: list[tuple[str, int, int]] = []
+        pos: dict[str, int] = {}
+        for entity, value in s.labels:
+            v = unicodedata.normalize("NFKC", value)
+            start = norm.find(v, pos.get(v, 0))
+            assert start >= 0, (s.name, value)
+            pos[v] = start + len(v)
+            spans.append((entity, start, start + len(v)))
+        for entity, a, b in spans:
+            out.labels += 1
+            if any(h.entity in SAME.get(entity, {entity}) and h.start < b and h.end > a for h in hits):
+                out.found += 1
+            else:
+                out.misses.append(f"{s.name}: {entity} {norm[a:b]!r}")
+        for h in hits:
+            if not any(h.entity in SAME.get(e, {e}) and h.start < b and h.end > a for e, a, b in spans):
+                out.false_positives += 1
+                out.extras.append(f"{s.name}: {h.entity} {h.value!r} ({h.source})")
+    return out
