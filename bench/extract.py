@@ -1,6 +1,13 @@
 """Extraction benchmark: time and peak memory for the cases of issue 3.
 
     python bench/extract.py
+    python bench/extract.py --plain [--against DIR]
+
+--plain: CPU per plain 5 KB Japanese mail (text/plain, and the same text as multipart/alternative
+with an HTML part, the shape most clients send), extraction alone and extraction + scan (shipped
+scan defaults), in this process, median of 7 rounds of 200 messages. With --against DIR the same
+measurement runs, round by round, in a child process on the checkout in DIR (e.g. `git archive main`
+unpacked), so the two figures share the machine's load; the ratio is this tree / DIR.
 
 Cases: an .xlsx of 5,572 rows x 4 columns (the iDeCo leak), a 10 MB PDF, a message with 100
 attachments, and two zip bombs (nested 42.zip shape, overlapping entries). Each runs in-process
@@ -72,7 +79,104 @@ def _best(fn, n: int = 3) -> float:  # type: ignore[no-untyped-def]
     return best
 
 
+def _plain_mails() -> list[tuple[str, bytes]]:
+    from email.mime.multipart import MIMEMultipart
+    from email.mime.text import MIMEText
+
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    from inspect_pool import plain_mail
+
+    m = MIMEMultipart("alternative")
+    m["From"] = "taro.yamada@example.co.jp"
+    m["To"] = "tanaka@partner.co.jp"
+    m["Subject"] = "ご依頼の件"
+    plain = email.message_from_bytes(plain_mail(), policy=compat32).get_payload(0).get_payload(decode=True)
+    plain_text = plain.decode("utf-8")
+    m.attach(MIMEText(plain_text, "plain", "utf-8"))
+    html = "<html><head><style>p{margin:0}</style></head><body>" + "".join(
+        f"<p>{line}</p>" for line in plain_text.splitlines()
+    ) + '<p><img src="cid:logo" alt="logo" title="Example"></p></body></html>'
+    m.attach(MIMEText(html, "html", "utf-8"))
+    return [("plain 5 KB text/plain", plain_mail()), ("plain 5 KB text+html", m.as_bytes())]
+
+
+_CHILD = """
+import sys, time, statistics, json
+sys.path.insert(0, sys.argv[1])
+from gateway.extract import extract_message
+from gateway.scan import ScanConfig, ScanContext
+from gateway.scan.engine import Scanner
+scanner = Scanner(ScanConfig())
+ctx = ScanContext(sender="taro.yamada@example.co.jp", recipients=("tanaka@partner.co.jp",),
+                  internal_domains=("example.co.jp",))
+raws = [bytes.fromhex(h) for h in json.loads(sys.stdin.readline())]
+for raw in raws:  # warm up
+    for _ in range(20):
+        scanner.scan(extract_message(raw).segments, ctx)
+print("ready", flush=True)
+for line in sys.stdin:
+    out = []
+    for raw in raws:
+        t = time.process_time()
+        for _ in range(200):
+            extract_message(raw)
+        ex = (time.process_time() - t) / 200
+        t = time.process_time()
+        for _ in range(200):
+            scanner.scan(extract_message(raw).segments, ctx)
+        both = (time.process_time() - t) / 200
+        out.append((ex, both))
+    print(json.dumps(out), flush=True)
+"""
+
+
+def plain(against: str | None) -> None:
+    """CPU per plain mail, this tree and (optionally) another checkout, interleaved round by round."""
+    import json
+    import statistics
+    import subprocess
+
+    mails = _plain_mails()
+    trees = [("this tree", str(Path(__file__).resolve().parents[1]))]
+    if against:
+        trees.append((f"{against}", str(Path(against).resolve())))
+    procs = []
+    for _, root in trees:
+        p = subprocess.Popen(
+            [sys.executable, "-c", _CHILD, root], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+        )
+        assert p.stdin is not None and p.stdout is not None
+        p.stdin.write(json.dumps([raw.hex() for _, raw in mails]) + "\n")
+        p.stdin.flush()
+        assert p.stdout.readline().strip() == "ready"
+        procs.append(p)
+    rounds: list[list[list[tuple[float, float]]]] = [[] for _ in trees]
+    for _ in range(7):
+        for i, p in enumerate(procs):
+            assert p.stdin is not None and p.stdout is not None
+            p.stdin.write("go\n")
+            p.stdin.flush()
+            rounds[i].append(json.loads(p.stdout.readline()))
+    for p in procs:
+        assert p.stdin is not None
+        p.stdin.close()
+        p.wait()
+    print(f"{'case':26} {'tree':28} {'extract ms':>10} {'extract+scan ms':>16} {'ratio':>6}")
+    for m, (name, _) in enumerate(mails):
+        medians = []
+        for i, (label, _) in enumerate(trees):
+            ex = statistics.median(r[m][0] for r in rounds[i]) * 1000
+            both = statistics.median(r[m][1] for r in rounds[i]) * 1000
+            medians.append(both)
+            ratio = f"{medians[0] / both:6.2f}" if i else ""
+            print(f"{name:26} {label[-28:]:28} {ex:10.3f} {both:16.3f} {ratio}")
+
+
 def main() -> None:
+    if "--plain" in sys.argv:
+        against = sys.argv[sys.argv.index("--against") + 1] if "--against" in sys.argv else None
+        plain(against)
+        return
     limits = ExtractLimits()
     cases = [
         ("xlsx 5,572 rows x 4 cols", with_attachment(_xlsx_5572(), "申込者一覧.xlsx")),
