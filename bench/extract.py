@@ -93,9 +93,11 @@ def _plain_mails() -> list[tuple[str, bytes]]:
     plain = email.message_from_bytes(plain_mail(), policy=compat32).get_payload(0).get_payload(decode=True)
     plain_text = plain.decode("utf-8")
     m.attach(MIMEText(plain_text, "plain", "utf-8"))
-    html = "<html><head><style>p{margin:0}</style></head><body>" + "".join(
-        f"<p>{line}</p>" for line in plain_text.splitlines()
-    ) + '<p><img src="cid:logo" alt="logo" title="Example"></p></body></html>'
+    html = (
+        "<html><head><style>p{margin:0}</style></head><body>"
+        + "".join(f"<p>{line}</p>" for line in plain_text.splitlines())
+        + '<p><img src="cid:logo" alt="logo" title="Example"></p></body></html>'
+    )
     m.attach(MIMEText(html, "html", "utf-8"))
     return [("plain 5 KB text/plain", plain_mail()), ("plain 5 KB text+html", m.as_bytes())]
 

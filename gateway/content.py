@@ -32,7 +32,10 @@ class Segment:
     """
 
     text: str
-    kind: str  # subject | display-name | body | calendar | attachment | table
+    # subject | display-name | header | filename | body | calendar | attachment | table | hidden
+    # (hidden: travels but is not shown as text, `field` says where: "HTML comment", "attribute alt",
+    # "MIME preamble", ...; header: any other header field, named in `field`)
+    kind: str
     part: str = ""
     content_type: str = ""
     attachment: str = ""
@@ -72,10 +75,14 @@ class Segment:
         if self.attachment:
             bits.append(f"attachment {self.attachment}")
             bits.extend(self.path)
-            if self.kind in ("subject", "display-name", "body", "calendar"):
+            if self.kind in ("subject", "display-name", "body", "calendar", "header"):
                 bits.append(f"{self.kind} {self.field}".rstrip())
-        elif self.kind in ("subject", "display-name"):
+            elif self.kind in ("hidden", "filename") and self.field:
+                bits.append(self.field)
+        elif self.kind in ("subject", "display-name", "header"):
             bits.append(f"header {self.field}" if self.field else self.kind)
+        elif self.kind in ("hidden", "filename") and self.field:
+            bits.append(f"{self.field} {self.content_type}".rstrip())
         else:
             bits.append(f"{self.kind} {self.content_type}".rstrip())
         if self.sheet:

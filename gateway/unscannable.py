@@ -26,6 +26,8 @@ class Reason(StrEnum):
     ZIP_BOMB = "zip-bomb"
     XML_DOCTYPE = "xml-doctype"
     MALFORMED_MIME = "malformed-mime"
+    PARTIAL_MESSAGE = "partial-message"
+    XFA_FORM = "xfa-form"
     LIMIT_DECOMPRESSED = "limit-decompressed-bytes"
     LIMIT_ATTACHMENT_SIZE = "limit-attachment-bytes"
     LIMIT_ARCHIVE_DEPTH = "limit-archive-depth"
@@ -62,6 +64,11 @@ TEXT: dict[Reason, tuple[str, str]] = {
     Reason.ZIP_BOMB: ("Archive built to exhaust resources", "解凍爆弾と見られるアーカイブ"),
     Reason.XML_DOCTYPE: ("Office file with a DOCTYPE (entity bomb)", "DOCTYPE を含む Office ファイル"),
     Reason.MALFORMED_MIME: ("Malformed MIME structure", "MIME 構造の異常"),
+    Reason.PARTIAL_MESSAGE: (
+        "Part of a message split into several mails (message/partial)",
+        "分割送信されたメールの一部 (message/partial)",
+    ),
+    Reason.XFA_FORM: ("PDF with an XFA form (dynamic form content)", "XFA フォームを含む PDF"),
     Reason.LIMIT_DECOMPRESSED: ("Too much data after decompression", "展開後のサイズが上限を超過"),
     Reason.LIMIT_ATTACHMENT_SIZE: ("Attachment too large", "添付ファイルが大きすぎます"),
     Reason.LIMIT_ARCHIVE_DEPTH: ("Archives nested too deeply", "アーカイブの入れ子が深すぎます"),

@@ -39,7 +39,6 @@ UNSUPPORTED = {
     "zstd": "zstd data",
     "exe": "Windows executable",
     "elf": "ELF executable",
-    "tnef": "TNEF (winmail.dat)",
 }
 
 _EXT_TEXT = {

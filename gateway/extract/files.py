@@ -19,6 +19,7 @@ from gateway.extract.text import decode, read_calendar, read_html, read_table_te
 from gateway.unscannable import Reason
 
 _SPREADSHEETS = {"xlsx", "xlsm", "ods", "xls"}
+_GENERATED = re.compile(r"^part [0-9.#]+$")  # the name given to a part that has none
 _ENCRYPTED = {Reason.ENCRYPTED_ZIP, Reason.ENCRYPTED_PDF, Reason.ENCRYPTED_OFFICE}
 
 
@@ -27,6 +28,9 @@ def read_file(ctx: Context, data: bytes, name: str, declared: str, where: Where)
     before = len(ctx.out.segments)
     try:
         ctx.count_file(where)
+        if name and not _GENERATED.match(name):
+            ctx.text(name, "filename", where, field="file name")
+            before = len(ctx.out.segments)
         if len(data) > ctx.limits.max_attachment_bytes:
             raise LimitExceeded(
                 Reason.LIMIT_ATTACHMENT_SIZE, f"{len(data)} bytes, over {ctx.limits.max_attachment_bytes}"
@@ -88,6 +92,11 @@ def _dispatch(
         return kind
     if kind == "rtf":
         ctx.text(rtf_to_text(data), "attachment", where, "text/rtf")
+        return kind
+    if kind == "tnef":
+        from gateway.extract.tnef import read_tnef
+
+        read_tnef(ctx, data, where, read_file)
         return kind
     if kind in IMAGES:
         read_image(ctx, data, where)

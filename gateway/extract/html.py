@@ -1,5 +1,11 @@
 """HTML to text: block elements become line breaks, tables become rows of cells, quoted replies
-(<blockquote>, Gmail's gmail_quote) are marked. The stdlib parser never fetches or expands anything."""
+(<blockquote>, Gmail's gmail_quote) are marked. The stdlib parser never fetches or expands anything.
+
+What travels in the HTML but is not shown as text is kept apart, by place: comments (conditional
+comments too), the content of <script>, <style>, <template>, <noscript> (and of <textarea>, <title>
+elsewhere in the text), and the attribute values a client shows or sends on (alt, title, value,
+placeholder, aria-label, label, content, summary, data-*, mailto: links), so that findings there are
+still findings and a rule can tell where they were."""
 
 from __future__ import annotations
 
@@ -52,12 +58,18 @@ class Table:
     quoted: bool = False
 
 
+_SHOWN_ATTRS = frozenset(["alt", "title", "value", "placeholder", "aria-label", "label", "content", "summary"])
+_MAILTO_ATTRS = frozenset(["href", "action", "src", "cite", "formaction"])
+
+
 @dataclass
 class HtmlText:
-    """Text outside tables, split into (quoted, text) runs; and the tables."""
+    """Text outside tables, split into (quoted, text) runs; the tables; and the hidden places
+    ("HTML comment", "HTML script", "attribute alt", ...) with their text, in document order."""
 
     runs: list[tuple[bool, str]] = field(default_factory=list)
     tables: list[Table] = field(default_factory=list)
+    hidden: dict[str, list[str]] = field(default_factory=dict)
 
 
 class _Parser(HTMLParser):
@@ -74,6 +86,29 @@ class _Parser(HTMLParser):
         self._row: list[str] | None = None
         self._cell: list[str] | None = None
         self._pre = 0
+        self._skipped: list[str] = []  # names of the open skipped elements, innermost last
+        self.hidden = self.out.hidden
+
+    def _hide(self, place: str, text: str) -> None:
+        if text and not text.isspace():
+            self.hidden.setdefault(place, []).append(text)
+
+    def _attrs(self, attrs: list[tuple[str, str | None]]) -> None:
+        for name, value in attrs:
+            if not value:
+                continue
+            shown = name in _SHOWN_ATTRS or name.startswith("data-")
+            if shown or (name in _MAILTO_ATTRS and value.lstrip()[:7].lower().startswith(("mailto:", "tel:", "sms:"))):
+                self._hide(f"attribute {name}", value)
+
+    def handle_comment(self, data: str) -> None:
+        self._hide("HTML comment", data)
+
+    def unknown_decl(self, data: str) -> None:  # <![CDATA[...]]> and other marked sections
+        self._hide("HTML comment", data)
+
+    def handle_pi(self, data: str) -> None:
+        self._hide("HTML comment", data)
 
     @property
     def quoted(self) -> bool:
@@ -98,8 +133,11 @@ class _Parser(HTMLParser):
         self._buf = []
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if attrs:
+            self._attrs(attrs)
         if tag in _SKIP:
             self._skip += 1
+            self._skipped.append(tag)
             return
         if tag == "pre":
             self._pre += 1
@@ -136,12 +174,16 @@ class _Parser(HTMLParser):
             self._text("\t")
 
     def handle_startendtag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if attrs:
+            self._attrs(attrs)
         if tag in _BLOCK:
             self._text("\n" if not (self._tables and self._cell is not None) else " ")
 
     def handle_endtag(self, tag: str) -> None:
         if tag in _SKIP:
             self._skip = max(0, self._skip - 1)
+            if tag in self._skipped:
+                del self._skipped[len(self._skipped) - 1 - self._skipped[::-1].index(tag) :]
             return
         if tag == "pre":
             self._pre = max(0, self._pre - 1)
@@ -187,6 +229,7 @@ class _Parser(HTMLParser):
 
     def handle_data(self, data: str) -> None:
         if self._skip:
+            self._hide(f"HTML {self._skipped[-1] if self._skipped else 'script'}", data)
             return
         if self._pre:
             self._text(data)
@@ -218,4 +261,5 @@ def html_to_text(html: str) -> HtmlText:
         if cleaned:
             out.runs.append((quoted, cleaned))
     out.tables = p.out.tables
+    out.hidden = p.out.hidden
     return out

@@ -7,6 +7,7 @@ interpretation of an ambiguous part is numbered with "#k" ("#2" for the message 
 
 from __future__ import annotations
 
+import binascii
 import dataclasses
 import email
 import email.utils
@@ -23,6 +24,32 @@ from gateway.extract.text import decode, read_calendar, read_html, read_plain_bo
 from gateway.unscannable import Reason
 
 _ADDRESS_FIELDS = ("From", "Sender", "Reply-To", "To", "Cc", "Bcc")
+# Header fields that are structure, routing or trace, not content: everything else is read as text.
+_STRUCTURE = frozenset(
+    [
+        "subject",
+        "content-type",
+        "content-transfer-encoding",
+        "content-disposition",
+        "content-id",
+        "content-location",
+        "content-length",
+        "mime-version",
+        "received",
+        "return-path",
+        "message-id",
+        "in-reply-to",
+        "references",
+        "date",
+        "dkim-signature",
+        "domainkey-signature",
+        "arc-seal",
+        "arc-message-signature",
+        "arc-authentication-results",
+        "authentication-results",
+        "received-spf",
+    ]
+)
 _SIGNATURES = {"application/pkcs7-signature", "application/x-pkcs7-signature", "application/pgp-signature"}
 _ENCRYPTED = {"application/pkcs7-mime", "application/x-pkcs7-mime", "application/pgp-encrypted"}
 _BROKEN = (
@@ -110,14 +137,32 @@ def _split_addresses(value: str) -> list[str]:
 
 
 def filename(part: Message) -> str:
-    raw = part.get_param("filename", None, "content-disposition") or part.get_param("name")
+    names = filenames(part)
+    return names[0] if names else ""
+
+
+def filenames(part: Message) -> list[str]:
+    """Every name the part gives itself (Content-Disposition filename, Content-Type name; RFC 2231
+    and encoded words decoded): clients differ in which one they show, so all of them are read."""
+    names: list[str] = []
+    for header, param in (("content-disposition", "filename"), ("content-type", "name")):
+        try:
+            name = _param_name(part, header, param)
+        except Exception:  # a parameter too broken to split: the raw header is still read as a field
+            continue
+        if name and name not in names:
+            names.append(name)
+    return names
+
+
+def _param_name(part: Message, header: str, param: str) -> str:
+    raw = part.get_param(param, None, header)
     if raw is None:
         return ""
     if isinstance(raw, str) and "\ufffd" in raw:  # raw 8-bit bytes in the header: decode the header
-        for header, param in (("Content-Disposition", "filename"), ("Content-Type", "name")):
-            m = re.search(rf'{param}\s*=\s*(?:"([^"]*)"|([^;\s]+))', header_text(part.get(header)), re.I)
-            if m:
-                return (m.group(1) or m.group(2) or "").strip()
+        m = re.search(rf'{param}\s*=\s*(?:"([^"]*)"|([^;\s]+))', header_text(part.get(header)), re.I)
+        if m:
+            return (m.group(1) or m.group(2) or "").strip()
     if isinstance(raw, tuple):  # RFC 2231: (charset, language, value as latin-1 bytes)
         charset, _lang, value = raw
         text = decode_text(bytes(value, "raw-unicode-escape"), charset or None).text
@@ -144,11 +189,28 @@ def _headers(ctx: Context, msg: Message, where: Where) -> None:
     subject = header_text(msg.get("Subject"))
     if subject:
         ctx.text(subject, "subject", where, field="Subject")
+    fields: dict[str, tuple[str, list[str]]] = {}
+    for name, value in msg.items():
+        fields.setdefault(name.lower(), (name, []))[1].append(value)
     for name in _ADDRESS_FIELDS:
-        values = msg.get_all(name) or []
+        values = fields.pop(name.lower(), ("", []))[1]
         names = [n for v in values for n in display_names(header_text(v))]
         if names:
             ctx.text("\n".join(names), "display-name", where, field=name)
+    for key, (name, values) in fields.items():
+        if key in _STRUCTURE:
+            continue
+        texts = [header_text(v) for v in values]
+        if _addressy(key):  # carries addresses like To/Cc: its display names are read, as theirs are
+            names = [n for t in texts for n in display_names(t)]
+            if names:
+                ctx.text("\n".join(names), "display-name", where, field=name)
+            continue
+        ctx.text("\n".join(texts), "header", where, field=name)
+
+
+def _addressy(key: str) -> bool:
+    return key.startswith("resent-") or key.endswith(("-to", "-from", "-cc", "-bcc", "sender"))
 
 
 def _walk(
@@ -164,6 +226,13 @@ def _walk(
     if not alt:
         _ambiguity(ctx, part, where, number, depth, raw)
     ctype = part.get_content_type()
+    if ctype == "message/partial":
+        ctx.unscannable(
+            Reason.PARTIAL_MESSAGE,
+            f"message/partial {part.get_param('number') or '?'} of {part.get_param('total') or '?'}: "
+            "the rest of the message travels separately",
+            here,
+        )
     if ctype in ("message/rfc822", "message/global") and isinstance(part.get_payload(), list):
         inner = part.get_payload(0)
         if not isinstance(inner, Message):
@@ -181,6 +250,7 @@ def _walk(
         if ctype == "multipart/encrypted":
             ctx.unscannable(Reason.ENCRYPTED_MESSAGE, "multipart/encrypted (PGP/MIME)", here)
             return
+        _around(ctx, part, here)
         for i, sub in enumerate(part.get_payload(), 1):
             _walk(ctx, sub, where, f"{number}.{i}" if number else str(i), depth + 1, alt=alt)
         return
@@ -189,13 +259,22 @@ def _walk(
     _leaf(ctx, part, where, label, ctype)
 
 
+def _around(ctx: Context, part: Message, here: Where) -> None:
+    """The text before the first and after the last boundary: not a part, yet it travels, and a
+    client that does not speak MIME shows it."""
+    for text, place in ((part.preamble, "MIME preamble"), (part.epilogue, "MIME epilogue")):
+        if text and not text.isspace():
+            ctx.text(_raw8(text), "hidden", here, field=place)
+
+
 def _leaf(ctx: Context, part: Message, where: Where, label: str, ctype: str) -> None:
     here = dataclasses.replace(where, part=label)
     payload = part.get_payload(decode=True)
     if not isinstance(payload, bytes):
         payload = str(payload or "").encode("utf-8", "surrogateescape")
     ctx.take_bytes(len(payload), here)
-    name = filename(part)
+    names = filenames(part)
+    name = names[0] if names else ""
     disposition = (part.get_content_disposition() or "").lower()
     if ctype in _SIGNATURES and payload[:1] in (b"\x30", b"-"):
         return  # a detached signature carries no content of its own
@@ -218,10 +297,73 @@ def _leaf(ctx: Context, part: Message, where: Where, label: str, ctype: str) -> 
             elif sub in ("calendar", "x-vcalendar"):
                 read_calendar(ctx, dec.text, "calendar", here, ctype)
             else:
-                read_plain_body(ctx, dec.text, here, ctype, dec.charset)
+                text = dec.text
+                if "begin" in text:
+                    text = read_uuencoded(ctx, text, here)
+                read_plain_body(ctx, text, here, ctype, dec.charset)
             return
     name = name or f"part {label}"
+    if len(names) > 1:
+        ctx.text("\n".join(names[1:]), "filename", here.inside(name), field="file name")
     read_file(ctx, payload, name, ctype, here.inside(name))
+
+
+# -- uuencoded and base64 blocks inside a text body (`uuencode`, `uuencode -m`) -------------------
+
+_UU_BEGIN = re.compile(r"^begin(-base64)? +[0-7]{3,4} +(.+?)[ \t]*$", re.M)
+_UU_END = re.compile(r"^(?:end|====)[ \t]*$", re.M)
+
+
+def read_uuencoded(ctx: Context, text: str, here: Where) -> str:
+    """Decode each uuencoded block of a text body and read it as an attachment of its own name;
+    return the text without the blocks (their characters are not words)."""
+    out: list[str] = []
+    pos = 0
+    for m in _UU_BEGIN.finditer(text):
+        if m.start() < pos:
+            continue
+        end = _UU_END.search(text, m.end())
+        stop = end.start() if end else len(text)
+        block = text[m.end() : stop]
+        name = m.group(2).strip() or "uuencoded"
+        inner = here.inside(name)
+        data = _uudecode(block, bool(m.group(1)))
+        if data is None or end is None:
+            ctx.unscannable(Reason.PARSE_ERROR, f"uuencoded block {name!r} cannot be decoded", inner)
+        if data:
+            ctx.take_bytes(len(data), inner)
+            read_file(ctx, data, name, "", inner)
+        out.append(text[pos : m.start()])
+        pos = end.end() if end else len(text)
+    out.append(text[pos:])
+    return "".join(out)
+
+
+def _uudecode(block: str, base64: bool) -> bytes | None:
+    try:
+        raw = block.encode("ascii")
+    except UnicodeEncodeError:
+        return None
+    if base64:
+        try:
+            return binascii.a2b_base64(b"".join(raw.split()))
+        except binascii.Error:
+            return None
+    out = bytearray()
+    for line in raw.splitlines():
+        if not line.strip():
+            continue
+        n = (line[0] - 32) & 63
+        if n == 0:
+            continue
+        try:
+            out += binascii.a2b_uu(line[: (n * 4 + 5) // 3 + 1])
+        except binascii.Error:
+            try:  # some encoders pad short lines oddly: pad with spaces as uudecode does
+                out += binascii.a2b_uu(line.ljust((n * 4 + 5) // 3 + 1)[: (n * 4 + 5) // 3 + 1])
+            except binascii.Error:
+                return None
+    return bytes(out)
 
 
 # -- ambiguity ----------------------------------------------------------------------------------

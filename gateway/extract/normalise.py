@@ -1,6 +1,10 @@
-"""Text as the scanner should see it: NFKC (full-width digits and letters, half-width katakana) and
-the dash look-alikes between digits (ー − – — ‐ － …) unified to "-", with a map back to the offsets of
-the decoded text. Unchanged text (the common case) costs one C-level check and carries no map."""
+"""Text as the scanner should see it: NFKC (full-width digits and letters, half-width katakana), the
+dash look-alikes between digits (ー − – — ‐ － …) unified to "-", and the characters that hide what
+they split removed: every format character (Unicode category Cf: zero-width space, joiners, word
+joiner, BOM, soft hyphen, bidi controls, tags) and combining marks (Mn, Me) inside runs of digits,
+so that 0\u200b9\u200b0-1234-5678 or 1\u03012\u0301... read as the numbers a mail client shows.
+A map leads back to the offsets of the decoded text. Unchanged text (the common case) costs one or
+two C-level checks and carries no map."""
 
 from __future__ import annotations
 
@@ -15,6 +19,38 @@ _HAS_DASH = re.compile("[" + _DASHES + "]")
 _CLUSTER = re.compile(r".[\u0300-\u036f\u3099\u309a\uff9e\uff9f\u20d0-\u20ff]*", re.S)
 
 
+def _bmp_class(categories: tuple[str, ...]) -> str:
+    """A regex character class body of the BMP code points in `categories`. (Astral code points are
+    checked one by one: a class holding astral ranges makes every regex search several times slower.)"""
+    out: list[str] = []
+    start = prev = -2
+    for cp in range(0x10000):
+        if unicodedata.category(chr(cp)) not in categories:
+            continue
+        if cp != prev + 1:
+            if start >= 0:
+                out.append(_span(start, prev))
+            start = cp
+        prev = cp
+    if start >= 0:
+        out.append(_span(start, prev))
+    return "".join(out)
+
+
+def _span(a: int, b: int) -> str:
+    return re.escape(chr(a)) if a == b else f"{re.escape(chr(a))}-{re.escape(chr(b))}"
+
+
+_CF = _bmp_class(("Cf",))
+_MARKS = _bmp_class(("Mn", "Me"))
+_DIGITISH = r"\d" + _DASHES + "-"
+# Marks (and format characters) between two digits or dashes, then any format character anywhere.
+_HIDING = re.compile(rf"(?<=[{_DIGITISH}])[{_MARKS}{_CF}]+(?=[{_DIGITISH}])|[{_CF}]+")
+_SUSPECT = re.compile(f"[{_CF}{_MARKS}\U00010000-\U0010ffff]")
+_ASTRAL = re.compile("[\U00010000-\U0010ffff]")
+_DIGITISH_CHARS = re.compile(f"[{_DIGITISH}]{{2}}")
+
+
 def _dashes(text: str) -> str:
     if _HAS_DASH.search(text) is None:
         return text
@@ -26,28 +62,80 @@ def normalise(text: str) -> tuple[str, list[tuple[int, int]]]:
     offsets map linearly (see Segment.source_offset). Breaks are empty when lengths are preserved."""
     if text.isascii():
         return text, []
-    if unicodedata.is_normalized("NFKC", text):
+    suspect = _SUSPECT.search(text) is not None
+    if not suspect and unicodedata.is_normalized("NFKC", text):
         return _dashes(text), []
     out: list[str] = []
     breaks: list[tuple[int, int]] = []
     n = s = 0
-    for line in text.splitlines(keepends=True):
-        if unicodedata.is_normalized("NFKC", line):
-            out.append(line)
-            n += len(line)
-            s += len(line)
-            continue
-        for m in _CLUSTER.finditer(line):
-            cluster = m.group()
-            norm = unicodedata.normalize("NFKC", cluster)
-            out.append(norm)
-            if len(norm) != len(cluster):
-                # Every char of an expansion (㈱ -> (株)) maps to the start of its source cluster.
-                breaks.extend((n + k, s) for k in range(1, len(norm)))
-                breaks.append((n + len(norm), s + len(cluster)))
-            n += len(norm)
-            s += len(cluster)
+    pieces = _visible(text) if suspect else [(text, 0)]
+    for piece, skipped in pieces:
+        if skipped:
+            s += skipped
+            breaks.append((n, s))
+        for line in piece.splitlines(keepends=True):
+            if unicodedata.is_normalized("NFKC", line):
+                out.append(line)
+                n += len(line)
+                s += len(line)
+                continue
+            for m in _CLUSTER.finditer(line):
+                cluster = m.group()
+                norm = unicodedata.normalize("NFKC", cluster)
+                out.append(norm)
+                if len(norm) != len(cluster):
+                    # Every char of an expansion (㈱ -> (株)) maps to the start of its source cluster.
+                    breaks.extend((n + k, s) for k in range(1, len(norm)))
+                    breaks.append((n + len(norm), s + len(cluster)))
+                n += len(norm)
+                s += len(cluster)
     return _dashes("".join(out)), breaks
+
+
+def _drops(text: str) -> list[tuple[int, int]]:
+    spans = [m.span() for m in _HIDING.finditer(text)]
+    if _ASTRAL.search(text) is None:
+        return spans
+    for m in _ASTRAL.finditer(text):  # tags (U+E0020...) are Cf; astral marks count inside digit runs
+        i = m.start()
+        cat = unicodedata.category(m.group())
+        if cat == "Cf" or (cat in ("Mn", "Me") and _in_digits(text, i)):
+            spans.append((i, i + 1))
+    spans.sort()
+    return spans
+
+
+def _in_digits(text: str, i: int) -> bool:
+    """Whether the nearest characters around `i` that are not themselves hiding are digits or dashes."""
+    before = i - 1
+    while before >= 0 and unicodedata.category(text[before]) in _HIDDEN_CATEGORIES:
+        before -= 1
+    after = i + 1
+    while after < len(text) and unicodedata.category(text[after]) in _HIDDEN_CATEGORIES:
+        after += 1
+    return before >= 0 and after < len(text) and bool(_DIGITISH_CHARS.match(text[before] + text[after]))
+
+
+_HIDDEN_CATEGORIES = frozenset({"Cf", "Mn", "Me"})
+
+
+def _visible(text: str) -> list[tuple[str, int]]:
+    """`text` cut where hiding characters are removed: (piece, characters removed before it)."""
+    pieces: list[tuple[str, int]] = []
+    pos = 0
+    skipped = 0
+    for a, b in _drops(text):
+        if a < pos:
+            a = pos
+        if b <= a:
+            continue
+        if a > pos:
+            pieces.append((text[pos:a], skipped))
+            skipped = 0
+        skipped += b - a
+        pos = b
+    pieces.append((text[pos:], skipped))
+    return pieces
 
 
 class TextBuilder:

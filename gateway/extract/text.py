@@ -71,6 +71,8 @@ def read_html(
             ctx.text(run, kind, where, content_type, quoted=quoted, charset=charset)
     for table in parsed.tables:
         ctx.table(table.rows, where, content_type, quoted=table.quoted, charset=charset)
+    for place, texts in parsed.hidden.items():
+        ctx.text("\n".join(texts), "hidden", where, content_type, field=place, charset=charset)
 
 
 def read_table_text(ctx: Context, text: str, delimiter: str, where: Where, content_type: str, charset: str) -> None:

@@ -40,7 +40,10 @@ log = logging.getLogger(__name__)
 __all__ = ["ScanModelError", "Scanner"]
 
 _JA_TEXT = re.compile(r"[\u3041-\u3096\u30a1-\u30fa\u4e00-\u9fff]")
-_HEADER_KINDS = ("display-name",)  # correspondents' own names in From/To/Cc are not leaks
+# Correspondents' own names and addresses in From/To/Cc display names are not leaks; any other
+# personal data there (a phone number, a My Number in a display name) is.
+_HEADER_KINDS = ("display-name",)
+_CORRESPONDENT = frozenset({"PERSON", "EMAIL_ADDRESS"})
 _RUNNING_TEXT = ("body", "subject", "calendar")
 
 
@@ -224,8 +227,9 @@ class Scanner:
 
     def _scan_segment(self, seg: Segment, own: Own, budget: _Budget) -> _Place:
         place = _Place(seg)
-        if not seg.text.strip() or seg.kind in _HEADER_KINDS:
+        if not seg.text.strip():
             return place
+        correspondents = seg.kind in _HEADER_KINDS
         text = seg.text
         if not unicodedata.is_normalized("NFKC", text):
             text = unicodedata.normalize("NFKC", text)
@@ -258,7 +262,7 @@ class Scanner:
                 hits = [
                     h for h in hits if not any(e != h.entity and a <= h.start and h.end <= b for e, a, b in claimed)
                 ]
-            if "PERSON" in self.entities:
+            if "PERSON" in self.entities and not correspondents:
                 if table:
                     hits.extend(cell_hits(chunk, columns))
                     hits.extend(self._table_names(chunk, columns, ctx_fn))
@@ -274,13 +278,15 @@ class Scanner:
             budget.check()
             raw.extend(h for h in content_columns(text, header_end, headers, columns, raw, threshold)
                        if h.entity in self.entities)  # fmt: skip
+        if correspondents:
+            raw = [h for h in raw if h.entity not in _CORRESPONDENT]
         group_of = (lambda off: column_at(text, off)) if table else paragraphs(text)
         raw = batches(text, raw, self._shapes, group_of, threshold)
         found = _resolve([h for h in raw if h.score >= threshold(h.entity)])
 
         z = zones(text) if seg.kind in ("body", "calendar") else Zones([], [], [])
         running = seg.kind in _RUNNING_TEXT
-        if self.ner is not None and not table:
+        if self.ner is not None and not table and not correspondents:
             found = self._ner_stage(text, found, z, budget)
         for h in found:
             if z.silences(h):

@@ -112,7 +112,8 @@ def test_encoded_word_subject_display_names_and_filenames() -> None:
     assert by_kind[("display-name", "To")] == "鈴木 花子\nA, B"
     names = [a.name for a in x.attachments]
     assert names == ["顧客リスト①.csv"]
-    csv_seg = next(s for s in x.segments if s.attachment == "顧客リスト①.csv")
+    csv_seg = next(s for s in x.segments if s.attachment == "顧客リスト①.csv" and s.kind == "table")
+    assert any(s.kind == "filename" and (s.source or s.text) == "顧客リスト①.csv" for s in x.segments)
     assert csv_seg.header == ("氏名", "電話番号")
     assert csv_seg.charset == "cp932"
 
@@ -151,7 +152,7 @@ def test_csv_attachment_in_every_charset(codec: str) -> None:
     )
     raw = with_attachment(data.encode(codec), "会員一覧.csv")
     x = extract_message(raw, ExtractLimits())
-    (seg,) = [s for s in x.segments if s.attachment]
+    (seg,) = [s for s in x.segments if s.attachment and s.kind != "filename"]
     assert seg.kind == "table"
     assert seg.header == ("氏名", "電話番号", "メールアドレス")
     assert seg.rows == 2

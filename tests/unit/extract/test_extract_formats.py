@@ -20,7 +20,7 @@ def run(data: bytes, name: str, ctype: str = "application/octet-stream") -> Extr
 
 
 def files(x: Extraction) -> list[Segment]:
-    return [s for s in x.segments if s.attachment]
+    return [s for s in x.segments if s.attachment and s.kind != "filename"]
 
 
 def test_xlsx_every_sheet_rows_with_header() -> None:

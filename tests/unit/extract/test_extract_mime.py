@@ -48,7 +48,10 @@ def test_plain_and_html_bodies_with_table_rows_and_quotes() -> None:
     assert table.text.split("\n") == ["氏名\t電話番号", "山田 太郎\t090-1234-5678", "鈴木 花子\t080-2345-6789"]
     assert table.rows == 2 and table.row_at(table.text.index("鈴木")) == 3
     assert table.where == "table text/html › rows 2-3 › part 2"
-    assert all("hidden" not in s.text for s in x.segments)
+    # the script is not shown: it is not in the body, but read as a segment of its own
+    assert all("hidden" not in s.text for s in x.segments if s.kind != "hidden")
+    (script,) = segs(x, "hidden")
+    assert script.field == "HTML script" and "var x='hidden'" in script.text
 
 
 def test_original_message_separator_marks_the_rest_quoted() -> None:

@@ -1,0 +1,286 @@
+"""Every place a message carries text is read (issue 14): hidden HTML, characters that hide digits,
+header fields, file names, MIME preamble and epilogue, uuencoded blocks, message/partial, TNEF.
+
+Each test puts personal data only in that one place, runs the real extraction and the real scanner,
+and checks that it is found there (`where` names the place) or that the message is UNSCANNABLE.
+"""
+
+from __future__ import annotations
+
+import base64
+from email import encoders
+from email.header import Header
+from email.mime.base import MIMEBase
+from email.mime.multipart import MIMEMultipart
+from email.mime.text import MIMEText
+
+import pytest
+
+from gateway.content import Extraction
+from gateway.extract import extract_message
+from gateway.scan import ScanConfig, ScanContext
+from gateway.scan.engine import Scanner
+from gateway.scan.model import ScanResult
+from tests.unit.extract.coverage_fixtures import tnef, uuencode
+
+PHONE = "090-1234-5678"
+MY_NUMBER = "123456789018"  # a valid check digit
+CONTEXT = ScanContext(sender="taro@example.co.jp", recipients=("hanako@partner.example",))
+
+
+@pytest.fixture(scope="module")
+def scanner() -> Scanner:
+    return Scanner(ScanConfig(ner_window_chars=0))
+
+
+def inspect(scanner: Scanner, raw: bytes) -> tuple[Extraction, ScanResult]:
+    x = extract_message(raw)
+    return x, scanner.scan(x.segments, CONTEXT)
+
+
+def places(result: ScanResult, entity: str) -> list[str]:
+    return [f.where for f in result.personal if f.entity == entity]
+
+
+def base(body: str = "お世話になっております。資料をお送りします。") -> MIMEMultipart:
+    m = MIMEMultipart()
+    m["From"] = "taro@example.co.jp"
+    m["To"] = "hanako@partner.example"
+    m["Subject"] = "資料"
+    m.attach(MIMEText(body, "plain", "utf-8"))
+    return m
+
+
+# -- HTML that is not shown but travels -------------------------------------------------------------
+
+HIDDEN_HTML = {
+    "HTML comment": f"<p>ご確認ください。</p><!-- 携帯 {PHONE} -->",
+    "HTML script": f"<p>ご確認ください。</p><script>var tel = '{PHONE}';</script>",
+    "HTML style": f"<style>/* 携帯 {PHONE} */ p {{margin: 0}}</style><p>ご確認ください。</p>",
+    "HTML template": f"<template><p>携帯 {PHONE}</p></template><p>ご確認ください。</p>",
+    "HTML noscript": f"<noscript>携帯 {PHONE}</noscript><p>ご確認ください。</p>",
+    "attribute alt": f'<p>ご確認ください。<img src="cid:x" alt="携帯 {PHONE}"></p>',
+    "attribute title": f'<p title="携帯 {PHONE}">ご確認ください。</p>',
+    "attribute value": f'<form><input type="hidden" value="{PHONE}"></form><p>ご確認ください。</p>',
+    "attribute data-tel": f'<p data-tel="{PHONE}">ご確認ください。</p>',
+    "attribute href": f'<p><a href="mailto:taro@example.co.jp?subject=tel%20{PHONE}&body={PHONE}">連絡先</a></p>',
+    "attribute content": f'<html><head><meta name="description" content="携帯 {PHONE}"></head><p>ご確認ください。</p>',
+}
+
+
+@pytest.mark.parametrize("place", sorted(HIDDEN_HTML))
+def test_hidden_html_is_its_own_segment(scanner: Scanner, place: str) -> None:
+    m = MIMEMultipart("alternative")
+    m["From"], m["To"], m["Subject"] = "taro@example.co.jp", "hanako@partner.example", "資料"
+    m.attach(MIMEText("ご確認ください。", "plain", "utf-8"))
+    m.attach(MIMEText(f"<html><body>{HIDDEN_HTML[place]}</body></html>", "html", "utf-8"))
+    x, result = inspect(scanner, m.as_bytes())
+    assert all(PHONE not in s.text for s in x.segments if s.kind == "body")  # not shown: not in the body
+    found = places(result, "JP_PHONE_NUMBER")
+    assert found == [f"{place} text/html › part 2"], found
+    (segment,) = [s for s in x.segments if s.kind == "hidden" and s.field == place]
+    assert PHONE in segment.text
+
+
+def test_hidden_html_in_an_html_attachment(scanner: Scanner) -> None:
+    m = base()
+    page = f"<html><body><p>案内</p><!-- 顧客 {PHONE} --></body></html>".encode()
+    part = MIMEBase("text", "html")
+    part.set_payload(page)
+    encoders.encode_base64(part)
+    part.add_header("Content-Disposition", "attachment", filename="page.html")
+    m.attach(part)
+    _, result = inspect(scanner, m.as_bytes())
+    assert places(result, "JP_PHONE_NUMBER") == ["attachment page.html › HTML comment › part 2"]
+
+
+# -- characters that hide digits ------------------------------------------------------------------
+
+HIDERS = {
+    "zero-width space": "\u200b",
+    "zero-width non-joiner": "\u200c",
+    "zero-width joiner": "\u200d",
+    "word joiner": "\u2060",
+    "BOM": "\ufeff",
+    "soft hyphen": "\u00ad",
+    "left-to-right mark": "\u200e",
+    "combining acute": "\u0301",
+    "combining enclosing keycap": "\u20e3",
+    "variation selector": "\ufe0f",
+    "tag character": "\U000e0031",
+}
+
+
+def _hide(value: str, hider: str) -> str:
+    return hider.join(value)
+
+
+@pytest.mark.parametrize("name", sorted(HIDERS))
+def test_characters_between_digits_do_not_hide_a_phone_number(scanner: Scanner, name: str) -> None:
+    hidden = _hide(PHONE, HIDERS[name])
+    _, result = inspect(scanner, base(f"お世話になっております。\n携帯: {hidden}\n").as_bytes())
+    (phone,) = [f for f in result.personal if f.entity == "JP_PHONE_NUMBER"]
+    assert phone.samples == ("090-****-5678",)  # masked from what a client shows, not the raw bytes
+    assert phone.where == "body text/plain › part 1"
+
+
+@pytest.mark.parametrize("name", ["zero-width space", "soft hyphen", "combining acute", "word joiner"])
+def test_characters_between_digits_do_not_hide_a_my_number(scanner: Scanner, name: str) -> None:
+    hidden = _hide(MY_NUMBER, HIDERS[name])
+    _, result = inspect(scanner, base(f"マイナンバー: {hidden}\n").as_bytes())
+    assert "JP_MY_NUMBER" in result.entities()
+
+
+def test_full_width_digits_with_hidden_characters_still_read(scanner: Scanner) -> None:
+    hidden = _hide("０９０－１２３４－５６７８", "\u200b")
+    x, result = inspect(scanner, base(f"携帯：{hidden}\n").as_bytes())
+    assert "JP_PHONE_NUMBER" in result.entities()
+    body = next(s for s in x.segments if s.kind == "body")
+    start = body.text.index("090")
+    assert body.source[body.source_offset(start)] == "０"  # offsets map back to the decoded text
+    assert body.source[body.source_offset(start + len(PHONE) - 1)] == "８"
+
+
+def test_hidden_characters_in_a_table_cell(scanner: Scanner) -> None:
+    m = base()
+    csv = "氏名,電話番号\n山田 太郎," + _hide("090-1234-5678", "\u200b") + "\n"
+    part = MIMEText(csv, "csv", "utf-8")
+    part.add_header("Content-Disposition", "attachment", filename="list.csv")
+    m.attach(part)
+    _, result = inspect(scanner, m.as_bytes())
+    assert any("list.csv" in w for w in places(result, "JP_PHONE_NUMBER"))
+
+
+# -- places outside the body ------------------------------------------------------------------------
+
+
+def _with_file(name: object, data: bytes = b"%PDF-1.4 not really\n", ctype: str = "application/octet-stream") -> bytes:
+    m = base()
+    main, sub = ctype.split("/")
+    part = MIMEBase(main, sub)
+    part.set_payload(data)
+    encoders.encode_base64(part)
+    part.add_header("Content-Disposition", "attachment", filename=name)  # type: ignore[arg-type]
+    m.attach(part)
+    return m.as_bytes()
+
+
+def test_file_name_rfc2231(scanner: Scanner) -> None:
+    raw = _with_file(("utf-8", "ja", f"マイナンバー_{MY_NUMBER}.txt"), b"see name")
+    assert b"filename*=" in raw
+    _, result = inspect(scanner, raw)
+    assert places(result, "JP_MY_NUMBER") == [f"attachment マイナンバー_{MY_NUMBER}.txt › file name › part 2"]
+
+
+def test_file_name_rfc2231_continuations(scanner: Scanner) -> None:
+    m = base()
+    part = MIMEBase("application", "octet-stream")
+    part.set_payload(base64.b64encode(b"x").decode())
+    part["Content-Transfer-Encoding"] = "base64"
+    quoted = "".join(f"%{b:02X}" for b in f"名簿_携帯{PHONE}.txt".encode())
+    half = len(quoted) // 2
+    part["Content-Disposition"] = f"attachment; filename*0*=utf-8''{quoted[:half]}; filename*1*={quoted[half:]}"
+    m.attach(part)
+    _, result = inspect(scanner, m.as_bytes())
+    assert places(result, "JP_PHONE_NUMBER") == [f"attachment 名簿_携帯{PHONE}.txt › file name › part 2"]
+
+
+def test_file_name_encoded_word_and_a_different_content_type_name(scanner: Scanner) -> None:
+    m = base()
+    part = MIMEBase("application", "octet-stream", name=Header(f"携帯{PHONE}.txt", "utf-8").encode())
+    part.set_payload(base64.b64encode(b"x").decode())
+    part["Content-Transfer-Encoding"] = "base64"
+    part["Content-Disposition"] = 'attachment; filename="harmless.txt"'
+    m.attach(part)
+    x, result = inspect(scanner, m.as_bytes())
+    assert [a.name for a in x.attachments] == ["harmless.txt"]
+    assert places(result, "JP_PHONE_NUMBER") == ["attachment harmless.txt › file name › part 2"]
+
+
+@pytest.mark.parametrize("field", ["Subject", "Comments", "Keywords", "X-Customer", "Organization"])
+def test_header_fields(scanner: Scanner, field: str) -> None:
+    m = base()
+    if field == "Subject":
+        m.replace_header("Subject", Header(f"携帯 {PHONE}", "iso-2022-jp").encode())
+    else:
+        m[field] = Header(f"携帯 {PHONE}", "utf-8").encode()
+    _, result = inspect(scanner, m.as_bytes())
+    assert places(result, "JP_PHONE_NUMBER") == [f"header {field}"]
+
+
+def test_display_name_carries_a_number_but_names_are_correspondents(scanner: Scanner) -> None:
+    m = base()
+    m.replace_header(
+        "To", f'"鈴木 花子 個人番号 {MY_NUMBER}" <hanako@partner.example>, "田中 一郎" <ichiro@partner.example>'
+    )
+    _, result = inspect(scanner, m.as_bytes())
+    assert places(result, "JP_MY_NUMBER") == ["header To"]
+    assert "PERSON" not in result.entities() and "EMAIL_ADDRESS" not in result.entities()
+
+
+def test_mime_preamble_and_epilogue(scanner: Scanner) -> None:
+    raw = (
+        "From: taro@example.co.jp\r\nTo: hanako@partner.example\r\nSubject: x\r\nMIME-Version: 1.0\r\n"
+        'Content-Type: multipart/mixed; boundary="b"\r\n\r\n'
+        f"This is a multi-part message in MIME format.\r\n携帯 {PHONE}\r\n"
+        "--b\r\nContent-Type: text/plain; charset=utf-8\r\n\r\nお世話になっております。\r\n--b--\r\n"
+        f"マイナンバー {MY_NUMBER}\r\n"
+    ).encode()
+    _, result = inspect(scanner, raw)
+    assert places(result, "JP_PHONE_NUMBER") == ["MIME preamble › part 1"]
+    assert places(result, "JP_MY_NUMBER") == ["MIME epilogue › part 1"]
+
+
+def test_uuencoded_block_in_a_text_body_is_read_as_an_attachment(scanner: Scanner) -> None:
+    csv = f"氏名,電話番号\n山田 太郎,{PHONE}\n鈴木 花子,080-2345-6789\n".encode()
+    raw = base("添付します。\n\n" + uuencode(csv, "meibo.csv") + "\nよろしくお願いします。\n").as_bytes()
+    x, result = inspect(scanner, raw)
+    assert [a.name for a in x.attachments] == ["meibo.csv"]
+    assert any(w.startswith("attachment meibo.csv") for w in places(result, "JP_PHONE_NUMBER"))
+    body = next(s for s in x.segments if s.kind == "body")
+    assert "begin 644" not in body.text and "よろしく" in body.text
+
+
+def test_broken_uuencoded_block_is_unscannable(scanner: Scanner) -> None:
+    raw = base("添付します。\nbegin 644 meibo.csv\nM\u00e9\u00e9\u00e9 not uu\n").as_bytes()
+    x, _ = inspect(scanner, raw)
+    assert [(f.reason, f.attachment) for f in x.unscannable] == [("parse-error", "meibo.csv")]
+
+
+def test_message_partial_is_unscannable() -> None:
+    inner = f"Subject: part 1\r\n\r\n携帯 {PHONE}\r\n"
+    raw = (
+        "From: taro@example.co.jp\r\nTo: hanako@partner.example\r\nSubject: 分割\r\nMIME-Version: 1.0\r\n"
+        'Content-Type: message/partial; id="abc@example.co.jp"; number=1; total=2\r\n\r\n' + inner
+    ).encode()
+    x = extract_message(raw)
+    assert [f.reason for f in x.unscannable] == ["partial-message"]
+    assert "1 of 2" in x.unscannable[0].detail
+    assert any(PHONE in s.text for s in x.segments)  # what is here is still read
+
+
+def test_tnef_winmail_dat(scanner: Scanner) -> None:
+    data = tnef(
+        "顧客一覧",
+        f"本文: 携帯 {PHONE}",
+        {"顧客.csv": f"氏名,マイナンバー\n山田 太郎,{MY_NUMBER}\n".encode()},
+    )
+    m = base()
+    part = MIMEBase("application", "ms-tnef")
+    part.set_payload(data)
+    encoders.encode_base64(part)
+    part.add_header("Content-Disposition", "attachment", filename="winmail.dat")
+    m.attach(part)
+    x, result = inspect(scanner, m.as_bytes())
+    assert not x.unscannable
+    assert places(result, "JP_PHONE_NUMBER") == ["attachment winmail.dat › body › part 2"]
+    assert any(w.startswith("attachment winmail.dat › 顧客.csv") for w in places(result, "JP_MY_NUMBER"))
+    assert {a.name: a.detected_type for a in x.attachments} == {"winmail.dat": "tnef", "顧客.csv": "csv"}
+
+
+@pytest.mark.parametrize("cut", [7, 20, 60])
+def test_truncated_tnef_is_unscannable_or_read_never_a_crash(cut: int) -> None:
+    data = tnef("件名", f"携帯 {PHONE}", {"a.csv": b"a,b\n1,2\n"})[:cut]
+    x = extract_message(_with_file("winmail.dat", data, "application/ms-tnef"))
+    assert all(f.reason != "internal-error" for f in x.findings)
+    assert x.unscannable or any(s.attachment == "winmail.dat" and s.kind != "filename" for s in x.segments)
