@@ -102,10 +102,13 @@ def read_member(zf: zipfile.ZipFile, info: zipfile.ZipInfo, ctx: Context, where:
 
 
 def scan_members(
-    zf: zipfile.ZipFile, infos: list[zipfile.ZipInfo], ctx: Context, where: Where, keep: set[str]
+    zf: zipfile.ZipFile, infos: list[zipfile.ZipInfo], ctx: Context, where: Where, keep: set[str] | None
 ) -> dict[str, bytes]:
     """Read every member of an Office/ODF package through the budgets, refusing DOCTYPEs (entity
-    bombs) in XML; return the members named in `keep` (by lower-case prefix match)."""
+    bombs) in XML in any encoding; return the members named in `keep` (by lower-case prefix match;
+    None keeps every member)."""
+    from gateway.extract.ooxml import refuse_doctype
+
     kept: dict[str, bytes] = {}
     for info in infos:
         if info.is_dir():
@@ -115,9 +118,7 @@ def scan_members(
         blob = read_member(zf, info, ctx, where)
         lower = info.filename.lower()
         if lower.endswith((".xml", ".rels", ".vml")) or lower == "mimetype":
-            lowered = blob.lower()
-            if b"<!doctype" in lowered or b"<!entity" in lowered:
-                raise Unscannable(Reason.XML_DOCTYPE, f"{info.filename!r} declares a DOCTYPE")
-        if any(lower.startswith(k) for k in keep):
+            refuse_doctype(blob, info.filename)
+        if keep is None or any(lower.startswith(k) for k in keep):
             kept[info.filename] = blob
     return kept

@@ -9,7 +9,7 @@ import hashlib
 import re
 
 from gateway.content import AttachmentInfo
-from gateway.extract import archive, office, ole
+from gateway.extract import archive, office, ole, ooxml
 from gateway.extract.context import Context, LimitExceeded, Unscannable, Where
 from gateway.extract.detect import IMAGES, UNSUPPORTED, classify_zip, sniff
 from gateway.extract.images import read_image
@@ -110,6 +110,23 @@ def _read_zip(ctx: Context, data: bytes, where: Where, state: dict[str, object])
     zf, infos = archive.open_zip(data, ctx, where)
     kind = classify_zip([i.filename for i in infos])
     state["type"] = kind
+    if kind in ("xlsx", "xlsm", "docx", "pptx", "ooxml"):
+        members = archive.scan_members(zf, infos, ctx, where, None)
+
+        def cells() -> bool:
+            office.read_spreadsheet(ctx, data, where, kind, strict=True)
+            return True
+
+        found = ooxml.read_ooxml(ctx, members, where, read_file, cells)
+        if found is not None:
+            found = "xlsm" if found == "xlsx" and kind == "xlsm" else found
+            state["type"] = found
+            return found
+        # [Content_Types].xml without a main part Office would open: every member as a file.
+        state["type"] = kind = "zip"
+        for name, blob in members.items():
+            read_file(ctx, blob, name, "", where.inside(name))
+        return kind
     if kind == "zip":
         for info in infos:
             if info.is_dir():
@@ -134,21 +151,8 @@ def _read_zip(ctx: Context, data: bytes, where: Where, state: dict[str, object])
                 continue
             read_file(ctx, blob, member.path[-1] if member.path else member.attachment, "", member)
         return kind
-    keep = {
-        "xlsx": set(),
-        "xlsm": set(),
-        "docx": {"word/"},
-        "pptx": {"ppt/slides/slide", "ppt/notesslides/notesslide"},
-        "odf": {"mimetype", "content.xml", "styles.xml"},
-    }.get(kind, set())
-    parts = archive.scan_members(zf, infos, ctx, where, keep)
-    if kind in ("xlsx", "xlsm"):
-        office.read_spreadsheet(ctx, data, where, kind)
-    elif kind == "docx":
-        office.read_docx(ctx, parts, where)
-    elif kind == "pptx":
-        office.read_pptx(ctx, parts, where)
-    elif kind == "odf":
+    parts = archive.scan_members(zf, infos, ctx, where, {"mimetype", "content.xml", "styles.xml"})
+    if kind == "odf":
         mimetype = parts.get("mimetype", b"").decode("ascii", "replace").strip()
         kind = {"spreadsheet": "ods", "text": "odt", "presentation": "odp"}.get(mimetype.rsplit(".", 1)[-1], "odf")
         if kind == "ods":
@@ -166,6 +170,11 @@ def _read_ole(ctx: Context, data: bytes, where: Where, state: dict[str, object])
     state["type"] = kind
     if kind == "encrypted-ooxml":
         raise Unscannable(Reason.ENCRYPTED_OFFICE, "password-protected Office document (encrypted package)")
+    if kind in ("ole-native", "ole-package"):
+        name, payload = ole.embedded(f, kind, ctx.limits.max_attachment_bytes)
+        ctx.take_bytes(len(payload), where)
+        read_file(ctx, payload, name, "", where.inside(name))
+        return kind
     if kind == "xls":
         if ole.xls_encrypted(f):
             raise Unscannable(Reason.ENCRYPTED_OFFICE, "password-protected Excel 97-2003 workbook")

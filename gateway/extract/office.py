@@ -35,7 +35,9 @@ def _cell(value: Any) -> str:
     return str(value)
 
 
-def read_spreadsheet(ctx: Context, data: bytes, where: Where, content_type: str) -> None:
+def read_spreadsheet(ctx: Context, data: bytes, where: Where, content_type: str, strict: bool = False) -> None:
+    """Every sheet's cells. `strict`: a sheet that cannot be read fails the whole workbook (before
+    anything is kept), so that the caller can read the package another way."""
     try:
         wb = pc.CalamineWorkbook.from_filelike(io.BytesIO(data))
     except pc.PasswordError as e:
@@ -43,14 +45,18 @@ def read_spreadsheet(ctx: Context, data: bytes, where: Where, content_type: str)
     except Exception as e:
         raise Unscannable(Reason.PARSE_ERROR, f"spreadsheet: {type(e).__name__}: {e}") from e
     hidden = {m.name for m in wb.sheets_metadata if m.visible != pc.SheetVisibleEnum.Visible}
+    sheets: list[tuple[str, list[list[str]]]] = []
     for name in wb.sheet_names:
         try:
             sheet = wb.get_sheet_by_name(name)
             rows = [[_cell(v) for v in row] for row in sheet.to_python(skip_empty_area=False)]
         except Exception as e:
+            if strict:
+                raise Unscannable(Reason.PARSE_ERROR, f"sheet {name!r}: {type(e).__name__}: {e}") from e
             ctx.unscannable(Reason.PARSE_ERROR, f"sheet {name!r}: {type(e).__name__}: {e}", where, name)
             continue
-        label = f"{name} (hidden)" if name in hidden else name
+        sheets.append((f"{name} (hidden)" if name in hidden else name, rows))
+    for label, rows in sheets:
         ctx.table(rows, where, content_type, first_row=1, sheet=label)
 
 

@@ -31,6 +31,10 @@ def classify(ole: olefile.OleFileIO) -> str:
     top = {entry[0].lower() for entry in ole.listdir(streams=True, storages=True)}
     if "encryptioninfo" in top or "encryptedpackage" in top:
         return "encrypted-ooxml"
+    if "\x01ole10native" in top:
+        return "ole-native"
+    if "package" in top:
+        return "ole-package"
     if "workbook" in top or "book" in top:
         return "xls"
     if "__properties_version1.0" in top or any(t.startswith("__substg1.0_") for t in top):
@@ -40,6 +44,40 @@ def classify(ole: olefile.OleFileIO) -> str:
     if "powerpoint document" in top:
         return "ppt"
     return "ole"
+
+
+def embedded(ole: olefile.OleFileIO, kind: str, limit: int) -> tuple[str, bytes]:
+    """The file inside an embedded OLE object: an OOXML package ("Package" stream) or any file
+    wrapped by Windows' Packager (\x01Ole10Native: size, flags, label, source path, reserved,
+    temporary path, data size, data)."""
+    if kind == "ole-package":
+        if ole.get_size("Package") > limit:
+            raise LimitExceeded(Reason.LIMIT_ATTACHMENT_SIZE, "embedded package is too large")
+        data: bytes = ole.openstream("Package").read()
+        return "Package", data
+    if ole.get_size("\x01Ole10Native") > limit + 65536:
+        raise LimitExceeded(Reason.LIMIT_ATTACHMENT_SIZE, "embedded object is too large")
+    raw = ole.openstream("\x01Ole10Native").read()
+    try:
+        pos = 6
+        label, pos = _zstr(raw, pos)
+        path, pos = _zstr(raw, pos)
+        pos += 4
+        (temp_len,) = struct.unpack_from("<I", raw, pos)
+        pos += 4 + temp_len
+        (size,) = struct.unpack_from("<I", raw, pos)
+        pos += 4
+        if pos + size > len(raw):
+            raise ValueError("data runs past the stream")
+        name = (label or path.replace("\\", "/").rsplit("/", 1)[-1] or "object").strip()
+        return name, raw[pos : pos + size]
+    except (struct.error, ValueError) as e:
+        raise Unscannable(Reason.PARSE_ERROR, f"embedded OLE package: {e}") from e
+
+
+def _zstr(raw: bytes, pos: int) -> tuple[str, int]:
+    end = raw.index(b"\x00", pos)
+    return decode_text(raw[pos:end]).text, end + 1
 
 
 def word_encrypted(ole: olefile.OleFileIO) -> bool:

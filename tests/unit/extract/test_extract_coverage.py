@@ -284,3 +284,181 @@ def test_truncated_tnef_is_unscannable_or_read_never_a_crash(cut: int) -> None:
     x = extract_message(_with_file("winmail.dat", data, "application/ms-tnef"))
     assert all(f.reason != "internal-error" for f in x.findings)
     assert x.unscannable or any(s.attachment == "winmail.dat" and s.kind != "filename" for s in x.segments)
+
+
+# -- Office packages found by their structure, and their side parts -----------------------------------
+
+from tests.unit.extract import coverage_fixtures as cf  # noqa: E402
+from tests.unit.extract.extract_fixtures import cfb, docx, pptx, with_attachment, xlsx  # noqa: E402
+
+
+def office_places(scanner: Scanner, data: bytes, name: str, entity: str = "JP_PHONE_NUMBER") -> list[str]:
+    x, result = inspect(scanner, with_attachment(data, name))
+    assert not x.unscannable, x.unscannable
+    return places(result, entity)
+
+
+@pytest.mark.parametrize("main", ["word/main.dat", "word/document.XML", "word/x/document.xml", "WORD/X/MAIN.DAT"])
+def test_docx_main_part_found_by_its_relationship(scanner: Scanner, main: str) -> None:
+    found = office_places(scanner, cf.move_main_part(docx(), main), "名簿.docx")
+    assert "attachment 名簿.docx › sheet table 1 › rows 2-4 › part 2" in found
+
+
+@pytest.mark.parametrize(("data", "main"), [(xlsx(3), "xl/main.dat"), (xlsx(3), "XL/x/Workbook.XML")])
+def test_xlsx_workbook_found_by_its_relationship(scanner: Scanner, data: bytes, main: str) -> None:
+    found = office_places(scanner, cf.move_main_part(data, main), "名簿.xlsx")
+    assert found == ["attachment 名簿.xlsx › sheet 明細 › rows 2-4 › part 2"]
+
+
+def test_pptx_presentation_found_by_its_relationship(scanner: Scanner) -> None:
+    found = office_places(scanner, cf.move_main_part(pptx(), "ppt/x/pres.dat"), "顧客.pptx")
+    assert "attachment 顧客.pptx › sheet slide 1 table 1 › rows 2-3 › part 2" in found
+
+
+DOCX_PLACES = {
+    "header": (dict(header=f"携帯 {PHONE}"), "sheet header1"),
+    "footer": (dict(footer=f"携帯 {PHONE}"), "sheet footer1"),
+    "comment": (dict(comment=f"携帯 {PHONE}"), "sheet comments"),
+    "text box": (dict(body_extra=cf.textbox(f"携帯 {PHONE}")), "part 2"),
+    "text box fallback only": (dict(body_extra=cf.textbox("ボックス", f"携帯 {PHONE}")), "part 2"),
+    "tracked deletion": (
+        dict(
+            body_extra=f'<w:p><w:del w:id="1" w:author="x"><w:r><w:delText>携帯 {PHONE}</w:delText></w:r></w:del></w:p>'
+        ),
+        "part 2",
+    ),
+}
+
+
+@pytest.mark.parametrize("place", sorted(DOCX_PLACES))
+def test_docx_side_parts(scanner: Scanner, place: str) -> None:
+    kwargs, where = DOCX_PLACES[place]
+    found = office_places(scanner, cf.docx_with(**kwargs), "報告.docx")  # type: ignore[arg-type]
+    expected = "attachment 報告.docx › part 2" if where == "part 2" else f"attachment 報告.docx › {where} › part 2"
+    assert found == [expected], found
+
+
+def test_docx_footnotes_and_endnotes(scanner: Scanner) -> None:
+    members = cf.zip_members(cf.docx_with())
+    note = cf.word_part("footnotes", f'<w:footnote w:id="1">{cf.w_p(f"携帯 {PHONE}")}</w:footnote>')
+    end = cf.word_part("endnotes", f'<w:endnote w:id="1">{cf.w_p("マイナンバー " + MY_NUMBER)}</w:endnote>')
+    wml = "application/vnd.openxmlformats-officedocument.wordprocessingml"
+    cf.add_part(members, "word/footnotes.xml", note, f"{wml}.footnotes+xml", "word/document.xml", "footnotes", "rIdF")
+    cf.add_part(members, "word/endnotes.xml", end, f"{wml}.endnotes+xml", "word/document.xml", "endnotes", "rIdE")
+    data = cf.rezip(members)
+    assert office_places(scanner, data, "a.docx") == ["attachment a.docx › sheet footnotes › part 2"]
+    assert office_places(scanner, data, "a.docx", "JP_MY_NUMBER") == ["attachment a.docx › sheet endnotes › part 2"]
+
+
+@pytest.mark.parametrize(
+    ("content", "ctype", "ext"),
+    [
+        (f"<html><body><p>携帯 {PHONE}</p></body></html>".encode(), "text/html", "htm"),
+        (
+            b'<!DOCTYPE html PUBLIC "-//W3C//DTD XHTML 1.0 Strict//EN" "x">'
+            + f"<html><body><p>携帯 {PHONE}</p></body></html>".encode(),
+            "application/xhtml+xml",
+            "xhtml",
+        ),
+        ("{\\rtf1\\ansi 携帯 090-1234-5678\\par}".encode("cp932"), "application/rtf", "rtf"),
+        (f"携帯 {PHONE}".encode(), "text/plain", "txt"),
+        (
+            f"MIME-Version: 1.0\r\nContent-Type: text/html; charset=utf-8\r\n\r\n<p>携帯 {PHONE}</p>".encode(),
+            "message/rfc822",
+            "mht",
+        ),
+    ],
+)
+def test_docx_alt_chunk_is_read_as_a_nested_file(scanner: Scanner, content: bytes, ctype: str, ext: str) -> None:
+    data = cf.with_alt_chunk(cf.docx_with(), content, ctype, ext)
+    found = office_places(scanner, data, "a.docx")
+    assert len(found) == 1 and found[0].startswith(f"attachment a.docx › word/afchunk1.{ext}"), found
+
+
+def test_docx_embedded_workbook_is_a_nested_attachment(scanner: Scanner) -> None:
+    sheet = xlsx(3)
+    data = cf.with_embedded(
+        cf.docx_with(),
+        "Microsoft_Excel_Worksheet.xlsx",
+        sheet,
+        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    )
+    x, result = inspect(scanner, with_attachment(data, "a.docx"))
+    assert not x.unscannable
+    assert (
+        "attachment a.docx › word/embeddings/Microsoft_Excel_Worksheet.xlsx › sheet 明細 › rows 2-4 › part 2"
+        in places(result, "JP_PHONE_NUMBER")
+    )
+    assert ("Microsoft_Excel_Worksheet.xlsx", "xlsx") in [(a.name, a.detected_type) for a in x.attachments]
+
+
+def test_docx_embedded_ole_package_object(scanner: Scanner) -> None:
+    inner = cf.ole_native("顧客.csv", f"氏名,電話番号\n山田 太郎,{PHONE}\n".encode("cp932"))
+    ole = cfb({"\x01Ole10Native": inner})
+    data = cf.with_embedded(
+        cf.docx_with(), "oleObject1.bin", ole, "application/vnd.openxmlformats-officedocument.oleObject", "oleObject"
+    )
+    found = office_places(scanner, data, "a.docx")
+    assert found == ["attachment a.docx › word/embeddings/oleObject1.bin › 顧客.csv › rows 2-2 › part 2"], found
+
+
+def test_docx_unreferenced_part_is_read(scanner: Scanner) -> None:
+    members = cf.zip_members(cf.docx_with())
+    members["word/secret.xml"] = cf.word_part("document", f"<w:body>{cf.w_p(f'携帯 {PHONE}')}</w:body>")
+    members["customers.csv"] = f"氏名,電話番号\n山田 太郎,{PHONE}\n".encode()
+    found = office_places(scanner, cf.rezip(members), "a.docx")
+    assert sorted(found) == [
+        "attachment a.docx › customers.csv › rows 2-2 › part 2",
+        "attachment a.docx › sheet unreferenced part word/secret.xml › part 2",
+    ]
+
+
+XLSX_PLACES = {
+    "legacy comment": (dict(comment=f"携帯 {PHONE}"), "sheet 明細 comment1"),
+    "header": (dict(header=f"携帯 {PHONE}"), "sheet 明細 header/footer"),
+    "defined name": (dict(defined=PHONE), "sheet workbook"),
+    "sheet name": (dict(sheet_name=f"携帯{PHONE}"), "sheet workbook"),
+    "chart title": (dict(chart_title=f"携帯 {PHONE}"), "sheet chart1"),
+}
+
+
+@pytest.mark.parametrize("place", sorted(XLSX_PLACES))
+def test_xlsx_side_parts(scanner: Scanner, place: str) -> None:
+    kwargs, where = XLSX_PLACES[place]
+    found = office_places(scanner, cf.xlsx_with(**kwargs), "集計.xlsx")  # type: ignore[arg-type]
+    assert f"attachment 集計.xlsx › {where} › part 2" in found, found
+
+
+def test_xlsx_threaded_comment(scanner: Scanner) -> None:
+    found = office_places(scanner, cf.with_threaded_comment(cf.xlsx_with(), f"携帯 {PHONE}"), "集計.xlsx")
+    assert found == ["attachment 集計.xlsx › sheet 明細 threadedcomment1 › part 2"]
+
+
+PPTX_PLACES = {
+    "slide master": (dict(master=f"携帯 {PHONE}"), "sheet slide master 1"),
+    "slide layout": (dict(layout=f"携帯 {PHONE}"), "sheet slide layout 2"),
+    "notes": (dict(notes=f"携帯 {PHONE}"), "sheet notes 1"),
+    "comment": (dict(comment=f"携帯 {PHONE}"), "sheet slide 1 comment1"),
+}
+
+
+@pytest.mark.parametrize("place", sorted(PPTX_PLACES))
+def test_pptx_side_parts(scanner: Scanner, place: str) -> None:
+    kwargs, where = PPTX_PLACES[place]
+    found = office_places(scanner, cf.pptx_with(**kwargs), "定例.pptx")  # type: ignore[arg-type]
+    assert found == [f"attachment 定例.pptx › {where} › part 2"], found
+
+
+@pytest.mark.parametrize("utf16", [False, True], ids=["utf-8", "utf-16"])
+@pytest.mark.parametrize(
+    "part", ["_rels/.rels", "[Content_Types].xml", "word/document.xml", "word/_rels/document.xml.rels"]
+)
+def test_doctype_in_any_part_in_any_encoding_is_refused(part: str, utf16: bool) -> None:
+    x = extract_message(with_attachment(cf.with_doctype(docx(), part, utf16), "a.docx"))
+    assert [f.reason for f in x.unscannable] == ["xml-doctype"]
+
+
+def test_doctype_in_a_main_part_with_another_name_is_refused() -> None:
+    data = cf.with_doctype(cf.move_main_part(docx(), "word/main.dat"), "word/main.dat", utf16=True)
+    x = extract_message(with_attachment(data, "a.docx"))
+    assert [f.reason for f in x.unscannable] == ["xml-doctype"]
