@@ -88,7 +88,7 @@ def _dispatch(
     if kind == "ole":
         return _read_ole(ctx, data, where, state)
     if kind == "pdf":
-        read_pdf(ctx, data, where)
+        read_pdf(ctx, data, where, read_file)
         return kind
     if kind == "rtf":
         ctx.text(rtf_to_text(data), "attachment", where, "text/rtf")

@@ -301,3 +301,109 @@ def with_doctype(data: bytes, part: str, utf16: bool = False) -> bytes:
     else:
         members[name] = (text[:decl_end] + dtd + body).encode("utf-8")
     return rezip(members)
+
+
+# -- PDF side channels ---------------------------------------------------------------------------------
+
+
+def pdf_with(
+    base: bytes,
+    *,
+    attachment: tuple[str, bytes] | None = None,
+    field_value: str = "",
+    annotation: str = "",
+    file_annotation: tuple[str, bytes] | None = None,
+    xfa: str = "",
+    title: str = "",
+) -> bytes:
+    """`base` (a PDF) with an embedded file, an AcroForm text field, a text annotation, a
+    file-attachment annotation, an XFA form or a title, written with pypdf."""
+    from pypdf import PdfReader, PdfWriter
+    from pypdf.generic import (
+        ArrayObject,
+        DecodedStreamObject,
+        DictionaryObject,
+        FloatObject,
+        NameObject,
+        NumberObject,
+        TextStringObject,
+    )
+
+    writer = PdfWriter(clone_from=PdfReader(io.BytesIO(base)))
+    page = writer.pages[0]
+    annots = ArrayObject()
+
+    def rect() -> ArrayObject:
+        return ArrayObject([FloatObject(50), FloatObject(50), FloatObject(200), FloatObject(80)])
+
+    if attachment:
+        writer.add_attachment(attachment[0], attachment[1])
+    if field_value:
+        field = DictionaryObject(
+            {
+                NameObject("/FT"): NameObject("/Tx"),
+                NameObject("/T"): TextStringObject("contact"),
+                NameObject("/V"): TextStringObject(field_value),
+                NameObject("/Type"): NameObject("/Annot"),
+                NameObject("/Subtype"): NameObject("/Widget"),
+                NameObject("/Rect"): rect(),
+                NameObject("/F"): NumberObject(4),
+            }
+        )
+        ref = writer._add_object(field)
+        annots.append(ref)
+        form = DictionaryObject({NameObject("/Fields"): ArrayObject([ref])})
+        if xfa:
+            stream = DecodedStreamObject()
+            stream.set_data(xfa.encode())
+            form[NameObject("/XFA")] = ArrayObject([TextStringObject("datasets"), writer._add_object(stream)])
+        writer._root_object[NameObject("/AcroForm")] = writer._add_object(form)
+    elif xfa:
+        stream = DecodedStreamObject()
+        stream.set_data(xfa.encode())
+        form = DictionaryObject(
+            {
+                NameObject("/Fields"): ArrayObject(),
+                NameObject("/XFA"): ArrayObject([TextStringObject("datasets"), writer._add_object(stream)]),
+            }
+        )
+        writer._root_object[NameObject("/AcroForm")] = writer._add_object(form)
+    if annotation:
+        note = DictionaryObject(
+            {
+                NameObject("/Type"): NameObject("/Annot"),
+                NameObject("/Subtype"): NameObject("/Text"),
+                NameObject("/Rect"): rect(),
+                NameObject("/Contents"): TextStringObject(annotation),
+            }
+        )
+        annots.append(writer._add_object(note))
+    if file_annotation:
+        name, data = file_annotation
+        ef_stream = DecodedStreamObject()
+        ef_stream.set_data(data)
+        ef_stream[NameObject("/Type")] = NameObject("/EmbeddedFile")
+        spec = DictionaryObject(
+            {
+                NameObject("/Type"): NameObject("/Filespec"),
+                NameObject("/F"): TextStringObject(name),
+                NameObject("/UF"): TextStringObject(name),
+                NameObject("/EF"): DictionaryObject({NameObject("/F"): writer._add_object(ef_stream)}),
+            }
+        )
+        pin = DictionaryObject(
+            {
+                NameObject("/Type"): NameObject("/Annot"),
+                NameObject("/Subtype"): NameObject("/FileAttachment"),
+                NameObject("/Rect"): rect(),
+                NameObject("/FS"): writer._add_object(spec),
+            }
+        )
+        annots.append(writer._add_object(pin))
+    if len(annots):
+        page[NameObject("/Annots")] = annots
+    if title:
+        writer.add_metadata({"/Title": title})
+    buf = io.BytesIO()
+    writer.write(buf)
+    return buf.getvalue()

@@ -462,3 +462,54 @@ def test_doctype_in_a_main_part_with_another_name_is_refused() -> None:
     data = cf.with_doctype(cf.move_main_part(docx(), "word/main.dat"), "word/main.dat", utf16=True)
     x = extract_message(with_attachment(data, "a.docx"))
     assert [f.reason for f in x.unscannable] == ["xml-doctype"]
+
+
+# -- PDF side channels ------------------------------------------------------------------------------
+
+from tests.unit.extract.extract_fixtures import pdf  # noqa: E402
+
+BLANK = pdf(["ご確認ください。"])
+
+
+def test_pdf_embedded_file_is_a_nested_attachment(scanner: Scanner) -> None:
+    data = cf.pdf_with(BLANK, attachment=("名簿.csv", f"氏名,電話番号\n山田 太郎,{PHONE}\n".encode()))
+    x, result = inspect(scanner, with_attachment(data, "案内.pdf"))
+    assert not x.unscannable
+    assert places(result, "JP_PHONE_NUMBER") == ["attachment 案内.pdf › 名簿.csv › rows 2-2 › part 2"]
+    assert ("名簿.csv", "csv") in [(a.name, a.detected_type) for a in x.attachments]
+
+
+def test_pdf_file_attachment_annotation_is_a_nested_attachment(scanner: Scanner) -> None:
+    data = cf.pdf_with(BLANK, file_annotation=("memo.txt", f"携帯 {PHONE}".encode()))
+    found = office_places(scanner, data, "案内.pdf")
+    assert found == ["attachment 案内.pdf › memo.txt › part 2"]
+
+
+def test_pdf_form_field_value(scanner: Scanner) -> None:
+    found = office_places(scanner, cf.pdf_with(BLANK, field_value=f"携帯 {PHONE}"), "申込書.pdf")
+    assert found == ["attachment 申込書.pdf › sheet form fields › part 2"]
+
+
+def test_pdf_annotation_contents(scanner: Scanner) -> None:
+    found = office_places(scanner, cf.pdf_with(BLANK, annotation=f"携帯 {PHONE}"), "案内.pdf")
+    assert found == ["attachment 案内.pdf › sheet annotations › part 2"]
+
+
+def test_pdf_title(scanner: Scanner) -> None:
+    found = office_places(scanner, cf.pdf_with(BLANK, title=f"携帯 {PHONE}"), "案内.pdf")
+    assert found == ["attachment 案内.pdf › sheet document information › part 2"]
+
+
+def test_pdf_xfa_form_is_flagged_and_its_xml_read(scanner: Scanner) -> None:
+    xfa = f'<xfa:datasets xmlns:xfa="http://www.xfa.org/schema/xfa-data/1.0/"><tel>{PHONE}</tel></xfa:datasets>'
+    x, result = inspect(scanner, with_attachment(cf.pdf_with(BLANK, xfa=xfa), "申込書.pdf"))
+    assert [f.reason for f in x.unscannable] == ["xfa-form"]
+    assert places(result, "JP_PHONE_NUMBER") == ["attachment 申込書.pdf › sheet XFA form › part 2"]
+
+
+def test_pdf_embedded_in_pdf_in_pdf_stops_at_the_depth_limit() -> None:
+    data = BLANK
+    for i in range(8):
+        data = cf.pdf_with(BLANK, attachment=(f"level{i}.pdf", data))
+    x = extract_message(with_attachment(data, "nested.pdf"))
+    assert [f.reason for f in x.unscannable] == ["limit-archive-depth"]
