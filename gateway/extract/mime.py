@@ -186,7 +186,8 @@ def read_attached_message(ctx: Context, data: bytes, where: Where) -> None:
 
 
 def _headers(ctx: Context, msg: Message, where: Where) -> None:
-    subject = header_text(msg.get("Subject"))
+    # Every Subject field: with two, clients differ in which one they show.
+    subject = "\n".join(t for t in (header_text(v) for v in msg.get_all("Subject") or []) if t)
     if subject:
         ctx.text(subject, "subject", where, field="Subject")
     fields: dict[str, tuple[str, list[str]]] = {}

@@ -122,9 +122,7 @@ PLACES: dict[str, Callable[[str, str], bytes]] = {
 def node(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[GatewayProcess, RecordingSink, str]]:
     tmp: Path = tmp_path_factory.mktemp("coverage")
     with RecordingSink() as sink:
-        config, port = write_config(
-            tmp, {"relay": {"smarthost": f"127.0.0.1:{sink.port}"}, "hold": {"language": "en"}}
-        )
+        config, port = write_config(tmp, {"relay": {"smarthost": f"127.0.0.1:{sink.port}"}, "hold": {"language": "en"}})
         gateway = GatewayProcess(config, port, tmp / "gateway.log").start()
         try:
             yield gateway, sink, f"sqlite:///{tmp}/gateway.db"

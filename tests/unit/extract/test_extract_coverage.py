@@ -513,3 +513,51 @@ def test_pdf_embedded_in_pdf_in_pdf_stops_at_the_depth_limit() -> None:
         data = cf.pdf_with(BLANK, attachment=(f"level{i}.pdf", data))
     x = extract_message(with_attachment(data, "nested.pdf"))
     assert [f.reason for f in x.unscannable] == ["limit-archive-depth"]
+
+
+# -- bad input in the new places: limits and UNSCANNABLE, never a crash or a silent pass --------------
+
+from tests.unit.extract.extract_fixtures import encrypted_ooxml_container  # noqa: E402
+
+
+@pytest.mark.parametrize("cut", [0.3, 0.6, 0.9])
+def test_truncated_docx_with_side_parts_is_unscannable(cut: float) -> None:
+    data = cf.docx_with(header=f"携帯 {PHONE}", footer="x", comment="y")
+    x = extract_message(with_attachment(data[: int(len(data) * cut)], "a.docx"))
+    assert [f.reason for f in x.unscannable] == ["parse-error"]
+
+
+def test_document_embedded_in_itself_stops_at_the_depth_limit() -> None:
+    data = cf.docx_with()
+    ctype = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
+    for i in range(8):
+        data = cf.with_embedded(cf.docx_with(), f"level{i}.docx", data, ctype)
+    x = extract_message(with_attachment(data, "nested.docx"))
+    assert [f.reason for f in x.unscannable] == ["limit-archive-depth"]
+
+
+def test_encrypted_document_embedded_in_a_document_is_unscannable() -> None:
+    ctype = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
+    data = cf.with_embedded(cf.docx_with(), "secret.docx", encrypted_ooxml_container(), ctype)
+    x = extract_message(with_attachment(data, "a.docx"))
+    assert [(f.reason, f.path) for f in x.unscannable] == [("encrypted-office", ("word/embeddings/secret.docx",))]
+
+
+def test_embedded_ole_object_of_an_unknown_kind_is_unscannable() -> None:
+    ole = cfb({"CONTENTS": b"\x00\x01 unknown"})
+    ctype = "application/vnd.openxmlformats-officedocument.oleObject"
+    data = cf.with_embedded(cf.docx_with(), "oleObject1.bin", ole, ctype, "oleObject")
+    x = extract_message(with_attachment(data, "a.docx"))
+    assert [f.reason for f in x.unscannable] == ["unknown-format"]
+
+
+def test_truncated_pdf_with_an_embedded_file_is_unscannable() -> None:
+    data = cf.pdf_with(BLANK, attachment=("a.csv", f"氏名,電話番号\n山田,{PHONE}\n".encode()))
+    x = extract_message(with_attachment(data[: len(data) // 2], "a.pdf"))
+    assert x.unscannable
+
+
+def test_two_subject_fields_are_both_read(scanner: Scanner) -> None:
+    raw = base().as_bytes().replace(b"Subject:", f"Subject: 携帯 {PHONE}\nSubject:".encode(), 1)
+    _, result = inspect(scanner, raw)
+    assert places(result, "JP_PHONE_NUMBER") == ["header Subject"]
