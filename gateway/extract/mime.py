@@ -211,7 +211,9 @@ def _headers(ctx: Context, msg: Message, where: Where) -> None:
 
 
 def _addressy(key: str) -> bool:
-    return key.startswith("resent-") or key.endswith(("-to", "-from", "-cc", "-bcc", "sender"))
+    return key.startswith(("resent-", "list-")) or key.endswith(
+        ("-to", "-from", "-cc", "-bcc", "sender", "receiver", "recipient")
+    )
 
 
 def _walk(
