@@ -41,7 +41,7 @@ _CT_NS = "{http://schemas.openxmlformats.org/package/2006/content-types}"
 _REL_NS = "{http://schemas.openxmlformats.org/package/2006/relationships}"
 
 _SKIP_TYPES = re.compile(
-    r"^image/|font|vbaproject|vbadata|printersettings|\.people\+xml|commentauthors|\.person\+xml|"
+    r"^image/|^video/|^audio/|font|vbaproject|vbadata|printersettings|digital-signature|\.people\+xml|commentauthors|\.person\+xml|"
     r"wordprocessingml\.(styles|fonttable|settings|websettings|numbering)\+xml|theme\+xml|"
     r"spreadsheetml\.(styles|calcchain)\+xml|presentationml\.(presprops|viewprops|tablestyles)\+xml|"
     r"extended-properties\+xml|customxmlproperties\+xml|keymapcustomizations|"
@@ -347,6 +347,8 @@ def _read_xml_part(ctx: Context, blob: bytes, name: str, ct: str, kind: str, whe
         _blocks(root, W, lines, tables)
     elif next(root.iter(A + "p"), None) is not None and (ns == P_NS or "presentationml" in ct):
         _blocks(root, A, lines, tables)
+    elif "pivotcache" in ct:
+        _pivot_cache(root, lines)
     else:
         _generic(root, lines)
     alt = [v for el in root.iter() for a in _ALT_ATTRS if (v := el.get(a))]
@@ -424,6 +426,18 @@ def _generic(root: Element, lines: list[str]) -> None:
         _generic(child, lines)
         if child.tail and child.tail.strip():
             lines.append(child.tail)
+
+
+def _pivot_cache(root: Element, lines: list[str]) -> None:
+    """A pivot table's cache keeps a copy of its source data, in attributes (`<s v="山田"/>`): one
+    line per record or field, even when the source sheet is gone."""
+    for el in root.iter():
+        values = [v for child in el if (v := child.get("v")) is not None and _local(child.tag) in ("s", "n", "d", "e")]
+        if values:
+            lines.append("\t".join(values))
+        name = el.get("name") if _local(el.tag) == "cacheField" else None
+        if name:
+            lines.append(name)
 
 
 def _itertext(el: Element) -> Iterator[str]:

@@ -561,3 +561,50 @@ def test_two_subject_fields_are_both_read(scanner: Scanner) -> None:
     raw = base().as_bytes().replace(b"Subject:", f"Subject: 携帯 {PHONE}\nSubject:".encode(), 1)
     _, result = inspect(scanner, raw)
     assert places(result, "JP_PHONE_NUMBER") == ["header Subject"]
+
+
+def test_xlsx_pivot_cache_keeps_a_copy_of_the_data(scanner: Scanner) -> None:
+    members = cf.zip_members(cf.xlsx_with())
+    ns = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
+    definition = (
+        f'<?xml version="1.0"?><pivotCacheDefinition xmlns="{ns}" recordCount="1"><cacheFields count="2">'
+        '<cacheField name="氏名"><sharedItems><s v="山田 太郎"/></sharedItems></cacheField>'
+        f'<cacheField name="電話"><sharedItems><s v="{PHONE}"/></sharedItems></cacheField>'
+        "</cacheFields></pivotCacheDefinition>"
+    ).encode()
+    ctype = "application/vnd.openxmlformats-officedocument.spreadsheetml.pivotCacheDefinition+xml"
+    cf.add_part(
+        members,
+        "xl/pivotCache/pivotCacheDefinition1.xml",
+        definition,
+        ctype,
+        "xl/workbook.xml",
+        "pivotCacheDefinition",
+        "rIdP",
+    )
+    found = office_places(scanner, cf.rezip(members), "集計.xlsx")
+    assert found == ["attachment 集計.xlsx › sheet pivotcachedefinition1 › part 2"]
+
+
+def test_media_and_fonts_in_a_package_are_not_unscannable() -> None:
+    members = cf.zip_members(cf.pptx_with())
+    cf.add_part(
+        members,
+        "ppt/media/media1.mp4",
+        b"\x00\x00\x00\x18ftypmp42",
+        "video/mp4",
+        "ppt/slides/slide1.xml",
+        "video",
+        "rIdV",
+    )
+    cf.add_part(
+        members,
+        "ppt/fonts/font1.fntdata",
+        b"\x00\x01\x02",
+        "application/x-fontdata",
+        "ppt/presentation.xml",
+        "font",
+        "rIdF",
+    )
+    x = extract_message(with_attachment(cf.rezip(members), "a.pptx"))
+    assert not x.unscannable
