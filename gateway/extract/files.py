@@ -19,6 +19,16 @@ from gateway.extract.text import decode, read_calendar, read_html, read_table_te
 from gateway.unscannable import Reason
 
 _SPREADSHEETS = {"xlsx", "xlsm", "ods", "xls"}
+_ODF_NOT_FILES = (
+    "pictures/",
+    "thumbnails/",
+    "configurations2/",
+    "meta-inf/",
+    "media/",
+    "fonts/",
+    "objectreplacements/",
+    "layout-cache",
+)
 _GENERATED = re.compile(r"^part [0-9.#]+$")  # the name given to a part that has none
 _ENCRYPTED = {Reason.ENCRYPTED_ZIP, Reason.ENCRYPTED_PDF, Reason.ENCRYPTED_OFFICE}
 
@@ -151,14 +161,18 @@ def _read_zip(ctx: Context, data: bytes, where: Where, state: dict[str, object])
                 continue
             read_file(ctx, blob, member.path[-1] if member.path else member.attachment, "", member)
         return kind
-    parts = archive.scan_members(zf, infos, ctx, where, {"mimetype", "content.xml", "styles.xml"})
+    parts = archive.scan_members(zf, infos, ctx, where, None)
     if kind == "odf":
         mimetype = parts.get("mimetype", b"").decode("ascii", "replace").strip()
         kind = {"spreadsheet": "ods", "text": "odt", "presentation": "odp"}.get(mimetype.rsplit(".", 1)[-1], "odf")
         if kind == "ods":
             office.read_spreadsheet(ctx, data, where, kind)
-        else:
-            office.read_odf_text(ctx, parts, where, kind)
+        office.read_odf_text(ctx, parts, where, kind, cells_read=kind == "ods")
+        for name, blob in parts.items():  # embedded files (not pictures, thumbnails, settings)
+            lower = name.lower()
+            if lower.endswith((".xml", "/")) or lower == "mimetype" or lower.startswith(_ODF_NOT_FILES):
+                continue
+            read_file(ctx, blob, name.rsplit("/", 1)[-1], "", where.inside(name))
     else:
         raise Unscannable(Reason.UNSUPPORTED_FORMAT, "Office package of an unknown kind")
     return kind

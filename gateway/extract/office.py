@@ -164,15 +164,36 @@ def read_pptx(ctx: Context, parts: dict[str, bytes], where: Where) -> None:
             _emit(ctx, where, "pptx", f"{label} {_num(name)}", lines, tables)
 
 
-def read_odf_text(ctx: Context, parts: dict[str, bytes], where: Where, kind: str) -> None:
-    for name in ("content.xml", "styles.xml"):
-        if name not in parts:
+def read_odf_text(ctx: Context, parts: dict[str, bytes], where: Where, kind: str, cells_read: bool = False) -> None:
+    """Every XML part of an OpenDocument package: content (not for a spreadsheet whose cells
+    calamine read), styles (page headers and footers), meta (title, subject, keywords, description;
+    not the authors), and the content and styles of embedded objects ("Object 1/content.xml")."""
+    for name in sorted(parts, key=lambda n: (n != "content.xml", n)):
+        lower = name.lower()
+        if not lower.endswith(".xml") or lower.startswith(("meta-inf/", "configurations2/")) or lower == "settings.xml":
+            continue
+        if cells_read and lower == "content.xml":
             continue
         lines: list[str] = []
         tables: list[list[list[str]]] = []
         root = _xml(parts[name], name)
-        _odf_blocks(root, lines, tables)
-        _emit(ctx, where, kind, "" if name == "content.xml" else "styles", lines, tables)
+        if lower == "meta.xml":
+            _odf_meta(root, lines)
+        else:
+            _odf_blocks(root, lines, tables)
+        label = "" if name == "content.xml" else name.removesuffix(".xml")
+        _emit(ctx, where, kind, label, lines, tables)
+
+
+_ODF_AUTHORS = frozenset({"creator", "initial-creator", "generator", "editing-cycles", "editing-duration"})
+
+
+def _odf_meta(root: Element, lines: list[str]) -> None:
+    for el in root.iter():
+        if el.tag.rsplit("}", 1)[-1] in _ODF_AUTHORS or not (el.text or "").strip():
+            continue
+        if len(el) == 0:
+            lines.append(el.text or "")
 
 
 def _odf_blocks(root: Element, lines: list[str], tables: list[list[list[str]]]) -> None:

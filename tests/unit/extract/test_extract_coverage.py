@@ -608,3 +608,31 @@ def test_media_and_fonts_in_a_package_are_not_unscannable() -> None:
     )
     x = extract_message(with_attachment(cf.rezip(members), "a.pptx"))
     assert not x.unscannable
+
+
+def test_opendocument_side_parts(scanner: Scanner) -> None:
+    from tests.unit.extract.extract_fixtures import ods
+
+    members = cf.zip_members(ods())
+    office = "urn:oasis:names:tc:opendocument:xmlns:office:1.0"
+    text = "urn:oasis:names:tc:opendocument:xmlns:text:1.0"
+    style = "urn:oasis:names:tc:opendocument:xmlns:style:1.0"
+    dc = "http://purl.org/dc/elements/1.1/"
+    members["meta.xml"] = (
+        f'<?xml version="1.0"?><office:document-meta xmlns:office="{office}" xmlns:dc="{dc}"><office:meta>'
+        f"<dc:title>携帯 {PHONE}</dc:title><dc:creator>山田 太郎</dc:creator></office:meta></office:document-meta>"
+    ).encode()
+    members["styles.xml"] = (
+        f'<?xml version="1.0"?><office:document-styles xmlns:office="{office}" xmlns:style="{style}" '
+        f'xmlns:text="{text}"><office:master-styles><style:master-page><style:header>'
+        f"<text:p>マイナンバー {MY_NUMBER}</text:p></style:header></style:master-page></office:master-styles>"
+        "</office:document-styles>"
+    ).encode()
+    members["Attachments/list.csv"] = "氏名,電話番号\n鈴木 花子,080-2345-6789\n".encode()
+    x, result = inspect(scanner, with_attachment(cf.rezip(members), "名簿.ods"))
+    assert not x.unscannable
+    phones = places(result, "JP_PHONE_NUMBER")
+    assert "attachment 名簿.ods › sheet meta › part 2" in phones
+    assert "attachment 名簿.ods › Attachments/list.csv › rows 2-2 › part 2" in phones
+    assert places(result, "JP_MY_NUMBER") == ["attachment 名簿.ods › sheet styles › part 2"]
+    assert "PERSON" not in {f.entity for f in result.personal if "meta" in f.where}  # the author is not read
