@@ -16,6 +16,7 @@ from gateway.extract.images import read_image
 from gateway.extract.pdf import read_pdf
 from gateway.extract.rtf import rtf_to_text
 from gateway.extract.text import decode, read_calendar, read_html, read_table_text
+from gateway.extract.uu import read_uuencoded
 from gateway.unscannable import Reason
 
 _SPREADSHEETS = {"xlsx", "xlsm", "ods", "xls"}
@@ -88,7 +89,10 @@ def _dispatch(
         elif kind in ("csv", "tsv"):
             read_table_text(ctx, dec.text, "\t" if kind == "tsv" else ",", where, f"text/{kind}", dec.charset)
         else:
-            ctx.text(dec.text, "attachment", where, "text/plain", charset=dec.charset)
+            text = dec.text
+            if "begin" in text:
+                text = read_uuencoded(ctx, text, where, read_file)
+            ctx.text(text, "attachment", where, "text/plain", charset=dec.charset)
         return kind
     if kind == "eml":
         ctx.read_message(ctx, data, where)

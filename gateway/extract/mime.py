@@ -7,7 +7,6 @@ interpretation of an ambiguous part is numbered with "#k" ("#2" for the message 
 
 from __future__ import annotations
 
-import binascii
 import dataclasses
 import email
 import email.utils
@@ -21,6 +20,7 @@ from gateway.extract.charset import decode_text
 from gateway.extract.context import Context, LimitExceeded, Unscannable, Where
 from gateway.extract.files import read_data_images, read_file
 from gateway.extract.text import decode, read_calendar, read_html, read_plain_body
+from gateway.extract.uu import read_uuencoded
 from gateway.unscannable import Reason
 
 _ADDRESS_FIELDS = ("From", "Sender", "Reply-To", "To", "Cc", "Bcc")
@@ -302,71 +302,13 @@ def _leaf(ctx: Context, part: Message, where: Where, label: str, ctype: str) -> 
             else:
                 text = dec.text
                 if "begin" in text:
-                    text = read_uuencoded(ctx, text, here)
+                    text = read_uuencoded(ctx, text, here, read_file)
                 read_plain_body(ctx, text, here, ctype, dec.charset)
             return
     name = name or f"part {label}"
     if len(names) > 1:
         ctx.text("\n".join(names[1:]), "filename", here.inside(name), field="file name")
     read_file(ctx, payload, name, ctype, here.inside(name))
-
-
-# -- uuencoded and base64 blocks inside a text body (`uuencode`, `uuencode -m`) -------------------
-
-_UU_BEGIN = re.compile(r"^begin(-base64)? +[0-7]{3,4} +(.+?)[ \t]*$", re.M)
-_UU_END = re.compile(r"^(?:end|====)[ \t]*$", re.M)
-
-
-def read_uuencoded(ctx: Context, text: str, here: Where) -> str:
-    """Decode each uuencoded block of a text body and read it as an attachment of its own name;
-    return the text without the blocks (their characters are not words)."""
-    out: list[str] = []
-    pos = 0
-    for m in _UU_BEGIN.finditer(text):
-        if m.start() < pos:
-            continue
-        end = _UU_END.search(text, m.end())
-        stop = end.start() if end else len(text)
-        block = text[m.end() : stop]
-        name = m.group(2).strip() or "uuencoded"
-        inner = here.inside(name)
-        data = _uudecode(block, bool(m.group(1)))
-        if data is None or end is None:
-            ctx.unscannable(Reason.PARSE_ERROR, f"uuencoded block {name!r} cannot be decoded", inner)
-        if data:
-            ctx.take_bytes(len(data), inner)
-            read_file(ctx, data, name, "", inner)
-        out.append(text[pos : m.start()])
-        pos = end.end() if end else len(text)
-    out.append(text[pos:])
-    return "".join(out)
-
-
-def _uudecode(block: str, base64: bool) -> bytes | None:
-    try:
-        raw = block.encode("ascii")
-    except UnicodeEncodeError:
-        return None
-    if base64:
-        try:
-            return binascii.a2b_base64(b"".join(raw.split()))
-        except binascii.Error:
-            return None
-    out = bytearray()
-    for line in raw.splitlines():
-        if not line.strip():
-            continue
-        n = (line[0] - 32) & 63
-        if n == 0:
-            continue
-        try:
-            out += binascii.a2b_uu(line[: (n * 4 + 5) // 3 + 1])
-        except binascii.Error:
-            try:  # some encoders pad short lines oddly: pad with spaces as uudecode does
-                out += binascii.a2b_uu(line.ljust((n * 4 + 5) // 3 + 1)[: (n * 4 + 5) // 3 + 1])
-            except binascii.Error:
-                return None
-    return bytes(out)
 
 
 # -- ambiguity ----------------------------------------------------------------------------------

@@ -26,7 +26,7 @@ from defusedxml import DTDForbidden, EntitiesForbidden, ExternalReferenceForbidd
 from defusedxml.ElementTree import fromstring
 
 from gateway.extract.context import Context, LimitExceeded, Unscannable, Where
-from gateway.extract.reasons import Reason
+from gateway.unscannable import Reason
 
 # read_file(ctx, data, name, declared_type, where) -> None, passed in to avoid an import cycle
 ReadFile = Callable[[Context, bytes, str, str, Where], None]

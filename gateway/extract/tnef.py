@@ -12,8 +12,8 @@ from tnefparse.tnef import TNEF
 
 from gateway.extract.charset import decode_text
 from gateway.extract.context import Context, LimitExceeded, Unscannable, Where
-from gateway.extract.reasons import Reason
 from gateway.extract.rtf import decompress_lzfu, rtf_to_text
+from gateway.unscannable import Reason
 
 logging.getLogger("tnefparse").setLevel(logging.ERROR)
 

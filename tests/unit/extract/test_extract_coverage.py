@@ -636,3 +636,10 @@ def test_opendocument_side_parts(scanner: Scanner) -> None:
     assert "attachment 名簿.ods › Attachments/list.csv › rows 2-2 › part 2" in phones
     assert places(result, "JP_MY_NUMBER") == ["attachment 名簿.ods › sheet styles › part 2"]
     assert "PERSON" not in {f.entity for f in result.personal if "meta" in f.where}  # the author is not read
+
+
+def test_uuencoded_block_inside_a_text_attachment(scanner: Scanner) -> None:
+    csv = f"氏名,電話番号\n山田 太郎,{PHONE}\n".encode()
+    raw = _with_file("notes.txt", ("メモ\n" + uuencode(csv, "inner.csv")).encode(), "text/plain")
+    _, result = inspect(scanner, raw)
+    assert places(result, "JP_PHONE_NUMBER") == ["attachment notes.txt › inner.csv › rows 2-2 › part 2"]
