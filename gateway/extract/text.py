@@ -97,6 +97,13 @@ def read_calendar(ctx: Context, text: str, kind: str, where: Where, content_type
         value = value.replace("\\n", "\n").replace("\\N", "\n").replace("\\,", ",").replace("\\;", ";")
         value = value.replace("\\\\", "\\")
         if prop.upper() == "X-ALT-DESC" or value.lstrip().startswith("<"):
-            value = "\n".join(run for _, run in html_to_text(value).runs)
+            parsed = html_to_text(value)  # what is not shown of it travels too
+            value = "\n".join(
+                [
+                    *(run for _, run in parsed.runs),
+                    *("\t".join(row) for table in parsed.tables for row in table.rows),
+                    *(t for ts in parsed.hidden.values() for t in ts),
+                ]
+            )
         lines.append(f"{prop}: {' '.join(cn) + ' ' if cn else ''}{value}")
     ctx.text("\n".join(lines), kind, where, content_type)
