@@ -42,7 +42,7 @@ _REL_NS = "{http://schemas.openxmlformats.org/package/2006/relationships}"
 
 _SKIP_TYPES = re.compile(
     r"^image/|^video/|^audio/|font|vbaproject|vbadata|printersettings|digital-signature|\.people\+xml|commentauthors|\.person\+xml|"
-    r"wordprocessingml\.(styles|fonttable|settings|websettings|numbering)\+xml|theme\+xml|"
+    r"wordprocessingml\.(styles|fonttable|websettings|numbering)\+xml|theme\+xml|"
     r"spreadsheetml\.(styles|calcchain)\+xml|presentationml\.(presprops|viewprops|tablestyles)\+xml|"
     r"extended-properties\+xml|customxmlproperties\+xml|keymapcustomizations|"
     r"^application/vnd\.openxmlformats-package\.(relationships|core-properties-thumbnail)",
@@ -349,6 +349,8 @@ def _read_xml_part(ctx: Context, blob: bytes, name: str, ct: str, kind: str, whe
         _blocks(root, A, lines, tables)
     elif "pivotcache" in ct:
         _pivot_cache(root, lines)
+    elif "settings+xml" in ct:  # Word's settings: only document variables carry text (hidden data)
+        lines.extend(f"{el.get(W + 'name') or ''}: {el.get(W + 'val') or ''}" for el in root.iter(W + "docVar"))
     else:
         _generic(root, lines)
     alt = [v for el in root.iter() for a in _ALT_ATTRS if (v := el.get(a))]

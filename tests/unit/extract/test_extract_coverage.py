@@ -643,3 +643,12 @@ def test_uuencoded_block_inside_a_text_attachment(scanner: Scanner) -> None:
     raw = _with_file("notes.txt", ("メモ\n" + uuencode(csv, "inner.csv")).encode(), "text/plain")
     _, result = inspect(scanner, raw)
     assert places(result, "JP_PHONE_NUMBER") == ["attachment notes.txt › inner.csv › rows 2-2 › part 2"]
+
+
+def test_docx_document_variables_in_settings(scanner: Scanner) -> None:
+    members = cf.zip_members(cf.docx_with())
+    settings = members["word/settings.xml"].decode()
+    var = f'<w:docVars><w:docVar w:name="contact" w:val="携帯 {PHONE}"/></w:docVars>'
+    members["word/settings.xml"] = settings.replace("</w:settings>", var + "</w:settings>").encode()
+    found = office_places(scanner, cf.rezip(members), "a.docx")
+    assert found == ["attachment a.docx › sheet settings › part 2"]

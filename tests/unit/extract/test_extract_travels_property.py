@@ -3,9 +3,10 @@ or that travels in a text part, is in a segment, or the message has an UNSCANNAB
 
 Messages are built from random places (header fields, display names, plain and HTML bodies in
 several charsets, hidden HTML, MIME preamble and epilogue, file names in RFC 2231 or encoded words,
-text and CSV attachments, uuencoded blocks, forwarded messages, Word headers and footers), each
-holding a unique marker ("zq" and eight digits) whose digits may be split by characters that hide
-them (zero-width, joiners, soft hyphen, BOM, combining marks)."""
+text and CSV attachments, uuencoded blocks, forwarded messages, Word headers and bodies, PDF form
+fields and annotations, xlsx cell comments), each holding a unique marker ("zq" and eight digits)
+whose digits may be split by characters that hide them (zero-width, joiners, soft hyphen, BOM,
+combining marks)."""
 
 from __future__ import annotations
 
@@ -23,6 +24,9 @@ from hypothesis import strategies as st
 
 from gateway.extract import extract_message
 from tests.unit.extract import coverage_fixtures as cf
+from tests.unit.extract.extract_fixtures import pdf
+
+BLANK = pdf(["ご確認ください。"])
 
 HIDERS = ["", "", "\u200b", "\u200c", "\u200d", "\u2060", "\ufeff", "\u00ad", "\u0301", "\ufe0f", "\u200e"]
 HEADER_PLACES = ["Subject", "X-Note", "Comments", "Keywords", "To-name"]
@@ -42,6 +46,9 @@ PLACES = [
     "forwarded",
     "docx-header",
     "docx-body",
+    "xlsx-comment",
+    "pdf-field",
+    "pdf-annotation",
 ]
 
 
@@ -125,6 +132,12 @@ def build(placed: list[tuple[str, str]], charset: str) -> bytes:
             parts.append(_attachment(cf.docx_with(header=text), "a.docx"))
         elif kind == "docx-body":
             parts.append(_attachment(cf.docx_with(body_extra=cf.w_p(text)), "b.docx"))
+        elif kind == "xlsx-comment":
+            parts.append(_attachment(cf.xlsx_with(comment=text), "c.xlsx"))
+        elif kind == "pdf-field":
+            parts.append(_attachment(cf.pdf_with(BLANK, field_value=text), "d.pdf", "application/pdf"))
+        elif kind == "pdf-annotation":
+            parts.append(_attachment(cf.pdf_with(BLANK, annotation=text), "e.pdf", "application/pdf"))
     m["To"] = Header(to_name, "utf-8").encode() + " <hanako@partner.example>"
     try:
         body.encode(charset)
