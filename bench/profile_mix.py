@@ -67,8 +67,11 @@ STAGES: list[tuple[str, str, list[tuple[str, str]]]] = [
     ("  html", "HTML bodies to text", [("extract/html.py", "html_to_text")]),
     ("  pdf", "PDF text (pypdf)", [("extract/pdf.py", "read_pdf")]),
     ("  xlsx/ods", "spreadsheets (python-calamine)", [("extract/office.py", "read_spreadsheet")]),
-    ("  docx", "Word (defusedxml)", [("extract/office.py", "read_docx")]),
-    ("  pptx", "PowerPoint (defusedxml)", [("extract/office.py", "read_pptx")]),
+    (
+        "  office parts",
+        "docx/xlsx/pptx parts by their relationships (defusedxml)",
+        [("extract/ooxml.py", "read_package")],
+    ),
     ("  zip", "archives (zipfile)", [("extract/files.py", "_read_zip")]),
     ("scan", "the personal-data scan (includes the lines below)", [("scan/engine.py", "scan")]),
     ("  recognizers", "pattern recognizers (regex, validators, context)", [("recognizers/base.py", "find")]),

@@ -1,12 +1,11 @@
 """Office documents: spreadsheets through calamine (xlsx, xlsm, xls, ods: every sheet, hidden ones
-too, rows kept as rows), Word/PowerPoint/ODF text read from their XML with defusedxml (no DTDs)."""
+too, rows kept as rows) and OpenDocument text read from its XML with defusedxml (no DTDs). The
+parts of OOXML packages (docx, pptx, and what calamine does not read of xlsx): ooxml.py."""
 
 from __future__ import annotations
 
 import datetime as dt
 import io
-import re
-from collections.abc import Iterator
 from typing import Any
 from xml.etree.ElementTree import Element
 
@@ -16,11 +15,8 @@ from defusedxml.ElementTree import fromstring
 from gateway.extract.context import Context, Unscannable, Where
 from gateway.unscannable import Reason
 
-W = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"
-A = "{http://schemas.openxmlformats.org/drawingml/2006/main}"
 TEXT_NS = "{urn:oasis:names:tc:opendocument:xmlns:text:1.0}"
 TABLE_NS = "{urn:oasis:names:tc:opendocument:xmlns:table:1.0}"
-_FALLBACK = "{http://schemas.openxmlformats.org/markup-compatibility/2006}Fallback"
 
 
 def _cell(value: Any) -> str:
@@ -68,100 +64,10 @@ def _xml(blob: bytes, name: str) -> Element:
     return root
 
 
-def _runs(el: Element, t: str, tab: str, brs: tuple[str, ...]) -> Iterator[str]:
-    for child in el:
-        if child.tag == _FALLBACK:
-            continue  # the same content as mc:Choice
-        if child.tag == t:
-            yield child.text or ""
-        elif child.tag == tab:
-            yield "\t"
-        elif child.tag in brs:
-            yield "\n"
-        else:
-            yield from _runs(child, t, tab, brs)
-
-
-def _cell_text(tc: Element, t: str, tab: str, brs: tuple[str, ...]) -> str:
-    return " ".join("".join(_runs(tc, t, tab, brs)).split())
-
-
-def _blocks(
-    root: Element,
-    p: str,
-    tbl: str,
-    tr: str,
-    tc: str,
-    t: str,
-    tab: str,
-    brs: tuple[str, ...],
-    lines: list[str],
-    tables: list[list[list[str]]],
-) -> None:
-    for child in root:
-        if child.tag == p:
-            lines.append("".join(_runs(child, t, tab, brs)))
-        elif child.tag == tbl:
-            rows = [[_cell_text(c, t, tab, brs) for c in row if c.tag == tc] for row in child.iter(tr)]
-            tables.append(rows)
-        elif child.tag != _FALLBACK:
-            _blocks(child, p, tbl, tr, tc, t, tab, brs, lines, tables)
-
-
 def _emit(ctx: Context, where: Where, ct: str, label: str, lines: list[str], tables: list[list[list[str]]]) -> None:
     ctx.text("\n".join(line for line in lines if line.strip()), "attachment", where, ct, sheet=label)
     for i, rows in enumerate(tables, 1):
         ctx.table(rows, where, ct, sheet=f"{label} table {i}".strip())
-
-
-def _num(name: str) -> int:
-    m = re.search(r"(\d+)\.xml$", name)
-    return int(m.group(1)) if m else 0
-
-
-def read_docx(ctx: Context, parts: dict[str, bytes], where: Where) -> None:
-    order = ("word/document.xml", "word/header", "word/footer", "word/footnotes", "word/endnotes", "word/comments")
-    names = sorted(parts, key=lambda n: (next((i for i, o in enumerate(order) if n.startswith(o)), 9), n))
-    for name in names:
-        if not name.endswith(".xml") or name.count("/") != 1:
-            continue
-        lines: list[str] = []
-        tables: list[list[list[str]]] = []
-        _blocks(
-            _xml(parts[name], name),
-            W + "p",
-            W + "tbl",
-            W + "tr",
-            W + "tc",
-            W + "t",
-            W + "tab",
-            (W + "br", W + "cr"),
-            lines,
-            tables,
-        )
-        label = "" if name == "word/document.xml" else name.split("/")[-1].removesuffix(".xml")
-        _emit(ctx, where, "docx", label, lines, tables)
-
-
-def read_pptx(ctx: Context, parts: dict[str, bytes], where: Where) -> None:
-    for prefix, label in (("ppt/slides/slide", "slide"), ("ppt/notesslides/notesslide", "notes")):
-        names = sorted((n for n in parts if n.lower().startswith(prefix) and n.endswith(".xml")), key=_num)
-        for name in names:
-            lines: list[str] = []
-            tables: list[list[list[str]]] = []
-            _blocks(
-                _xml(parts[name], name),
-                A + "p",
-                A + "tbl",
-                A + "tr",
-                A + "tc",
-                A + "t",
-                A + "tab",
-                (A + "br",),
-                lines,
-                tables,
-            )
-            _emit(ctx, where, "pptx", f"{label} {_num(name)}", lines, tables)
 
 
 def read_odf_text(ctx: Context, parts: dict[str, bytes], where: Where, kind: str, cells_read: bool = False) -> None:
