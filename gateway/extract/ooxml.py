@@ -63,6 +63,7 @@ class Rel:
     type: str
     target: str  # normalised part name, or the external target as written
     external: bool
+    id: str = ""
 
 
 @dataclass
@@ -73,6 +74,15 @@ class Package:
     names: dict[str, str]  # normalised -> as stored in the zip
     defaults: dict[str, str] = field(default_factory=dict)
     overrides: dict[str, str] = field(default_factory=dict)
+    _trees: dict[str, Element] = field(default_factory=dict)
+    _rels: dict[str, list[Rel]] = field(default_factory=dict)
+
+    def tree(self, part: str) -> Element:
+        """The parsed part (parsed once)."""
+        root = self._trees.get(part)
+        if root is None:
+            root = self._trees[part] = xml(self.parts[part], self.names[part])
+        return root
 
     def content_type(self, part: str) -> str:
         if part in self.overrides:
@@ -82,18 +92,20 @@ class Package:
 
     def rels(self, part: str) -> list[Rel]:
         """The relationships of `part` ("" for the package)."""
+        cached = self._rels.get(part)
+        if cached is not None:
+            return cached
         folder, base = posixpath.split(part)
         name = posixpath.join(folder, "_rels", base + ".rels") if part else "_rels/.rels"
-        blob = self.parts.get(name)
-        if blob is None:
-            return []
         out: list[Rel] = []
-        for el in xml(blob, self.names[name]).iter(_REL_NS + "Relationship"):
-            target = el.get("Target") or ""
-            if (el.get("TargetMode") or "").lower() == "external":
-                out.append(Rel(el.get("Type") or "", target, True))
-                continue
-            out.append(Rel(el.get("Type") or "", resolve(folder, target), False))
+        if name in self.parts:
+            for el in self.tree(name).iter(_REL_NS + "Relationship"):
+                target = el.get("Target") or ""
+                if (el.get("TargetMode") or "").lower() == "external":
+                    out.append(Rel(el.get("Type") or "", target, True, el.get("Id") or ""))
+                    continue
+                out.append(Rel(el.get("Type") or "", resolve(folder, target), False, el.get("Id") or ""))
+        self._rels[part] = out
         return out
 
 
@@ -253,7 +265,7 @@ def _num(name: str) -> int:
 def _slide_numbers(pkg: Package, main: str) -> dict[str, int]:
     """Slides numbered in the order the presentation shows them."""
     out: dict[str, int] = {}
-    root = xml(pkg.parts[main], pkg.names[main])
+    root = pkg.tree(main)
     rid_target = _rid_targets(pkg, main)
     for n, el in enumerate(root.iter(P_NS + "sldId"), 1):
         target = rid_target.get(el.get(R_NS + "id") or "")
@@ -263,7 +275,7 @@ def _slide_numbers(pkg: Package, main: str) -> dict[str, int]:
 
 
 def _sheet_names(pkg: Package, main: str) -> dict[str, str]:
-    root = xml(pkg.parts[main], pkg.names[main])
+    root = pkg.tree(main)
     rid_target = _rid_targets(pkg, main)
     out: dict[str, str] = {}
     for el in root.iter(S_NS + "sheet"):
@@ -274,16 +286,7 @@ def _sheet_names(pkg: Package, main: str) -> dict[str, str]:
 
 
 def _rid_targets(pkg: Package, part: str) -> dict[str, str]:
-    folder = posixpath.dirname(part)
-    name = posixpath.join(folder, "_rels", posixpath.basename(part) + ".rels")
-    blob = pkg.parts.get(name)
-    if blob is None:
-        return {}
-    return {
-        el.get("Id") or "": resolve(folder, el.get("Target") or "")
-        for el in xml(blob, pkg.names[name]).iter(_REL_NS + "Relationship")
-        if (el.get("TargetMode") or "").lower() != "external"
-    }
+    return {rel.id: rel.target for rel in pkg.rels(part) if not rel.external}
 
 
 def read_package(
@@ -307,7 +310,10 @@ def read_package(
         blob = pkg.parts[part]
         name = pkg.names[part]
         if _is_xml(ct, part, blob):
-            if cells_read and ("worksheet+xml" in ct or "sharedstrings+xml" in ct or _is_workbook(ct)):
+            if cells_read and _is_workbook(ct):
+                _workbook(ctx, pkg.tree(part), where)
+                continue
+            if cells_read and ("worksheet+xml" in ct or "sharedstrings+xml" in ct):
                 _sheet_extras(ctx, blob, name, ct, where, label)
                 continue
             _read_xml_part(ctx, blob, name, ct, ct_label, where, label)
@@ -459,17 +465,9 @@ _HEADER_FOOTER = re.compile(
 
 
 def _sheet_extras(ctx: Context, blob: bytes, name: str, ct: str, where: Where, label: str) -> None:
-    """A worksheet or workbook whose cells calamine read: what calamine does not give. Headers and
-    footers of a sheet are read from their elements without parsing the (large) sheet; the workbook
-    part is small and parsed whole for its sheet names and defined names."""
+    """A worksheet whose cells were read already: its headers and footers, found without parsing
+    the (large) sheet."""
     refuse_doctype(blob, name)
-    if _is_workbook(ct):
-        root = xml(blob, name)
-        lines = [f"sheet names: {', '.join(el.get('name') or '' for el in root.iter(S_NS + 'sheet'))}"]
-        for el in root.iter(S_NS + "definedName"):
-            lines.append(f"{el.get('name') or ''}: {el.text or ''}")
-        ctx.text("\n".join(lines), "attachment", where, "xlsx", sheet="workbook")
-        return
     if "worksheet" not in ct:
         return
     if b"\x00" in blob[:64]:
@@ -481,6 +479,14 @@ def _sheet_extras(ctx: Context, blob: bytes, name: str, ct: str, where: Where, l
     ]
     if texts:
         ctx.text("\n".join(texts), "attachment", where, "xlsx", sheet=f"{label} header/footer".strip())
+
+
+def _workbook(ctx: Context, root: Element, where: Where) -> None:
+    """The workbook part: its sheet names and defined names (a name can hold a constant)."""
+    lines = [f"sheet names: {', '.join(el.get('name') or '' for el in root.iter(S_NS + 'sheet'))}"]
+    for el in root.iter(S_NS + "definedName"):
+        lines.append(f"{el.get('name') or ''}: {el.text or ''}")
+    ctx.text("\n".join(lines), "attachment", where, "xlsx", sheet="workbook")
 
 
 def _unescape(body: bytes) -> str:
@@ -524,13 +530,13 @@ def _read_sheets(ctx: Context, pkg: Package, main: str, where: Where) -> None:
     shared: list[str] = []
     for rel in pkg.rels(main):
         if rel.type.lower().endswith("/sharedstrings") and rel.target in pkg.parts:
-            root = xml(pkg.parts[rel.target], pkg.names[rel.target])
+            root = pkg.tree(rel.target)
             shared = ["".join(_itertext(si)) for si in root.iter(S_NS + "si")]
     sheets = {t: label for t, label in _sheet_names(pkg, main).items() if t in pkg.parts}
     if not sheets:
         raise Unscannable(Reason.PARSE_ERROR, "workbook whose sheets cannot be found")
     for target, label in sheets.items():
-        root = xml(pkg.parts[target], pkg.names[target])
+        root = pkg.tree(target)
         rows: list[list[str]] = []
         for row in root.iter(S_NS + "row"):
             cells: list[str] = []
