@@ -2,14 +2,42 @@
 
 from __future__ import annotations
 
+import re
 import secrets
 import time
 from dataclasses import dataclass, field
+
+# A Received: field at the start of a header line; RFC 5322's obsolete syntax allows blanks before ":".
+_RECEIVED = re.compile(rb"received[ \t]*:", re.IGNORECASE)
+_LINE = re.compile(rb"\r?\n")
 
 
 def new_message_id() -> str:
     """A queue id: sortable by time, unique across nodes (128 random bits would be overkill here)."""
     return f"{int(time.time() * 1000):013x}{secrets.token_hex(8)}"
+
+
+def received_count(raw: bytes) -> int:
+    """The number of Received: fields in the header section of `raw` (mail loop detection).
+
+    The one count for receiving and delivery: the header section ends at the first empty line (CRLF
+    or bare LF); continuation lines (starting with a blank) are parts of the field above, never
+    fields of their own; the name is matched without regard to case, with blanks allowed before ":".
+    """
+    count = 0
+    for line in _LINE.split(raw):
+        if not line:
+            break
+        if _RECEIVED.match(line):
+            count += 1
+    return count
+
+
+def too_many_hops(raw: bytes, limit: int) -> bool:
+    """The one loop rule: a message carrying more than `limit` Received: fields, counting the
+    gateway's own (which receiving adds before it counts), is a loop. What was accepted is never
+    bounced by delivery for it, since delivery counts the same bytes the same way."""
+    return received_count(raw) > limit
 
 
 @dataclass(frozen=True)

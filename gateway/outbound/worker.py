@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import re
 import time
 from collections import Counter
 from collections.abc import Callable
@@ -29,7 +28,7 @@ from gateway.dnsresolver import make_resolver
 from gateway.hold.store import HoldStore
 from gateway.hold.transitions import delivered
 from gateway.logsetup import mask_address
-from gateway.message import QueuedMessage
+from gateway.message import QueuedMessage, too_many_hops
 from gateway.metrics import DELIVERY_SECONDS
 from gateway.outbound import retry
 from gateway.outbound.client import Outcome, RcptResult, SmtpClient, temporary
@@ -44,23 +43,6 @@ from gateway.store.base import Lease, Queue, Store, StoreError
 log = logging.getLogger(__name__)
 
 LEASE_BUDGET = 0.8  # share of the lease one delivery attempt may use
-
-_RECEIVED = re.compile(rb"^received:", re.I)
-
-
-_HEADER_END = re.compile(rb"\r?\n\r?\n")
-
-
-def received_count(raw: bytes) -> int:
-    """Received: header fields in the header section (loop detection)."""
-    if raw.startswith((b"\n", b"\r\n")):  # no header section at all
-        return 0
-    end = _HEADER_END.search(raw)
-    count = 0
-    for line in re.split(rb"\r?\n", raw[: end.start()] if end else raw):
-        if _RECEIVED.match(line):
-            count += 1
-    return count
 
 
 class DeliveryWorker(QueueRunner):
@@ -185,7 +167,7 @@ class DeliveryWorker(QueueRunner):
 
     async def _attempt(self, message: QueuedMessage, raw: bytes, rcpts: list[str]) -> dict[str, RcptResult]:
         limit = self.max_received_headers
-        if received_count(raw) > limit:
+        if too_many_hops(raw, limit):
             loop = RcptResult(Outcome.PERMANENT, 554, "5.4.6", f"mail loop: more than {limit} Received headers")
             return dict.fromkeys(rcpts, loop)
 

@@ -29,7 +29,7 @@ from aiosmtpd.smtp import Envelope as SmtpEnvelope
 
 from gateway.config import SmtpConfig
 from gateway.mail.addresses import AddressError, parse_path
-from gateway.message import Envelope, new_message_id
+from gateway.message import Envelope, new_message_id, received_count
 from gateway.smtp.arguments import parse_esmtp_params, split_path_and_params
 from gateway.store.base import StoreError
 
@@ -54,7 +54,6 @@ R_TOO_MANY_HOPS = "554 5.4.6 Too many hops (Received headers): mail loop?"
 R_STORE_FAILED = "451 4.3.0 Temporary storage failure, try again later"
 R_INTERNAL = "451 4.3.0 Internal error, try again later"
 
-_RECEIVED = re.compile(rb"^received[ \t]*:", re.IGNORECASE | re.MULTILINE)
 _HELO_UNSAFE = re.compile(r"[^A-Za-z0-9.\-_:\[\]]")
 _SAFE_ID = re.compile(r"[A-Za-z0-9._-]{1,128}\Z")
 
@@ -202,13 +201,14 @@ class ReceiveHandler:
         if len(header) > self.config.max_header_size:
             log.info("DATA refused from %s: header block of %d bytes", ip, len(header))
             return R_HEADER_SIZE
-        hops = len(_RECEIVED.findall(header))
-        if hops > self.config.max_received_headers:
-            log.warning("DATA refused from %s: %d Received headers (loop?)", ip, hops)
-            return R_TOO_MANY_HOPS
-
         received_id = new_message_id()
         content = self.received_header(server, session, received_id) + checked
+        # Counted with ours, as delivery counts them (gateway.message.too_many_hops): a message
+        # accepted here is never bounced as a loop by the gateway itself.
+        hops = received_count(content)
+        if hops > self.config.max_received_headers:
+            log.warning("DATA refused from %s: %d Received headers with ours (loop?)", ip, hops)
+            return R_TOO_MANY_HOPS
         env = Envelope(
             mail_from=envelope.mail_from,
             rcpt_tos=tuple(envelope.rcpt_tos),

@@ -12,12 +12,12 @@ from email.message import Message
 import pytest
 
 from gateway.config import RetryConfig
-from gateway.message import Envelope, QueuedMessage
+from gateway.message import Envelope, QueuedMessage, received_count
 from gateway.outbound import retry
 from gateway.outbound.client import Outcome, classify
 from gateway.outbound.dsn import FailedRecipient, build_dsn, failures_of, wants_notice
 from gateway.outbound.nexthop import order_mx, recipient_domain
-from gateway.outbound.worker import mask_address, received_count
+from gateway.outbound.worker import mask_address
 
 POSTFIX_LIKE = RetryConfig()  # 300 s doubling to 3600 s, 5 days
 
