@@ -11,7 +11,8 @@ What we change in aiosmtpd 1.4.6 and why:
 - Connections beyond max_connections get `421 4.7.0` and are closed before the greeting.
 - AUTH (PLAIN, LOGIN) only after STARTTLS, at most a few attempts per connection.
 - aiosmtpd logs every command line (with addresses) at INFO on "mail.log": we drop its records
-  below WARNING.
+  below WARNING, and escape control characters in those we keep (its "unrecognised: <command>"
+  warning carries the client's text as it came: ESC, BEL, CR, NUL).
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from typing import Any
 from aiosmtpd.smtp import SMTP
 
 from gateway.config import SmtpConfig, parse_host_port
+from gateway.logsetup import EscapeControls
 from gateway.smtp import introspection
 from gateway.smtp.auth import Authenticator
 from gateway.smtp.handler import Accept, ReceiveHandler
@@ -42,11 +44,13 @@ R_DATA_TOO_SLOW = "421 4.4.2 Data transfer took too long, closing connection"
 MAX_AUTH_ATTEMPTS = 5
 
 
-class _MailLogFilter(logging.Filter):
-    """aiosmtpd's "mail.log" logs command lines (addresses) at INFO/DEBUG: keep only warnings."""
+class _MailLogFilter(EscapeControls):
+    """aiosmtpd's "mail.log" logs command lines (addresses) at INFO/DEBUG: keep only warnings, escaped."""
 
     def filter(self, record: logging.LogRecord) -> bool:
-        return record.levelno >= logging.WARNING and "login_data is deprecated" not in str(record.msg)
+        if record.levelno < logging.WARNING or "login_data is deprecated" in str(record.msg):
+            return False
+        return super().filter(record)
 
 
 _mail_log = logging.getLogger("mail.log")

@@ -234,6 +234,35 @@ def test_crlf_in_helo_cannot_inject_headers(target: Target) -> None:
     assert b"\r" not in data.replace(b"\r\n", b"")
 
 
+FORGERY = b"\x1b[2J\x07\x00\x7f\r\x0b2026-01-01 00:00:00 INFO [1] gateway: all good"
+
+
+def test_client_text_reaches_the_log_escaped(target: Target) -> None:
+    """Unknown commands, HELO names and addresses with ESC, BEL, CR, NUL and a direction override:
+    the log shows them as escapes; no raw control byte gets into it (aiosmtpd's own warning included)."""
+    with RawSMTP(target.port) as client:
+        assert client.reply()[0] == 220
+        client.command(b"EHLO forged" + FORGERY)  # accepted or refused: never a raw log line
+        assert client.command("EHLO client.example.co.jp")[0] == 250
+        for line in (b"XFORGE" + FORGERY, FORGERY + b" arg", b"MAIL FROM:<x" + FORGERY + b"@partner.example>"):
+            code, text = client.command(line)
+            assert 500 <= code < 600, text
+        assert client.command(f"MAIL FROM:<{SENDER}>")[0] == 250
+        code, text = client.command(b"RCPT TO:<y" + FORGERY + b"@partner.example>")
+        assert 500 <= code < 600, text
+        assert client.command("NOOP")[0] == 250
+    log_path = target.gateway.log_path
+    deadline = time.monotonic() + 10
+    while b"XFORGE" not in log_path.read_bytes() and time.monotonic() < deadline:
+        time.sleep(0.1)
+    log = log_path.read_bytes()
+    (line,) = [line for line in log.split(b"\n") if b"XFORGE" in line]
+    assert b"unrecognised" in line  # aiosmtpd's warning, escaped on its logger
+    assert b"XFORGE\\x1b[2J\\x07\\x00\\x7f\\r\\x0b2026-01-01" in line
+    assert [c for c in set(log) if (c < 0x20 and c != 0x0A) or c == 0x7F] == []
+    assert b"\n2026-01-01 00:00:00 INFO [1] gateway: all good" not in log
+
+
 # --- STARTTLS with pipelined plaintext -------------------------------------------------------------
 
 
