@@ -7,7 +7,7 @@ import ipaddress
 import zoneinfo
 from pathlib import Path
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from gateway.config.extract import ExtractLimits
 from gateway.config.inspection import InspectionConfig
@@ -47,6 +47,13 @@ class SmtpConfig(_Strict):
     max_line_length: int = Field(default=65_536, ge=1001)
     max_header_size: int = Field(default=1_048_576, gt=0)
     max_connections: int = Field(default=200, gt=0)
+    # At most this many connections from one client address (the MTA's parallel sessions fit well
+    # below it; a misbehaving host cannot take every slot). Default: a quarter of max_connections.
+    max_connections_per_client: int | None = Field(default=None, gt=0)
+    # Slots that only clients in allowed_clients may take. Clients outside it are refused at connect
+    # unless AUTH is offered; then, together, they hold at most max_connections - reserved_connections.
+    # Default: a quarter of max_connections.
+    reserved_connections: int | None = Field(default=None, ge=0)
     max_concurrent_data: int = Field(default=20, gt=0)
     max_received_headers: int = Field(default=50, gt=0)
     timeout: float = Field(default=300.0, gt=0)
@@ -63,6 +70,32 @@ class SmtpConfig(_Strict):
     def _listen(cls, v: str) -> str:
         parse_host_port(v)
         return v
+
+    @model_validator(mode="after")
+    def _connection_limits(self) -> SmtpConfig:
+        if self.max_connections_per_client is not None and self.max_connections_per_client > self.max_connections:
+            raise ValueError(
+                f"max_connections_per_client ({self.max_connections_per_client}) must not exceed "
+                f"max_connections ({self.max_connections})"
+            )
+        if self.reserved_connections is not None and self.reserved_connections >= self.max_connections:
+            raise ValueError(
+                f"reserved_connections ({self.reserved_connections}) must be less than "
+                f"max_connections ({self.max_connections})"
+            )
+        return self
+
+    @property
+    def connections_per_client(self) -> int:
+        if self.max_connections_per_client is not None:
+            return self.max_connections_per_client
+        return max(1, self.max_connections // 4)
+
+    @property
+    def connections_reserved(self) -> int:
+        if self.reserved_connections is not None:
+            return self.reserved_connections
+        return self.max_connections // 4
 
     @field_validator("allowed_clients")
     @classmethod

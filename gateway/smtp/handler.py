@@ -58,8 +58,15 @@ _HELO_UNSAFE = re.compile(r"[^A-Za-z0-9.\-_:\[\]]")
 _SAFE_ID = re.compile(r"[A-Za-z0-9._-]{1,128}\Z")
 
 
-def peer_ip(session: Session) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
-    peer = session.peer
+IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
+
+
+def peer_ip(session: Session) -> IPAddress | None:
+    return address_of(session.peer)
+
+
+def address_of(peer: object) -> IPAddress | None:
+    """The IP address of a socket peer name (IPv4-mapped IPv6 as IPv4), or None."""
     if not isinstance(peer, tuple) or not peer:
         return None
     try:
@@ -111,9 +118,9 @@ class ReceiveHandler:
         return [*lines, "250-PIPELINING", "250-ENHANCEDSTATUSCODES", responses[-1]]
 
     def client_allowed(self, session: Session) -> bool:
-        if session.authenticated:
-            return True
-        ip = peer_ip(session)
+        return bool(session.authenticated) or self.in_allowed_clients(peer_ip(session))
+
+    def in_allowed_clients(self, ip: IPAddress | None) -> bool:
         return ip is not None and any(ip.version == n.version and ip in n for n in self.networks)
 
     # --- envelope ----------------------------------------------------------------------------

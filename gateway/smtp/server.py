@@ -8,7 +8,11 @@ What we change in aiosmtpd 1.4.6 and why:
   transfers are read at once (aiosmtpd holds a message in memory several times over: beyond the
   bound we answer 452 4.3.1 before the 354 rather than risk memory), and every reply carries an
   enhanced status code. Exceptions escaping a hook answer 451, never aiosmtpd's permanent 500.
-- Connections beyond max_connections get `421 4.7.0` and are closed before the greeting.
+- Fair to the MTA: a client outside allowed_clients is refused at connect (`554 5.7.1`, closed before
+  the greeting) unless AUTH is offered; then such clients together hold at most max_connections -
+  reserved_connections slots. No client address holds more than max_connections_per_client, and
+  connections beyond max_connections get `421 4.7.0`: a host that opens connections and keeps them
+  alive with NOOPs cannot lock the company's MTA out. Limits are per receive process.
 - AUTH (PLAIN, LOGIN) only after STARTTLS, at most a few attempts per connection.
 - aiosmtpd logs every command line (with addresses) at INFO on "mail.log": we drop its records
   below WARNING, and escape control characters in those we keep (its "unrecognised: <command>"
@@ -22,6 +26,8 @@ import contextlib
 import logging
 import socket
 import ssl
+import time
+from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -31,11 +37,14 @@ from gateway.config import SmtpConfig, parse_host_port
 from gateway.logsetup import EscapeControls
 from gateway.smtp import introspection
 from gateway.smtp.auth import Authenticator
-from gateway.smtp.handler import Accept, ReceiveHandler
+from gateway.smtp.handler import Accept, ReceiveHandler, address_of
 
 log = logging.getLogger(__name__)
 
 R_TOO_MANY_CONNECTIONS = b"421 4.7.0 Too many connections, try again later\r\n"
+R_TOO_MANY_FROM_CLIENT = b"421 4.7.0 Too many connections from your address, try again later\r\n"
+R_CLIENT_NOT_AUTHORIZED = b"554 5.7.1 Client host not authorized\r\n"
+REFUSAL_LOG_SECONDS = 60.0  # one log line per client address and reason in this time, with a count
 R_SHUTTING_DOWN = "421 4.3.2 Service shutting down, try again later"
 R_DATA_BUSY = "452 4.3.1 Insufficient system resources, try again later"
 R_LINE_TOO_LONG = "552 5.3.4 Message line too long (limit {} octets)"
@@ -64,8 +73,25 @@ class _Shared:
 
     config: SmtpConfig
     connections: set[GatewaySMTP] = field(default_factory=set)
+    per_client: Counter[str] = field(default_factory=Counter)  # open connections per client address
+    outsiders: int = 0  # open connections from outside allowed_clients (AUTH offered)
     data_in_flight: int = 0
     closing: bool = False
+    # Refusals logged per (address, reason): when last logged, and how many since.
+    refusals: dict[tuple[str, str], tuple[float, int]] = field(default_factory=dict)
+
+    def refusal(self, client: str, reason: str, now: float) -> int:
+        """How many refusals of this kind to log now (0: stay quiet, a flood must not flood the log)."""
+        key = (client, reason)
+        last, count = self.refusals.get(key, (0.0, 0))
+        count += 1
+        if now - last < REFUSAL_LOG_SECONDS:
+            self.refusals[key] = (last, count)
+            return 0
+        if len(self.refusals) > 10_000:  # many addresses: forget the quiet ones
+            self.refusals = {k: v for k, v in self.refusals.items() if now - v[0] < REFUSAL_LOG_SECONDS}
+        self.refusals[key] = (now, 0)
+        return count
 
 
 introspection.install()
@@ -81,30 +107,65 @@ class GatewaySMTP(SMTP):
         self.gw_handler = handler
         self.shared = shared
         self._refused = False
-        self._counted = False
+        self._counted: tuple[str, bool] | None = None  # (client address, in allowed_clients) once counted
         self.in_data = False
 
     # --- connection accounting ---------------------------------------------------------------
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         if self._original_transport is None:  # not the re-entry after STARTTLS
-            if self.shared.closing or len(self.shared.connections) >= self.shared.config.max_connections:
+            ip = address_of(transport.get_extra_info("peername"))
+            client = str(ip)
+            insider = self.gw_handler.in_allowed_clients(ip)
+            refusal = self._admit(client, insider)
+            if refusal is not None:
                 self._refused = True
                 assert isinstance(transport, asyncio.WriteTransport)
-                transport.write(R_TOO_MANY_CONNECTIONS)
+                transport.write(refusal)
                 transport.close()
-                log.warning("connection refused: %d connections open", len(self.shared.connections))
+                reason = refusal[4:-2].decode()
+                repeated = self.shared.refusal(client, reason, time.monotonic())
+                if repeated:
+                    open_now = len(self.shared.connections)
+                    log.warning(
+                        "connection from %s refused (%s), %d open; %d such refusal(s) since this was last logged",
+                        client,
+                        reason,
+                        open_now,
+                        repeated,
+                    )
                 return
             self.shared.connections.add(self)
-            self._counted = True
+            self.shared.per_client[client] += 1
+            self.shared.outsiders += 0 if insider else 1
+            self._counted = (client, insider)
         super().connection_made(transport)
+
+    def _admit(self, client: str, insider: bool) -> bytes | None:
+        """None to take the connection, else the reply that refuses it."""
+        shared, config = self.shared, self.shared.config
+        if shared.closing or len(shared.connections) >= config.max_connections:
+            return R_TOO_MANY_CONNECTIONS
+        if not insider:
+            if not self.gw_handler.auth_offered:  # it could never send: refuse before it holds a slot
+                return R_CLIENT_NOT_AUTHORIZED
+            if shared.outsiders >= config.max_connections - config.connections_reserved:
+                return R_TOO_MANY_CONNECTIONS
+        if shared.per_client[client] >= config.connections_per_client:
+            return R_TOO_MANY_FROM_CLIENT
+        return None
 
     def connection_lost(self, error: Exception | None) -> None:
         if self._refused:
             return
-        if self._counted:
+        if self._counted is not None:
+            client, insider = self._counted
             self.shared.connections.discard(self)
-            self._counted = False
+            self.shared.per_client[client] -= 1
+            if self.shared.per_client[client] <= 0:
+                del self.shared.per_client[client]
+            self.shared.outsiders -= 0 if insider else 1
+            self._counted = None
         super().connection_lost(error)
 
     def eof_received(self) -> bool | None:

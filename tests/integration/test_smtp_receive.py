@@ -226,12 +226,114 @@ async def test_ipv6_client(start: Start) -> None:
 # --- who may send --------------------------------------------------------------------------------
 
 
-async def test_unauthorised_client_refused(start: Start) -> None:
+async def test_unauthorised_client_refused_at_connect(start: Start) -> None:
+    """Without AUTH such a client could never send: refused before it holds a slot."""
     handle, rec = await start(allowed_clients=["10.0.0.0/8", "::1/128"])
-    with pytest.raises(aiosmtplib.SMTPSenderRefused) as e:
-        await send(handle.port, ["bob@partner.example"])
-    assert e.value.code == 550 and "5.7.1" in e.value.message
+    raw = await Raw.connect(handle.port, greet=False)
+    code, text = await raw.reply()
+    assert code == 554 and "5.7.1" in text
+    assert await raw.rest() == b""  # closed
     assert rec.messages == []
+    assert handle.shared.connections == set() and not handle.shared.per_client
+
+
+async def _connect_from(source: str, port: int) -> Raw:
+    reader, writer = await asyncio.open_connection("127.0.0.1", port, local_addr=(source, 0))
+    return Raw(reader, writer)
+
+
+async def _send_from_mta(port: int, n: int) -> None:
+    for _ in range(n):
+        errors, reply = await send(port, ["bob@partner.example"])
+        assert errors == {} and reply.startswith("2.0.0")
+
+
+async def test_a_flood_from_a_stranger_leaves_the_mta_its_slots(start: Start) -> None:
+    handle, rec = await start(allowed_clients=["127.0.0.1/32"], max_connections=20, max_connections_per_client=10)
+    stop = asyncio.Event()
+    refused: list[int] = []
+
+    async def flood() -> None:
+        while not stop.is_set():
+            raw = await _connect_from("127.0.0.2", handle.port)
+            refused.append((await raw.reply())[0])
+            await raw.close()
+
+    flooders = [asyncio.create_task(flood()) for _ in range(30)]
+    try:
+        while len(refused) < 100:
+            await asyncio.sleep(0.01)
+        await _send_from_mta(handle.port, 5)
+    finally:
+        stop.set()
+        await asyncio.gather(*flooders)
+    assert set(refused) == {554}
+    assert len(rec.messages) == 5
+
+
+async def test_one_client_cannot_take_every_slot(start: Start) -> None:
+    """An allowed host gone wrong opens connections and keeps them alive with NOOP: it gets its share."""
+    handle, rec = await start(allowed_clients=["127.0.0.0/8"], max_connections=12, max_connections_per_client=5)
+    hogs = []
+    try:
+        for _ in range(5):
+            hog = await _connect_from("127.0.0.2", handle.port)
+            assert (await hog.reply())[0] == 220
+            assert (await hog.cmd("NOOP"))[0] == 250
+            hogs.append(hog)
+        extra = await _connect_from("127.0.0.2", handle.port)
+        code, text = await extra.reply()
+        assert code == 421 and "4.7.0" in text and "your address" in text
+        await extra.close()
+        await _send_from_mta(handle.port, 3)  # the MTA on 127.0.0.1 still delivers
+        assert handle.shared.per_client == {"127.0.0.2": 5}
+    finally:
+        for hog in hogs:
+            await hog.close()
+    await asyncio.sleep(0.1)
+    again = await _connect_from("127.0.0.2", handle.port)  # slots given back when they close
+    assert (await again.reply())[0] == 220
+    await again.close()
+    assert len(rec.messages) == 3
+
+
+async def test_with_auth_strangers_share_what_is_not_reserved(start: Start, certificate: tuple[Path, Path]) -> None:
+    cert, key = certificate
+    user = SmtpAuthUser(username="mta", password_hash=hash_password("correct horse", n=2**10))
+    handle, rec = await start(
+        allowed_clients=["127.0.0.1/32"],
+        tls_cert=cert,
+        tls_key=key,
+        auth_users=[user],
+        max_connections=10,
+        reserved_connections=4,
+        max_connections_per_client=5,
+    )
+    held = []
+    try:
+        for source in ("127.0.0.2",) * 5 + ("127.0.0.3",):  # strangers: may still AUTH, so not refused
+            conn = await _connect_from(source, handle.port)
+            assert (await conn.reply())[0] == 220
+            held.append(conn)
+        for source in ("127.0.0.3", "127.0.0.4"):  # 6 strangers = 10 - 4 reserved: full for strangers
+            conn = await _connect_from(source, handle.port)
+            code, text = await conn.reply()
+            assert code == 421 and "4.7.0" in text, text
+            await conn.close()
+        for _ in range(4):  # the reserved slots are the MTA's
+            conn = await _connect_from("127.0.0.1", handle.port)
+            assert (await conn.reply())[0] == 220
+            held.append(conn)
+        conn = await _connect_from("127.0.0.1", handle.port)
+        assert (await conn.reply())[0] == 421  # every slot taken
+        await conn.close()
+    finally:
+        for conn in held:
+            await conn.close()
+    await asyncio.sleep(0.1)
+    assert handle.shared.outsiders == 0 and not handle.shared.per_client
+    await _send_from_mta(handle.port, 1)
+    assert len(rec.messages) == 1
 
 
 # --- limits ------------------------------------------------------------------------------------
@@ -324,7 +426,7 @@ async def test_long_lines(start: Start) -> None:
 
 
 async def test_connection_limit(start: Start) -> None:
-    handle, _ = await start(max_connections=2)
+    handle, _ = await start(max_connections=2, max_connections_per_client=2)
     first = await Raw.connect(handle.port)
     second = await Raw.connect(handle.port)
     third = await Raw.connect(handle.port, greet=False)

@@ -61,6 +61,15 @@ def test_example_documents_every_key() -> None:
             "cfg.yaml:2: smtp.allowed_clients: Value error, not an IP",
         ),
         ("store:\n  url: mysql://x\n", "cfg.yaml:2: store.url: Value error, expected sqlite"),
+        (
+            "smtp:\n  max_connections: 10\n  max_connections_per_client: 11\n",
+            "cfg.yaml:1: smtp: Value error, max_connections_per_client (11) must not exceed max_connections (10)",
+        ),
+        (
+            "smtp:\n  max_connections: 10\n  reserved_connections: 10\n",
+            "cfg.yaml:1: smtp: Value error, reserved_connections (10) must be less than max_connections (10)",
+        ),
+        ("smtp:\n  max_connections_per_client: 0\n", "smtp.max_connections_per_client: Input should be greater"),
         ("smtp: {listen: '1.2.3.4:25'\n", "cfg.yaml:2: not valid YAML"),
         ("- a\n- b\n", "cfg.yaml:1: the top level must be a mapping"),
         ("smtp:\n  timeout: 1\n  timeout: 2\n", "cfg.yaml:3: smtp.timeout: duplicate key"),

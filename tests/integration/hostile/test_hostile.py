@@ -31,6 +31,7 @@ SENDER = "taro@example.co.jp"
 EXTERNAL = "partner@partner.example"
 TIMEOUT = 3.0  # smtp.timeout of the gateway under attack (idle seconds)
 MAX_CONNECTIONS = 40
+PER_CLIENT = 30  # smtp.max_connections_per_client
 
 
 @dataclass
@@ -54,6 +55,7 @@ def target(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Target]:
                     "allowed_clients": ["127.0.0.1/32"],  # 127.0.0.2 plays the stranger
                     "timeout": TIMEOUT,
                     "max_connections": MAX_CONNECTIONS,
+                    "max_connections_per_client": PER_CLIENT,
                     "tls_cert": str(cert),
                     "tls_key": str(key),
                 },
@@ -177,16 +179,16 @@ def test_open_relay_address_forms_are_refused(target: Target, form: str) -> None
 
 
 def test_a_stranger_cannot_relay(target: Target) -> None:
+    """Refused at connect (no AUTH is offered, so it could never send): it holds no slot."""
     with RawSMTP(target.port, source="127.0.0.2") as client:
-        client.hello()
-        code, text = client.command(f"MAIL FROM:<{SENDER}>")
-        assert code == 550 and "5.7.1" in text
-        assert client.command(f"RCPT TO:<{EXTERNAL}>")[0] == 503
-        assert client.command("DATA")[0] == 503
-        # Pipelined, as a spammer would: still nothing.
-        client.send(f"MAIL FROM:<{SENDER}>\r\nRCPT TO:<{EXTERNAL}>\r\nDATA\r\n".encode())
-        assert [client.reply()[0] for _ in range(3)] == [550, 503, 503]
-        client.send(message("stranger") + b".\r\n")  # read as (unrecognised) commands, never as content
+        code, text = client.reply()
+        assert code == 554 and "5.7.1" in text
+        assert client.closed_within(5)
+    with RawSMTP(target.port, source="127.0.0.2") as client:
+        # Pipelined before the greeting, as a spammer would: nothing is read.
+        client.send(f"EHLO x\r\nMAIL FROM:<{SENDER}>\r\nRCPT TO:<{EXTERNAL}>\r\nDATA\r\n".encode())
+        client.send(message("stranger") + b".\r\n")
+        assert client.reply()[0] == 554
     time.sleep(0.5)
     assert delivered(target, "stranger") == []
 
@@ -404,11 +406,11 @@ def test_slow_drip_of_lines_holds_one_slot_and_others_are_served(target: Target)
 def test_connection_flood_gets_421_and_recovers(target: Target) -> None:
     hogs = []
     try:
-        for _ in range(MAX_CONNECTIONS):
+        for _ in range(PER_CLIENT):
             hog = RawSMTP(target.port)
             assert hog.reply()[0] == 220
             hogs.append(hog)
-        with RawSMTP(target.port) as extra:
+        with RawSMTP(target.port) as extra:  # one address may not hold more
             code, text = extra.reply()
             assert code == 421 and "4.7.0" in text, text
     finally:
@@ -416,6 +418,36 @@ def test_connection_flood_gets_421_and_recovers(target: Target) -> None:
             hog.close()
     time.sleep(0.5)
     assert_alive(target, "after-flood")
+
+
+def test_a_stranger_flooding_connections_does_not_stop_the_mta(target: Target) -> None:
+    """More connections than there are slots, over and over, from 127.0.0.2 (outside allowed_clients)
+    while the MTA on 127.0.0.1 sends: every stranger gets 554 at once, the MTA's mail is delivered."""
+    stop = threading.Event()
+    answers: list[int] = []
+
+    def flood() -> None:
+        while not stop.is_set():
+            try:
+                with RawSMTP(target.port, source="127.0.0.2", timeout=10) as client:
+                    answers.append(client.reply()[0])
+                    client.command("NOOP")  # keep-alive attempts get nowhere
+            except OSError:
+                answers.append(-1)
+
+    flooders = [threading.Thread(target=flood, daemon=True) for _ in range(MAX_CONNECTIONS + 10)]
+    for thread in flooders:
+        thread.start()
+    try:
+        while len(answers) < 500:
+            time.sleep(0.05)
+        for i in range(5):
+            assert_alive(target, f"mta-during-flood-{i}")
+    finally:
+        stop.set()
+        for thread in flooders:
+            thread.join(timeout=30)
+    assert set(answers) <= {554, -1} and answers.count(554) >= 500
 
 
 def test_idle_client_is_disconnected(target: Target) -> None:
