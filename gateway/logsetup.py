@@ -60,6 +60,12 @@ class EscapeControls(logging.Filter):
         return True
 
 
+def describe_error(error: BaseException) -> str:
+    """An error for shunt reasons and admins: its type and first line, bounded, escaped."""
+    lines = str(error).strip().splitlines()
+    return escape_controls(f"{type(error).__name__}: {lines[0] if lines else ''}")[:500]
+
+
 def setup_logging(level: str = "INFO") -> None:
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(SafeFormatter(f"%(asctime)s %(levelname)s [{os.getpid()}] %(name)s: %(message)s"))

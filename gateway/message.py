@@ -61,7 +61,8 @@ class QueuedMessage:
     `pending` are the recipients still to be delivered (outbound); `delivered` and `failed` grow as
     delivery attempts report per-recipient results. `failed` maps recipient -> "code text".
     `is_notice` marks mail the gateway generated itself (DSNs, hold notices): it is never inspected
-    again and never bounced. `released` marks a message released from a hold.
+    again and never bounced. `released` marks a message released from a hold. `attempts` counts delivery
+    attempts; `failures` counts errors of our own (an exception while handling it), whatever the worker.
     """
 
     id: str
@@ -76,3 +77,5 @@ class QueuedMessage:
     shunt_reason: str = ""
     released: bool = False  # released from a hold: delivery marks its hold record delivered
     lesson: str = ""  # what delivery teaches the contact book (JSON, gateway/recipients/contacts.py)
+    failures: int = 0  # handling raised this many times (worker.max_failures: then the shunt queue)
+    last_error: str = ""  # what the last failure said (for admins)

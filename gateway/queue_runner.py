@@ -1,6 +1,13 @@
 """The loop every queue worker shares: claim due messages, handle each with bounded concurrency,
 stop cleanly: messages in flight get `shutdown_seconds` to finish, the rest are interrupted and
-their leases released (due at once), so that nothing waits for a lease to run out."""
+their leases released (due at once), so that nothing waits for a lease to run out.
+
+Every failure path ends: an exception escaping a worker's handler counts a failure on the message
+(`QueuedMessage.failures`, stored with it) and puts it back on its queue after a doubling wait; at
+`worker.max_failures` it goes to the shunt queue with the error, for an administrator
+(`gateway queue list shunt`, the admin page), and `on_shunt` tells the sender where a human must act.
+One log line (with the traceback) per failure, never a silent retry at every lease expiry.
+"""
 
 from __future__ import annotations
 
@@ -8,8 +15,12 @@ import abc
 import asyncio
 import contextlib
 import logging
+import time
+from collections.abc import Awaitable, Callable
 from dataclasses import replace
 
+from gateway.logsetup import describe_error
+from gateway.message import QueuedMessage
 from gateway.store.base import Lease, Queue, Store, StoreError
 
 log = logging.getLogger(__name__)
@@ -19,6 +30,10 @@ log = logging.getLogger(__name__)
 PREFETCH_BYTES = 256 * 1024
 # Parked messages (see QueueRunner.parked) free their slot, up to this many times `concurrency`.
 PARKED_PER_SLOT = 2
+DEFAULT_MAX_FAILURES = 5
+
+# Called once a message was moved to the shunt queue (the sender's notice); gets its raw bytes if known.
+OnShunt = Callable[[QueuedMessage, bytes | None], Awaitable[object]]
 
 
 class QueueRunner(abc.ABC):
@@ -31,6 +46,9 @@ class QueueRunner(abc.ABC):
         lease_seconds: float,
         poll_interval: float,
         shutdown_seconds: float = 30.0,
+        max_failures: int = DEFAULT_MAX_FAILURES,
+        failure_delay: Callable[[int], float] = lambda failures: 30.0 * 2 ** min(failures - 1, 7),
+        on_shunt: OnShunt | None = None,
     ) -> None:
         self.store = store
         self.shutdown_seconds = shutdown_seconds
@@ -38,6 +56,9 @@ class QueueRunner(abc.ABC):
         self.concurrency = concurrency
         self.lease_seconds = lease_seconds
         self.poll_interval = poll_interval
+        self.max_failures = max_failures
+        self.failure_delay = failure_delay
+        self.on_shunt = on_shunt
         # Claim in batches: with every slot busy, wait until a quarter are free rather than claiming
         # (one store transaction) for each message that finishes.
         self.claim_batch = max(1, concurrency // 4)
@@ -97,16 +118,63 @@ class QueueRunner(abc.ABC):
             await asyncio.gather(*late, return_exceptions=True)
 
     async def _handle_logged(self, lease: Lease) -> None:
-        """A handler that fails leaves the lease to run out, so the message is taken up again; one
-        interrupted at shutdown gives its lease back at once."""
+        """A handler that fails counts a failure on the message: retried later, or shunted at the limit.
+        One interrupted at shutdown gives its lease back at once."""
         try:
             await self.handle(lease)
         except asyncio.CancelledError:
             with contextlib.suppress(StoreError):  # else the lease runs out instead
                 await asyncio.shield(asyncio.to_thread(self.store.release, lease))
             raise
-        except Exception:
-            log.exception("%s queue: handling %s failed; it will be retried", self.queue, lease.message.id)
+        except Exception as e:
+            await self.failed(lease, e)
+
+    async def failed(self, lease: Lease, error: BaseException) -> None:
+        """Count a failure on the leased message; back on its queue after a wait, or to the shunt queue."""
+        message = lease.message
+        message.failures += 1
+        message.last_error = describe_error(error)
+        n, limit = message.failures, self.max_failures
+        if n < limit:
+            delay = self.failure_delay(n)
+            log.error(
+                "%s queue: handling %s failed (failure %d of %d), retry in %.0f s: %s",
+                self.queue,
+                message.id,
+                n,
+                limit,
+                delay,
+                message.last_error,
+                exc_info=error,
+            )
+            await self._put(lease, self.queue, message, time.time() + delay)
+            return
+        message.shunt_reason = f"{self.queue} worker failed {n} times: {message.last_error}"[:500]
+        log.error(
+            "%s queue: handling %s failed (failure %d of %d), shunted for an administrator: %s",
+            self.queue,
+            message.id,
+            n,
+            limit,
+            message.last_error,
+            exc_info=error,
+        )
+        if await self._put(lease, Queue.SHUNT, message, None) and self.on_shunt is not None:
+            try:
+                await self.on_shunt(message, lease.raw)
+            except Exception as e:  # the admin still sees it on the shunt queue
+                log.error(
+                    "%s queue: %s shunted; the sender's notice failed: %s", self.queue, message.id, describe_error(e)
+                )
+
+    async def _put(self, lease: Lease, queue: Queue, message: QueuedMessage, due: float | None) -> bool:
+        try:
+            if await asyncio.to_thread(self.store.move, lease, queue, message, due_at=due):
+                return True
+            log.warning("%s queue: %s was taken over meanwhile; its failure is not recorded", self.queue, message.id)
+        except StoreError as e:  # the lease runs out and the message is taken up again
+            log.warning("%s queue: could not record the failure of %s: %s", self.queue, message.id, e)
+        return False
 
     def _claim_with_raw(self, limit: int) -> list[Lease]:
         """Claim, and read the small messages' bytes in the same thread hop (Lease.raw)."""

@@ -23,6 +23,7 @@ from collections.abc import Awaitable, Callable, Collection
 
 from gateway.config import Config
 from gateway.hold.backends import open_holds
+from gateway.hold.notify import NoticeSettings, Notifier
 from gateway.hold.store import HoldStore
 from gateway.hold.workflow import HoldWorkflow
 from gateway.inspection.tools import Inspectors
@@ -31,6 +32,7 @@ from gateway.outbound.worker import DeliveryWorker
 from gateway.pipeline import PipelineWorker
 from gateway.policy.holder import PolicyHolder
 from gateway.processes import ChildFailed, ChildProcesses, stop_when_orphaned
+from gateway.queue_runner import OnShunt
 from gateway.recipients.contacts_backends import open_contacts
 from gateway.recipients.history_backends import open_node_history
 from gateway.recipients.pruning import prune_periodically
@@ -42,6 +44,20 @@ from gateway.store.group_commit import GroupCommitter
 log = logging.getLogger(__name__)
 
 PARTS = ("smtp", "worker", "deliver", "web")
+
+
+def make_on_shunt(store: Store, notifier: Notifier) -> OnShunt:
+    """Once a worker shunted a message: tell its sender where a human must act."""
+
+    async def on_shunt(message: QueuedMessage, raw: bytes | None) -> object:
+        if raw is None:
+            try:
+                raw = await asyncio.to_thread(store.raw, message.id)
+            except Exception:  # the notice goes without the subject
+                raw = None
+        return await notifier.shunted(message, raw)
+
+    return on_shunt
 
 
 def make_accept(committer: GroupCommitter) -> Callable[[Envelope, bytes], Awaitable[str]]:
@@ -79,6 +95,8 @@ async def serve(
     learning = config.recipients.misaddressed.enabled and {"worker", "deliver"} & set(parts)
     contacts = open_contacts(config.store.url) if learning else None
     holds: HoldStore | None = open_holds(config.store.url) if {"worker", "web", "deliver"} & set(parts) else None
+    notifier = Notifier(store, NoticeSettings.of(config))
+    on_shunt = make_on_shunt(store, notifier)
     workflow = HoldWorkflow.from_config(store, holds, config) if holds is not None else None
     web = None
     try:
@@ -90,11 +108,14 @@ async def serve(
             server = await start_smtp_server(config.smtp, make_accept(committer))
             log.info("smtp listening on %s (port %d)", config.smtp.listen, server.port)
         if policy is not None and tools is not None:
-            workers.append(asyncio.create_task(PipelineWorker(store, config.worker, tools, policy, workflow).run(stop)))
+            pipeline = PipelineWorker(store, config.worker, tools, policy, workflow, on_shunt=on_shunt)
+            workers.append(asyncio.create_task(pipeline.run(stop)))
             if config.policy.watch:
                 workers.append(asyncio.create_task(policy.watch(stop)))
         if "deliver" in parts:
-            deliver = DeliveryWorker.from_config(store, config, history=history, holds=holds, contacts=contacts)
+            deliver = DeliveryWorker.from_config(
+                store, config, history=history, holds=holds, contacts=contacts, on_shunt=on_shunt
+            )
             workers.append(asyncio.create_task(deliver.run(stop)))
             if history is not None:
                 retention = config.recipients.history_retention_days

@@ -58,6 +58,9 @@ def build_parser() -> argparse.ArgumentParser:
     _add_config(ql)
     ql.add_argument("queue", choices=["inbound", "outbound", "hold", "shunt"])
     ql.add_argument("--limit", type=int, default=100)
+    qr = qsub.add_parser("requeue", help="give a shunted message to the pipeline again (after fixing the cause)")
+    _add_config(qr)
+    qr.add_argument("message_id", metavar="ID")
 
     p = sub.add_parser("history", help="the recipient history behind first-time recipient signals")
     hsub = p.add_subparsers(dest="history_command", required=True, metavar="ACTION")
@@ -262,10 +265,24 @@ def _queue(config: Config, args: argparse.Namespace) -> int:
         if args.queue_command == "counts":
             for queue, count in store.counts().items():
                 print(f"{queue.value:10} {count}")
+        elif args.queue_command == "requeue":
+            lease = store.claim_message(Queue.SHUNT, args.message_id, config.worker.lease_seconds)
+            if lease is None:
+                print(f"gateway: {args.message_id} is not on the shunt queue", file=sys.stderr)
+                return EXIT_ERROR
+            message = lease.message
+            message.failures, message.shunt_reason = 0, ""
+            if not store.move(lease, Queue.INBOUND, message):
+                print(f"gateway: {args.message_id} was moved meanwhile", file=sys.stderr)
+                return EXIT_ERROR
+            print(f"{message.id} back on the inbound queue")
         else:
             for m in store.list_queue(Queue(args.queue), limit=args.limit):
-                note = m.shunt_reason or m.deferred_reason
-                print(f"{m.id} rcpts={len(m.envelope.rcpt_tos)} pending={len(m.pending)} tries={m.attempts} {note}")
+                note = m.shunt_reason or m.deferred_reason or m.last_error
+                print(
+                    f"{m.id} rcpts={len(m.envelope.rcpt_tos)} pending={len(m.pending)} tries={m.attempts} "
+                    f"failures={m.failures} {note}"
+                )
     finally:
         store.close()
     return EXIT_OK

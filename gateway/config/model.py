@@ -240,6 +240,14 @@ class WorkerConfig(_Strict):
         "and given back to their queue, due at once (another node, or this one after its restart, takes "
         "them up; at-least-once, like a crash).",
     )
+    # A message or hold whose handling raised this many times goes to the shunt queue for a human.
+    max_failures: int = Field(default=5, ge=1)
+    # The wait before the next try after a failure, doubling with each one (at most an hour).
+    failure_retry_seconds: float = Field(default=30.0, gt=0)
+
+    def failure_delay(self, failures: int) -> float:
+        """Seconds to wait after the `failures`-th failure."""
+        return float(min(self.failure_retry_seconds * 2 ** max(0, min(failures, 30) - 1), 3600.0))
 
 
 class Config(_Strict):

@@ -4,6 +4,7 @@
     held_sender ──confirm──▶ held_manager ──approve──▶ releasing ──▶ released    (hold_manager)
     held_sender/held_manager/delayed ──cancel / reject / expire──▶ cancelled / rejected / expired
     delayed ──(its time)──▶ releasing ──▶ released
+    any unsettled state ──(the hold loop failed on it worker.max_failures times)──▶ shunted
 
 `releasing` is the compare-and-set that makes release happen once: whoever moves a hold into it (a
 click, a second node's click, the delay timer) is the only one that may move the message from the
@@ -30,6 +31,7 @@ class HoldState(StrEnum):
     CANCELLED = "cancelled"
     REJECTED = "rejected"
     EXPIRED = "expired"
+    SHUNTED = "shunted"  # the hold loop kept failing on it: the message is on the shunt queue for an admin
 
     @property
     def waiting(self) -> bool:
@@ -50,6 +52,7 @@ FINAL = frozenset(
         HoldState.CANCELLED,
         HoldState.REJECTED,
         HoldState.EXPIRED,
+        HoldState.SHUNTED,
     }
 )
 
@@ -114,7 +117,9 @@ class Hold:
     decided_by: str = ""
     comment: str = ""
     release_on_expiry: bool = False
-    retry_at: float = 0.0  # releasing / final but unsettled: when the loop takes it up again
+    retry_at: float = 0.0  # releasing / final but unsettled, or after a failure: when the loop looks again
+    failures: int = 0  # the hold loop raised on it this many times (worker.max_failures: shunted)
+    last_error: str = ""
     details: dict[str, Any] = field(default_factory=dict)  # reasons, recipients, attachments, findings
     delivery: dict[str, int] = field(default_factory=dict)  # after delivery: {"delivered": n, "failed": m}
     escalate_at: float | None = None  # waiting for approval: when deputies (then the fallback group) are asked
@@ -142,6 +147,8 @@ class Hold:
             due = min(due, self.remind_at)
         if self.escalate_at is not None and self.state is HoldState.HELD_MANAGER:
             due = min(due, self.escalate_at)
+        if self.failures:  # the last look failed: not again before its wait is over
+            due = max(due, self.retry_at)
         return due
 
     def to_json(self) -> dict[str, Any]:

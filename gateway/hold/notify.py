@@ -3,7 +3,8 @@ queue as notices: from the null sender, `is_notice`, never inspected again (like
 
 Kinds: held (to the sender, one link), delayed (to the sender, a link to cancel), approval (to an
 approver, one link), reminder (to whoever has to act, a fresh link), result (released, rejected with
-the approver's comment, expired, discarded), rejected (the verdict was reject).
+the approver's comment, expired, discarded), rejected (the verdict was reject), shunted (the gateway
+failed on the message and stopped it for an administrator: where a human must act).
 
 A template's first line is `Subject: ...`, then an empty line, then the body.
 """
@@ -11,6 +12,8 @@ A template's first line is `Subject: ...`, then an empty line, then the body.
 from __future__ import annotations
 
 import asyncio
+import email.parser
+import email.policy
 import logging
 import time
 from collections.abc import Mapping
@@ -143,3 +146,33 @@ class Notifier:
         await asyncio.to_thread(self.store.accept, [(message, raw)], Queue.OUTBOUND)
         log.info("notice %s queued: %s (%s)", message.id, kind, language)
         return message.id
+
+    async def shunted(self, message: QueuedMessage, raw: bytes | None) -> str | None:
+        """Tell the sender that the message was stopped for an administrator (queued as a notice).
+
+        None for mail that gets no notice (the null sender, a notice itself)."""
+        sender = message.envelope.mail_from
+        if not sender or message.is_notice:
+            return None
+        return await self.send(
+            "shunted",
+            sender,
+            sender=sender,
+            subject=one_line_subject(raw),
+            received=time.strftime("%Y-%m-%d %H:%M %Z", time.localtime(message.received_at)),
+            recipients=len(message.envelope.rcpt_tos),
+            queue_id=message.id,
+            postmaster=self.settings.postmaster,
+        )
+
+
+def one_line_subject(raw: bytes | None, limit: int = 120) -> str:
+    """The message's subject as one line without control characters ("" when it cannot be read)."""
+    if not raw:
+        return ""
+    try:
+        headers = email.parser.BytesHeaderParser(policy=email.policy.default).parsebytes(raw)
+        subject = str(headers.get("Subject", "") or "")
+    except Exception:  # a broken header is no reason to leave the sender uninformed
+        return ""
+    return "".join(c if c.isprintable() else " " for c in subject)[:limit]

@@ -7,7 +7,7 @@ write).
 from __future__ import annotations
 
 import copy
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from gateway.hold import tokens
@@ -391,3 +391,49 @@ def mark_notified(hold: Hold) -> Change | None:
     new = _copy(hold)
     new.notified = True
     return Change(new)
+
+
+def failed(now: float, error: str, delay: Callable[[int], float]) -> Decide:
+    """The hold loop raised on this hold: count it; the loop looks again `delay(failures)` seconds later."""
+
+    def decide(hold: Hold) -> Change | None:
+        if hold.state.final and hold.settled:
+            return None
+        new = _copy(hold)
+        new.failures += 1
+        new.last_error = error[:500]
+        new.retry_at = now + delay(new.failures)
+        new.updated_at = now
+        return Change(new)
+
+    return decide
+
+
+def look_again_at(at: float) -> Decide:
+    """The loop could not finish with this hold now (its message is still on the way): at `at`."""
+
+    def decide(hold: Hold) -> Change | None:
+        if hold.state.final and hold.settled:
+            return None
+        new = _copy(hold)
+        new.retry_at = at
+        return Change(new)
+
+    return decide
+
+
+def shunted(now: float, detail: str) -> Decide:
+    """The hold loop gave up on this hold: its message went to the shunt queue for an administrator."""
+
+    def decide(hold: Hold) -> Change | None:
+        if hold.state is HoldState.SHUNTED or (hold.state.final and hold.settled):
+            return None
+        new = _copy(hold)
+        change = Change(new)
+        new.state = HoldState.SHUNTED
+        new.settled = True
+        new.updated_at = now
+        change.log("shunted", "system", hold.state, detail[:500], now)
+        return change
+
+    return decide

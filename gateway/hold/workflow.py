@@ -10,6 +10,10 @@ Order of work, so that a crash anywhere repeats a step instead of losing one:
   send twice: the move takes the message off the hold queue, and a second claim finds nothing.
 - settle: the queue work of releasing and final states (move to outbound / remove), then the result
   notice, then `settled`. The hold loop retries unsettled holds after `hold.retry_seconds`.
+- failure: an exception while the loop works on a hold counts on the hold (`failures`, one log line
+  each) and the loop looks again after a doubling wait; at `worker.max_failures` the held message goes
+  to the shunt queue with the error, the hold becomes `shunted`, and the sender is told that an
+  administrator must act. No hold is retried forever.
 """
 
 from __future__ import annotations
@@ -27,6 +31,7 @@ from gateway.hold.details import details_of
 from gateway.hold.model import AuditEntry, Change, Hold, HoldState, LinkToken, Scope
 from gateway.hold.notify import NoticeSettings, Notifier
 from gateway.hold.store import HoldStore
+from gateway.logsetup import describe_error
 from gateway.mail.bcc import rewrite_to_bcc
 from gateway.store.base import DispositionLost, Lease, Queue, Store
 from gateway.verdict import Action, Verdict
@@ -51,8 +56,12 @@ class HoldWorkflow:
         *,
         lease_seconds: float,
         clock: Callable[[], float] = time.time,
+        max_failures: int = 5,
+        failure_delay: Callable[[int], float] = lambda failures: 30.0 * 2 ** min(failures - 1, 7),
     ) -> None:
         self.store = store
+        self.max_failures = max_failures  # the loop failing on a hold this often: it is shunted
+        self.failure_delay = failure_delay
         self.holds = holds
         self.settings = settings
         self.notifier = notifier
@@ -62,7 +71,6 @@ class HoldWorkflow:
             h.manager_hours * 3600, h.remind_before_minutes * 60, h.retry_seconds, h.escalate_after_hours * 3600
         )
         self.lease_seconds = lease_seconds
-        self._failures: dict[str, int] = {}  # hold id -> failed rounds in a row (for the log)
 
     @classmethod
     def from_config(
@@ -70,7 +78,16 @@ class HoldWorkflow:
     ) -> HoldWorkflow:
         """The workflow as a node builds it (its own sections of config.yaml, and a Notifier)."""
         notifier = Notifier(store, NoticeSettings.of(config))
-        return cls(store, holds, config.hold, notifier, lease_seconds=config.worker.lease_seconds, clock=clock)
+        return cls(
+            store,
+            holds,
+            config.hold,
+            notifier,
+            lease_seconds=config.worker.lease_seconds,
+            clock=clock,
+            max_failures=config.worker.max_failures,
+            failure_delay=config.worker.failure_delay,
+        )
 
     # -- from the pipeline -------------------------------------------------------------------------
 
@@ -220,7 +237,11 @@ class HoldWorkflow:
             message.released = True
             raw = None
             if hold.removed:
-                raw = rewrite_to_bcc(await asyncio.to_thread(self.store.raw, hold.id), set(hold.removed))
+                try:
+                    raw = rewrite_to_bcc(await asyncio.to_thread(self.store.raw, hold.id), set(hold.removed))
+                except BaseException:  # give the claim back: the next look (or the shunt) needs it
+                    await asyncio.to_thread(self.store.release, lease)
+                    raise
             if not await asyncio.to_thread(self.store.move, lease, Queue.OUTBOUND, message, raw=raw):
                 await asyncio.to_thread(self.holds.update, hold.id, tr.retry_later(now, self.timing))
                 return None
@@ -241,16 +262,67 @@ class HoldWorkflow:
         for hold in due:
             try:
                 await self._tick_one(hold, now)
-                self._failures.pop(hold.id, None)
             except Exception as e:
-                # A traceback the first time; then one line at the 2nd, 4th, 8th ... failure, so a
-                # hold that keeps failing does not flood the log every round.
-                n = self._failures[hold.id] = self._failures.get(hold.id, 0) + 1
-                if n == 1:
-                    log.exception("hold loop: %s failed; will retry", hold.id)
-                elif n & (n - 1) == 0:
-                    log.warning("hold loop: %s failed %d times: %s", hold.id, n, type(e).__name__)
+                await self._failed(hold, e, now)
         return len(due)
+
+    async def _failed(self, hold: Hold, error: Exception, now: float) -> None:
+        """Count the failure on the hold; at the limit, shunt its message for an administrator."""
+        reason = describe_error(error)
+        change = await asyncio.to_thread(self.holds.update, hold.id, tr.failed(now, reason, self.failure_delay))
+        if change is None:
+            return
+        n, limit = change.hold.failures, self.max_failures
+        if n < limit:
+            delay = change.hold.retry_at - now
+            log.error(
+                "hold loop: %s failed (failure %d of %d), retry in %.0f s: %s",
+                hold.id,
+                n,
+                limit,
+                delay,
+                reason,
+                exc_info=error,
+            )
+            return
+        log.error(
+            "hold loop: %s failed (failure %d of %d), shunted for an administrator: %s",
+            hold.id,
+            n,
+            limit,
+            reason,
+            exc_info=error,
+        )
+        await self._shunt(change.hold, f"hold loop failed {n} times: {reason}", now)
+
+    async def _shunt(self, hold: Hold, reason: str, now: float) -> None:
+        lease = await asyncio.to_thread(self.store.claim_message, Queue.HOLD, hold.id, self.lease_seconds)
+        if lease is None:
+            where = await asyncio.to_thread(self.store.get, hold.id)
+            if where is not None and where[0] in (Queue.INBOUND, Queue.HOLD):
+                # Still being moved onto the hold queue, or claimed by someone else: next round.
+                await asyncio.to_thread(self.holds.update, hold.id, tr.look_again_at(now + self.timing.retry_seconds))
+                return
+        message, raw = None, None
+        if lease is not None:
+            message = lease.message
+            message.shunt_reason = reason[:500]
+            message.last_error = hold.last_error
+            message.failures = hold.failures
+            try:
+                raw = await asyncio.to_thread(self.store.raw, hold.id)
+            except KeyError:
+                raw = None
+            if not await asyncio.to_thread(self.store.move, lease, Queue.SHUNT, message):
+                return  # taken over meanwhile: the next round sees where it is
+        # Else the message has moved on already (released, delivered): only the record stops here.
+        await asyncio.to_thread(self.holds.update, hold.id, tr.shunted(now, reason))
+        if message is None:
+            return
+        try:
+            await self.notifier.shunted(message, raw)
+        except Exception as e:  # the admin sees it on the shunt queue and the hold page
+            log.error("hold loop: %s shunted; the sender's notice failed: %s", hold.id, describe_error(e))
 
     async def _tick_one(self, hold: Hold, now: float) -> None:
         if hold.state is HoldState.RELEASING or hold.state.final:

@@ -9,7 +9,8 @@ transaction per next hop, record per-recipient results, then
   finished, so a crash in between repeats work (a duplicate) but never loses the notice.
 
 Crash-safety is at-least-once: results are stored only when the message is moved or finished; a crash
-before that delivers again (duplicates allowed, losses not).
+before that delivers again (duplicates allowed, losses not). An exception escaping `handle` counts a
+failure on the message (queue_runner): retried after a wait, shunted for a human at the limit.
 """
 
 from __future__ import annotations
@@ -34,7 +35,7 @@ from gateway.outbound import retry
 from gateway.outbound.client import Outcome, RcptResult, SmtpClient, temporary
 from gateway.outbound.dsn import build_dsn, failures_of, wants_notice
 from gateway.outbound.nexthop import NextHop, NextHopResolver, RouteError, recipient_domain
-from gateway.queue_runner import QueueRunner
+from gateway.queue_runner import OnShunt, QueueRunner
 from gateway.recipients.contacts import ContactBook
 from gateway.recipients.history import RecipientHistory
 from gateway.recipients.recorder import HistoryRecorder
@@ -59,6 +60,7 @@ class DeliveryWorker(QueueRunner):
         history: RecipientHistory | None = None,
         holds: HoldStore | None = None,
         contacts: ContactBook | None = None,
+        on_shunt: OnShunt | None = None,
     ) -> None:
         self.relay = relay
         self.postmaster = postmaster  # the From: of delivery-status notices
@@ -72,6 +74,9 @@ class DeliveryWorker(QueueRunner):
             lease_seconds=worker.lease_seconds,
             poll_interval=worker.poll_interval,
             shutdown_seconds=worker.shutdown_seconds,
+            max_failures=worker.max_failures,
+            failure_delay=worker.failure_delay,
+            on_shunt=on_shunt,
         )
         self.clock = clock
         if resolver is None and not relay.smarthost:

@@ -33,6 +33,8 @@ def encode(message: QueuedMessage) -> str:
         "is_notice": message.is_notice,
         "shunt_reason": message.shunt_reason,
         "released": message.released,
+        "failures": message.failures,
+        "last_error": message.last_error,
     }
     if message.lesson:
         data["lesson"] = message.lesson
@@ -63,4 +65,6 @@ def decode(text: str | bytes) -> QueuedMessage:
         shunt_reason=data["shunt_reason"],
         released=bool(data.get("released", True)),  # written before the flag existed: look for a hold
         lesson=str(data.get("lesson", "")),
+        failures=int(data.get("failures", 0)),
+        last_error=str(data.get("last_error", "")),
     )

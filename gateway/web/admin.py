@@ -1,4 +1,5 @@
-"""Admin pages (signed in, role admin): the held queue with filters, one hold's details and audit
+"""Admin pages (signed in, role admin): the held queue with filters and the shunt queue (messages the
+gateway could not process, with the error), one hold's details and audit
 log with release / reject / extend, the whole audit log, and per-rule statistics. Also sign-in and
 sign-out for admins and approvers."""
 
@@ -299,6 +300,7 @@ async def shunt_action(request: Request) -> Response:
         if message.shunt_reason.startswith("outbound"):
             target = Queue.OUTBOUND
         message.attempts = 0
+        message.failures = 0  # a fresh count of failures (worker.max_failures)
         message.shunt_reason = ""
         done = await asyncio.to_thread(web.store.move, lease, target, message)
     log.info("shunt %s: %s by admin %s", message_id, action, user.username)

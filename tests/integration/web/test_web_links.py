@@ -22,6 +22,7 @@ from gateway.store.base import Queue, Store
 from gateway.verdict import Action
 from gateway.web.app import create_app
 from gateway.web.auth import FORM_SECONDS
+from tests.conftest import MakeMessage
 from tests.support.holding import (
     body_of,
     hold_config,
@@ -230,7 +231,7 @@ async def test_approver_must_sign_in_as_the_person_the_link_was_sent_to(
 
 
 async def test_admin_pages_api_and_metrics(
-    client: httpx.AsyncClient, store: Store, holds: HoldStore, workflow: HoldWorkflow
+    client: httpx.AsyncClient, store: Store, holds: HoldStore, workflow: HoldWorkflow, make_message: MakeMessage
 ) -> None:
     hid, _ = await held(store, workflow)
     hid2, _ = await held(store, workflow)
@@ -246,6 +247,14 @@ async def test_admin_pages_api_and_metrics(
     assert r.status_code == 303 and r.headers["location"] == "/admin"
     queue = await client.get("/admin", params={"state": "held_sender", "sender": "taro"})
     assert hid in queue.text and hid2 in queue.text
+    # What the gateway could not process: flagged on the queue page, listed with the error and the
+    # number of failures on the shunt page.
+    broken, broken_raw = make_message(failures=5, shunt_reason="outbound worker failed 5 times: <ValueError>")
+    store.accept([(broken, broken_raw)], Queue.SHUNT)
+    assert 'id="shunt-alert"' in (await client.get("/admin")).text
+    shunt_page = (await client.get("/admin/shunt")).text
+    card = shunt_page[shunt_page.index(f'id="shunt-{broken.id}"') :]
+    assert "outbound worker failed 5 times: &lt;ValueError&gt;" in card and "<dd>5</dd>" in card
     detail = await client.get(f"/admin/holds/{hid}")
     admin_csrf = CSRF.search(detail.text).group(1)  # type: ignore[union-attr]
     assert (await client.post(f"/admin/holds/{hid}/release", data={})).status_code == 403  # no CSRF
