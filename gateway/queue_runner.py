@@ -7,6 +7,12 @@ Every failure path ends: an exception escaping a worker's handler counts a failu
 `worker.max_failures` it goes to the shunt queue with the error, for an administrator
 (`gateway queue list shunt`, the admin page), and `on_shunt` tells the sender where a human must act.
 One log line (with the traceback) per failure, never a silent retry at every lease expiry.
+
+Leases are short (`worker.lease_seconds`) and renewed by a heartbeat every third of that while a
+message is being worked on, however long the scan or delivery takes; so when a node dies, the others
+take its messages over within one lease. When a process of this node died (a crash, SIGKILL), the
+runner takes its leases back at once, at start and every few seconds (`Store.reclaim` with the
+owner in each lease token, gateway.store.owner), instead of waiting for them to run out.
 """
 
 from __future__ import annotations
@@ -22,6 +28,7 @@ from dataclasses import replace
 from gateway.logsetup import describe_error
 from gateway.message import QueuedMessage
 from gateway.store.base import Lease, Queue, Store, StoreError
+from gateway.store.owner import default_node_id, is_dead
 
 log = logging.getLogger(__name__)
 
@@ -31,6 +38,7 @@ PREFETCH_BYTES = 256 * 1024
 # Parked messages (see QueueRunner.parked) free their slot, up to this many times `concurrency`.
 PARKED_PER_SLOT = 2
 DEFAULT_MAX_FAILURES = 5
+RECLAIM_SECONDS = 5.0  # how often a running worker looks for leases of this node's dead processes
 
 # Called once a message was moved to the shunt queue (the sender's notice); gets its raw bytes if known.
 OnShunt = Callable[[QueuedMessage, bytes | None], Awaitable[object]]
@@ -63,6 +71,7 @@ class QueueRunner(abc.ABC):
         # (one store transaction) for each message that finishes.
         self.claim_batch = max(1, concurrency // 4)
         self._running: set[asyncio.Task[None]] = set()
+        self._held: dict[str, Lease] = {}  # leases being worked on: the heartbeat renews them
 
     @abc.abstractmethod
     async def handle(self, lease: Lease) -> None:
@@ -79,13 +88,23 @@ class QueueRunner(abc.ABC):
     async def run_once(self) -> int:
         """Claim what is due now and handle it all; returns how many messages were handled."""
         leases = await asyncio.to_thread(self._claim_with_raw, self.concurrency)
-        await asyncio.gather(*(self._handle_logged(lease) for lease in leases))
+        heartbeat = asyncio.create_task(self._heartbeat())
+        try:
+            await asyncio.gather(*(self._handle_logged(lease) for lease in leases))
+        finally:
+            heartbeat.cancel()
         return len(leases)
 
     async def run(self, stop: asyncio.Event) -> None:
         stopping = asyncio.create_task(stop.wait())
+        heartbeat = asyncio.create_task(self._heartbeat())
+        loop = asyncio.get_running_loop()
+        next_reclaim = 0.0  # at once: a restarted node takes up what its dead processes held
         try:
             while not stop.is_set():
+                if loop.time() >= next_reclaim:
+                    await self.reclaim_dead()
+                    next_reclaim = loop.time() + RECLAIM_SECONDS
                 free = self.concurrency - self._busy()
                 if free < self.claim_batch and self._running:
                     # Woken by a message that finishes, or by the poll interval (one may have parked).
@@ -103,6 +122,7 @@ class QueueRunner(abc.ABC):
         finally:
             stopping.cancel()
             await self._drain()
+            heartbeat.cancel()
 
     async def _drain(self) -> None:
         """Let the messages in flight finish within shutdown_seconds; interrupt (and release) the rest."""
@@ -117,9 +137,39 @@ class QueueRunner(abc.ABC):
                 task.cancel()
             await asyncio.gather(*late, return_exceptions=True)
 
+    async def reclaim_dead(self) -> list[str]:
+        """Take back the leases of this node's processes that are gone (due now on their queues)."""
+        node = self.store.node_id or default_node_id()
+        try:
+            taken = await asyncio.to_thread(self.store.reclaim, lambda owner: is_dead(owner, node))
+        except StoreError as e:
+            log.warning("%s queue: could not look for leases of dead processes: %s", self.queue, e)
+            return []
+        if taken:
+            log.warning("%s queue: took back %d message(s) held by dead processes of this node", self.queue, len(taken))
+        return taken
+
+    async def _heartbeat(self) -> None:
+        """Renew the leases being worked on, every third of a lease, until cancelled."""
+        interval = self.lease_seconds / 3
+        while True:
+            await asyncio.sleep(interval)
+            leases = list(self._held.values())
+            if not leases:
+                continue
+            try:
+                renewed = await asyncio.to_thread(self.store.renew, leases, self.lease_seconds)
+            except StoreError as e:  # the next beat tries again; the lease may run out meanwhile
+                log.warning("%s queue: leases not renewed: %s", self.queue, e)
+                continue
+            for lease, ok in zip(leases, renewed, strict=True):
+                if not ok and self._held.get(lease.message.id) is lease:
+                    log.warning("%s queue: the lease on %s was lost; another may have it", self.queue, lease.message.id)
+
     async def _handle_logged(self, lease: Lease) -> None:
         """A handler that fails counts a failure on the message: retried later, or shunted at the limit.
         One interrupted at shutdown gives its lease back at once."""
+        self._held[lease.message.id] = lease
         try:
             await self.handle(lease)
         except asyncio.CancelledError:
@@ -128,6 +178,9 @@ class QueueRunner(abc.ABC):
             raise
         except Exception as e:
             await self.failed(lease, e)
+        finally:
+            if self._held.get(lease.message.id) is lease:
+                del self._held[lease.message.id]
 
     async def failed(self, lease: Lease, error: BaseException) -> None:
         """Count a failure on the leased message; back on its queue after a wait, or to the shunt queue."""

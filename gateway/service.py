@@ -87,7 +87,7 @@ async def serve(
     policy = PolicyHolder(config.policy) if "worker" in parts else None  # PolicyError: do not start
     if policy is not None:
         loop.add_signal_handler(signal.SIGHUP, lambda: loop.create_task(asyncio.to_thread(policy.reload)))
-    store = store or open_store(config.store.url)
+    store = store or open_store(config.store.url, config.worker.node_id)
     workers: list[asyncio.Task[None]] = []
     server = committer = None
     tools: Inspectors | None = None

@@ -131,6 +131,8 @@ class RelayConfig(_Strict):
     dns_nameservers: list[str] = Field(default_factory=list)
     dns_port: int = 53
     dns_timeout: float = Field(default=5.0, gt=0)
+    # The longest one delivery attempt of one message may take (its lease is renewed meanwhile).
+    attempt_seconds: float = Field(default=600.0, gt=0)
 
     @field_validator("smarthost")
     @classmethod
@@ -229,7 +231,12 @@ class HoldConfig(_Strict):
 
 
 class WorkerConfig(_Strict):
-    lease_seconds: float = Field(default=300.0, gt=0)
+    # A worker's claim on a message; renewed every third of it while the work goes on (a heartbeat),
+    # so another node takes a dead node's messages over within this time of its last heartbeat.
+    lease_seconds: float = Field(default=30.0, gt=0)
+    # This node's name in lease tokens: a restarted node takes back at once what its dead processes
+    # held. Default: the host name. Processes of one machine share it; two nodes must not.
+    node_id: str | None = Field(default=None, min_length=1, max_length=200, pattern=r"^[^@/\s]+$")
     pipeline_concurrency: int = Field(default=8, gt=0)
     poll_interval: float = Field(default=0.2, gt=0)
     nice: int = Field(default=5, ge=0, le=19)

@@ -43,8 +43,6 @@ from gateway.store.base import Lease, Queue, Store, StoreError
 
 log = logging.getLogger(__name__)
 
-LEASE_BUDGET = 0.8  # share of the lease one delivery attempt may use
-
 
 class DeliveryWorker(QueueRunner):
     def __init__(
@@ -190,8 +188,9 @@ class DeliveryWorker(QueueRunner):
                 raise route
             else:
                 groups.setdefault(tuple(route), []).append(rcpt)
-        # Stay inside the lease: a worker that overruns it races the one that takes over (duplicates).
-        deadline = asyncio.get_running_loop().time() + self.lease_seconds * LEASE_BUDGET
+        # A bound on one attempt (the heartbeat keeps the lease meanwhile): a next hop that never
+        # answers must not hold the message, and a slot, for ever.
+        deadline = asyncio.get_running_loop().time() + self.config.relay.attempt_seconds
         for hops, group in groups.items():
             try:
                 async with asyncio.timeout_at(deadline):

@@ -15,12 +15,13 @@ from gateway.store.url import parse_store_url
 __all__ = ["Lease", "Queue", "Store", "StoreError", "open_store"]
 
 
-def open_store(url: str) -> Store:
+def open_store(url: str, node_id: str | None = None) -> Store:
+    """`node_id` names this node in lease tokens (gateway.store.owner); None: the host name."""
     where = parse_store_url(url)
     if where.kind == "sqlite":
         from gateway.store.sqlite import SqliteStore
 
-        return SqliteStore(where.path)
+        return SqliteStore(where.path, node_id=node_id)
     from gateway.store.redis import RedisStore
 
-    return RedisStore(where.redis_url, prefix=where.prefix)
+    return RedisStore(where.redis_url, prefix=where.prefix, node_id=node_id)

@@ -5,6 +5,11 @@ message to one worker for `lease_seconds`; if the worker dies, the lease runs ou
 claims it again (at-least-once). Every change after a claim is fenced by the lease token, so a worker
 whose lease ran out cannot overwrite the work of the one that took over.
 
+Leases are short and renewed (`renew`, a heartbeat) while the work goes on, so a dead node's messages
+are taken over soon, however long the work. Each lease token names its owner (node, pid, process start
+time: gateway.store.owner), and `reclaim` ends at once the leases of processes known to be dead: a node
+that restarts after a crash takes up its in-flight mail within seconds, not after the lease.
+
 All methods are blocking (sqlite3, redis-py); async code calls them through a thread
 (`asyncio.to_thread`) and never on the SMTP event loop directly.
 """
@@ -12,11 +17,12 @@ All methods are blocking (sqlite3, redis-py); async code calls them through a th
 from __future__ import annotations
 
 import abc
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 
 from gateway.message import QueuedMessage
+from gateway.store.owner import Owner
 
 
 class Queue(StrEnum):
@@ -46,6 +52,8 @@ class Lease:
 
 
 class Store(abc.ABC):
+    node_id: str | None = None  # this node's name in lease tokens (None: the host name)
+
     @abc.abstractmethod
     def accept(self, items: Sequence[tuple[QueuedMessage, bytes]], queue: Queue = Queue.INBOUND) -> None:
         """Durably store new messages with their raw bytes, all or none, due now.
@@ -68,6 +76,16 @@ class Store(abc.ABC):
         For acting on one known message (release a held one, an admin's requeue). A lease that ran
         out counts as not leased, as in `claim`; the lease is fenced like one from `claim`.
         """
+
+    @abc.abstractmethod
+    def renew(self, leases: Sequence[Lease], lease_seconds: float, now: float | None = None) -> list[bool]:
+        """The heartbeat: every lease still held now runs until now + lease_seconds. One bool per
+        lease: False for one that was lost (ran out and was taken over, or the message moved on)."""
+
+    @abc.abstractmethod
+    def reclaim(self, dead: Callable[[Owner], bool], now: float | None = None) -> list[str]:
+        """End every lease whose owner `dead(owner)` says is gone: its message is due now, on the same
+        queue, as after `release`. Returns the ids of the messages taken back."""
 
     @abc.abstractmethod
     def raw(self, message_id: str) -> bytes:

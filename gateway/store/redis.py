@@ -52,6 +52,7 @@ from redis.sentinel import Sentinel
 from gateway.message import QueuedMessage
 from gateway.store import codec
 from gateway.store.base import Lease, Queue, Store, StoreError
+from gateway.store.owner import SEPARATOR, Owner, current, token_owner
 
 log = logging.getLogger(__name__)
 
@@ -75,12 +76,13 @@ def _redis_errors(fn: Callable[_P, _T]) -> Callable[_P, _T]:
     return wrapper
 
 
-# KEYS: due zset, lease hash, seq, fv hash. ARGV: now, lease until, limit.
+# KEYS: due zset, lease hash, seq, fv hash. ARGV: now, lease until, limit, owner.
+# A token is a number never used before, then the owner (gateway.store.owner): "<n>@<node>/<pid>/<start>".
 _CLAIM = """
 local ids = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, tonumber(ARGV[3]))
 local out = {}
 for _, id in ipairs(ids) do
-  local token = tostring(redis.call('INCR', KEYS[3]))
+  local token = tostring(redis.call('INCR', KEYS[3])) .. '@' .. ARGV[4]
   redis.call('ZADD', KEYS[1], ARGV[2], id)
   redis.call('HSET', KEYS[2], id, token)
   out[#out + 1] = id
@@ -90,7 +92,7 @@ end
 return out
 """
 
-# KEYS: due zset, lease hash, seq, fv hash. ARGV: id, now, lease until.
+# KEYS: due zset, lease hash, seq, fv hash. ARGV: id, now, lease until, owner.
 # Leased = a token in the lease hash and a score (the lease's end) after now; a lease that ran out
 # does not count, as in _CLAIM. Returns {token, fields version}, or {} if not on the queue or leased.
 _CLAIM_MESSAGE = """
@@ -102,7 +104,7 @@ end
 if redis.call('HEXISTS', KEYS[2], id) == 1 and tonumber(score) > tonumber(ARGV[2]) then
   return {}
 end
-local token = tostring(redis.call('INCR', KEYS[3]))
+local token = tostring(redis.call('INCR', KEYS[3])) .. '@' .. ARGV[4]
 redis.call('ZADD', KEYS[1], ARGV[3], id)
 redis.call('HSET', KEYS[2], id, token)
 return {token, redis.call('HGET', KEYS[4], id) or ''}
@@ -173,6 +175,40 @@ redis.call('HDEL', KEYS[3], id)
 redis.call('HDEL', KEYS[4], id)
 redis.call('HDEL', KEYS[5], id)
 return 1
+"""
+
+# KEYS: due, lease. ARGV: lease until, then (id, token) pairs. Returns 1 (renewed) or 0 (lost) each.
+_RENEW = """
+local out = {}
+for i = 2, #ARGV, 2 do
+  local id = ARGV[i]
+  if redis.call('HGET', KEYS[2], id) == ARGV[i + 1] and redis.call('ZSCORE', KEYS[1], id) then
+    redis.call('ZADD', KEYS[1], 'XX', ARGV[1], id)
+    out[#out + 1] = 1
+  else
+    out[#out + 1] = 0
+  end
+end
+return out
+"""
+
+# KEYS: lease, then the due zsets of every queue. ARGV: now, then (id, token) pairs.
+# Ends each lease that still holds that token: due now on its queue. Returns the ids taken back.
+_RECLAIM = """
+local out = {}
+for i = 2, #ARGV, 2 do
+  local id = ARGV[i]
+  if redis.call('HGET', KEYS[1], id) == ARGV[i + 1] then
+    for k = 2, #KEYS do
+      if redis.call('ZSCORE', KEYS[k], id) then
+        redis.call('ZADD', KEYS[k], ARGV[1], id)
+      end
+    end
+    redis.call('HDEL', KEYS[1], id)
+    out[#out + 1] = id
+  end
+end
+return out
 """
 
 # KEYS: due, lease. ARGV: id, token, now.
@@ -276,10 +312,11 @@ def _connect_sentinel(url: str, options: dict[str, Any]) -> redis.Redis:
 
 
 class RedisStore(Store):
-    def __init__(self, url: str, prefix: str = "gw") -> None:
+    def __init__(self, url: str, prefix: str = "gw", *, node_id: str | None = None) -> None:
         if not prefix or any(c in prefix for c in "{}"):
             raise ValueError("the redis key prefix must be non-empty and free of '{' and '}'")
         self.prefix = prefix
+        self.node_id = node_id
         self._r = connect_redis(url)
         self._closed = False
         tag = f"{{{prefix}:q}}"
@@ -295,6 +332,8 @@ class RedisStore(Store):
         self._move = self._r.register_script(_MOVE)
         self._finish = self._r.register_script(_FINISH)
         self._release = self._r.register_script(_RELEASE)
+        self._renew = self._r.register_script(_RENEW)
+        self._reclaim = self._r.register_script(_RECLAIM)
         self._locate = self._r.register_script(_LOCATE)
         self._list = self._r.register_script(_LIST)
         self._check_durability()
@@ -366,7 +405,7 @@ class RedisStore(Store):
         now = time.time() if now is None else now
         out = self._claim(
             keys=[self._due[queue], self._lease, self._seq, self._fv],
-            args=[_score(now), _score(now + lease_seconds), limit],
+            args=[_score(now), _score(now + lease_seconds), limit, str(current(self.node_id))],
         )
         claimed = [(_s(out[i]), _s(out[i + 1]), _s(out[i + 2])) for i in range(0, len(out), 3)]
         if not claimed:
@@ -394,7 +433,7 @@ class RedisStore(Store):
         now = time.time() if now is None else now
         out = self._claim_message(
             keys=[self._due[queue], self._lease, self._seq, self._fv],
-            args=[message_id, _score(now), _score(now + lease_seconds)],
+            args=[message_id, _score(now), _score(now + lease_seconds), str(current(self.node_id))],
         )
         if not out:
             return None
@@ -405,6 +444,41 @@ class RedisStore(Store):
             log.error("redis store: message %s is queued but its data is missing", message_id)
             return None
         return Lease(message=codec.decode(fields), queue=queue, token=token)
+
+    @_redis_errors
+    def renew(self, leases: Sequence[Lease], lease_seconds: float, now: float | None = None) -> list[bool]:
+        if not leases:
+            return []
+        self._client()
+        until = _score((time.time() if now is None else now) + lease_seconds)
+        ok: dict[int, bool] = {}
+        for queue in {lease.queue for lease in leases}:  # one script per queue: its own due zset
+            mine = [(i, lease) for i, lease in enumerate(leases) if lease.queue is queue]
+            args: list[str] = [until]
+            for _, lease in mine:
+                args += [lease.message.id, lease.token]
+            out = self._renew(keys=[self._due[queue], self._lease], args=args)
+            ok.update((i, bool(int(v))) for (i, _), v in zip(mine, out, strict=True))
+        return [ok[i] for i in range(len(leases))]
+
+    @_redis_errors
+    def reclaim(self, dead: Callable[[Owner], bool], now: float | None = None) -> list[str]:
+        r = self._client()
+        held: dict[Any, Any] = r.hgetall(self._lease)
+        verdicts: dict[str, bool] = {}
+        args: list[str] = [_score(time.time() if now is None else now)]
+        for raw_id, raw_token in held.items():
+            token = _s(raw_token)
+            owner_text = token.partition(SEPARATOR)[2]
+            if owner_text not in verdicts:
+                owner = token_owner(token)
+                verdicts[owner_text] = owner is not None and dead(owner)
+            if verdicts[owner_text]:
+                args += [_s(raw_id), token]
+        if len(args) == 1:
+            return []
+        out = self._reclaim(keys=[self._lease] + [self._due[q] for q in _QUEUES], args=args)
+        return [_s(v) for v in out]
 
     @_redis_errors
     def raw(self, message_id: str) -> bytes:

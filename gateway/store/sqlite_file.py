@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import fcntl
+import hashlib
 import os
 import sqlite3
 import time
@@ -80,6 +81,45 @@ class WriteLock:
     def __exit__(self, *exc: object) -> None:
         if self._fd >= 0:
             fcntl.flock(self._fd, fcntl.LOCK_UN)
+
+    def close(self) -> None:
+        if self._fd >= 0:
+            os.close(self._fd)
+            self._fd = -1
+
+
+class NodeLock:
+    """A shared lock, beside the database file, that every process of one node holds while it uses the
+    file (one lock file per node id). Another node may take it exclusively only when no process of
+    that node is left (flock works across the processes and containers of one kernel, which SQLite
+    needs anyway): then every lease that node held is known to be dead (gateway.store.owner).
+    """
+
+    def __init__(self, db_path: str, node: str) -> None:
+        self._db_path = db_path
+        self._fd = -1 if db_path == ":memory:" else os.open(self.path_of(db_path, node), os.O_RDWR | os.O_CREAT, 0o600)
+        if self._fd >= 0:
+            fcntl.flock(self._fd, fcntl.LOCK_SH)
+
+    @staticmethod
+    def path_of(db_path: str, node: str) -> str:
+        return f"{db_path}-node-{hashlib.sha256(node.encode()).hexdigest()[:16]}.lock"
+
+    def gone(self, node: str) -> bool:
+        """True when no process of `node` holds its lock (it never ran here, or every one has exited)."""
+        if self._db_path == ":memory:":
+            return False
+        try:
+            fd = os.open(self.path_of(self._db_path, node), os.O_RDWR)
+        except FileNotFoundError:
+            return True
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return False
+        finally:
+            os.close(fd)  # closing drops the lock we may have taken
+        return True
 
     def close(self) -> None:
         if self._fd >= 0:

@@ -6,11 +6,13 @@ import asyncio
 import dataclasses
 import logging
 import multiprocessing
+import os
 import secrets
 import shutil
 import socket
 import sqlite3
 import subprocess
+import sys
 import threading
 import time
 from collections import Counter
@@ -26,6 +28,7 @@ from gateway.message import QueuedMessage
 from gateway.store import open_store
 from gateway.store.base import Lease, Queue, Store, StoreError
 from gateway.store.group_commit import GroupCommitter
+from gateway.store.owner import is_dead
 from gateway.store.redis import RedisStore
 from gateway.store.sqlite import SCHEMA_VERSION, SqliteStore
 
@@ -884,3 +887,108 @@ def test_sqlite_writers_wait_for_the_file_lock(tmp_path: Path, make_message: Any
     assert store.raw(msg.id) == raw
     other.close()
     store.close()
+
+
+# -- heartbeat and reclaim (crash recovery in seconds, not after a lease)
+
+
+def test_renew_keeps_a_lease_and_reports_one_that_was_lost(store: Store, make_message: Any) -> None:
+    first, second = make_message(), make_message()
+    store.accept([first, second])
+    t = later()
+    leases = store.claim(Queue.INBOUND, 2, 1.0, now=t)
+    assert len(leases) == 2
+    mine, lost = leases
+    assert store.renew([mine, lost], 10.0, now=t + 0.5) == [True, True]
+    # The second one is given back and taken by someone else: renewing it fails, the other still holds.
+    store.release(lost)
+    assert [x.message.id for x in store.claim(Queue.INBOUND, 5, LEASE, now=t + 0.6)] == [lost.message.id]
+    assert store.renew([mine, lost], 10.0, now=t + 5) == [True, False]
+    assert store.claim(Queue.INBOUND, 5, LEASE, now=t + 14) == []  # renewed to t + 15: not free yet
+    assert store.move(mine, Queue.OUTBOUND, mine.message)
+    assert store.renew([mine], 10.0) == [False]  # moved on: nothing to renew
+    assert store.renew([], 10.0) == []
+
+
+def test_reclaim_ends_only_the_leases_of_dead_owners(store_url: str, make_message: Any) -> None:
+    ours, theirs = open_store(store_url, node_id="node-a"), open_store(store_url, node_id="node-b")
+    try:
+        a, b = make_message(), make_message()
+        ours.accept([a, b])
+        t = later()
+        (lease_a,) = ours.claim(Queue.INBOUND, 1, LEASE, now=t)
+        (lease_b,) = theirs.claim(Queue.INBOUND, 1, LEASE, now=t)
+        assert lease_a.token != lease_b.token
+        owners: list[Any] = []
+
+        def dead(owner: Any) -> bool:
+            owners.append(owner)
+            return bool(owner.node == "node-b")
+
+        assert ours.reclaim(dead, now=t + 1) == [lease_b.message.id]
+        assert {o.node for o in owners} == {"node-a", "node-b"}
+        assert all(o.pid > 0 for o in owners)
+        # Due at once, on its own queue, and the dead owner's lease is fenced off.
+        (again,) = ours.claim(Queue.INBOUND, 5, LEASE, now=t + 1)
+        assert again.message.id == lease_b.message.id
+        assert not theirs.move(lease_b, Queue.OUTBOUND, lease_b.message)
+        assert ours.move(lease_a, Queue.OUTBOUND, lease_a.message)
+        assert ours.reclaim(lambda owner: False) == []
+    finally:
+        ours.close()
+        theirs.close()
+
+
+_CLAIM_AND_WAIT = """
+import sys, time
+from gateway.store import open_store
+from gateway.store.base import Queue
+store = open_store(sys.argv[1], node_id="node-x")
+leases = store.claim(Queue.INBOUND, 10, 300.0, now=time.time() + 1)
+print(len(leases), flush=True)
+time.sleep(600)
+"""
+
+
+def test_a_killed_process_leases_are_taken_back_at_once(store_url: str, make_message: Any) -> None:
+    """A real process claims and is SIGKILLed: the same node sees it is gone (pid and start time)."""
+    store = open_store(store_url, node_id="node-x")
+    try:
+        batch = [make_message() for _ in range(3)]
+        store.accept(batch)
+        env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])}
+        child = subprocess.Popen(
+            [sys.executable, "-c", _CLAIM_AND_WAIT, store_url], stdout=subprocess.PIPE, env=env, text=True
+        )
+        try:
+            assert child.stdout is not None and child.stdout.readline().strip() == "3"
+            assert store.reclaim(lambda owner: is_dead(owner, "node-x")) == []  # alive: kept
+            assert store.reclaim(lambda owner: is_dead(owner, "node-y")) == []  # another node: never ours
+        finally:
+            child.kill()
+            child.wait()
+        taken = store.reclaim(lambda owner: is_dead(owner, "node-x"))
+        assert sorted(taken) == sorted(m.id for m, _ in batch)
+        assert len(store.claim(Queue.INBOUND, 10, LEASE, now=later())) == 3
+    finally:
+        store.close()
+
+
+def test_sqlite_a_node_whose_processes_are_all_gone_loses_its_leases(tmp_path: Path, make_message: Any) -> None:
+    """SQLite: every process using the file is on this kernel; the node holding the file owns the
+    leases of a node none of whose processes holds its lock any more (a renamed container, say)."""
+    url = f"sqlite:///{tmp_path}/gateway.db"
+    ours, theirs = open_store(url, node_id="node-new"), open_store(url, node_id="node-old")
+    try:
+        msg, raw = make_message()
+        ours.accept([(msg, raw)])
+        (lease,) = theirs.claim(Queue.INBOUND, 1, LEASE, now=later())
+        assert ours.reclaim(lambda owner: False) == []  # node-old still runs
+    finally:
+        theirs.close()  # its last process is gone
+    try:
+        assert ours.reclaim(lambda owner: False) == [msg.id]
+        assert [x.message.id for x in ours.claim(Queue.INBOUND, 5, LEASE, now=later())] == [msg.id]
+        assert lease.token.endswith(f"@node-old/{os.getpid()}/" + lease.token.rsplit("/", 1)[1])
+    finally:
+        ours.close()

@@ -300,11 +300,11 @@ async def test_sender_refused_is_permanent_for_all(outbound_store: Store) -> Non
     assert len(status_blocks(notice)) == 2
 
 
-async def test_an_attempt_stays_within_the_lease(outbound_store: Store) -> None:
+async def test_an_attempt_stays_within_its_time(outbound_store: Store) -> None:
     async with Sink() as sink:
         sink.hold_data = asyncio.Event()  # the next hop takes the message but never answers DATA
         config = make_config(f"127.0.0.1:{sink.port}")
-        config = config.model_copy(update={"worker": config.worker.model_copy(update={"lease_seconds": 0.5})})
+        config = config.model_copy(update={"relay": config.relay.model_copy(update={"attempt_seconds": 0.5})})
         worker = worker_for(outbound_store, config)
         queued = enqueue(outbound_store, ["partner@partner.example"])
         assert await worker.run_once() == 1
