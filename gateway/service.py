@@ -87,7 +87,12 @@ async def serve(
     policy = PolicyHolder(config.policy) if "worker" in parts else None  # PolicyError: do not start
     if policy is not None:
         loop.add_signal_handler(signal.SIGHUP, lambda: loop.create_task(asyncio.to_thread(policy.reload)))
-    store = store or open_store(config.store.url, config.worker.node_id)
+    store = store or open_store(
+        config.store.url,
+        config.worker.node_id,
+        min_replicas=config.store.redis_min_replicas,
+        replica_timeout=config.store.redis_replica_timeout,
+    )
     workers: list[asyncio.Task[None]] = []
     server = committer = None
     tools: Inspectors | None = None

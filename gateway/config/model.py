@@ -144,6 +144,10 @@ class RelayConfig(_Strict):
 
 class StoreConfig(_Strict):
     url: str = "sqlite:///var/lib/gateway/gateway.db"
+    # Redis: a message is answered 250 only once this many replicas have it (WAIT); fewer within
+    # redis_replica_timeout seconds answers 451 (the MTA sends again). 0: the primary's AOF alone.
+    redis_min_replicas: int = Field(default=0, ge=0, le=16)
+    redis_replica_timeout: float = Field(default=1.0, gt=0, le=60)
 
     @field_validator("url")
     @classmethod

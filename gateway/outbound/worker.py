@@ -190,7 +190,7 @@ class DeliveryWorker(QueueRunner):
                 groups.setdefault(tuple(route), []).append(rcpt)
         # A bound on one attempt (the heartbeat keeps the lease meanwhile): a next hop that never
         # answers must not hold the message, and a slot, for ever.
-        deadline = asyncio.get_running_loop().time() + self.config.relay.attempt_seconds
+        deadline = asyncio.get_running_loop().time() + self.relay.attempt_seconds
         for hops, group in groups.items():
             try:
                 async with asyncio.timeout_at(deadline):

@@ -15,8 +15,9 @@ from gateway.store.url import parse_store_url
 __all__ = ["Lease", "Queue", "Store", "StoreError", "open_store"]
 
 
-def open_store(url: str, node_id: str | None = None) -> Store:
-    """`node_id` names this node in lease tokens (gateway.store.owner); None: the host name."""
+def open_store(url: str, node_id: str | None = None, *, min_replicas: int = 0, replica_timeout: float = 1.0) -> Store:
+    """`node_id` names this node in lease tokens (gateway.store.owner); None: the host name.
+    Redis: `accept` returns only once `min_replicas` replicas have the messages (WAIT)."""
     where = parse_store_url(url)
     if where.kind == "sqlite":
         from gateway.store.sqlite import SqliteStore
@@ -24,4 +25,10 @@ def open_store(url: str, node_id: str | None = None) -> Store:
         return SqliteStore(where.path, node_id=node_id)
     from gateway.store.redis import RedisStore
 
-    return RedisStore(where.redis_url, prefix=where.prefix, node_id=node_id)
+    return RedisStore(
+        where.redis_url,
+        prefix=where.prefix,
+        node_id=node_id,
+        min_replicas=min_replicas,
+        replica_timeout=replica_timeout,
+    )

@@ -1,9 +1,10 @@
-"""The scale-out store: several gateway nodes share one Redis (standalone, Sentinel, or Cluster-ready).
+"""The scale-out store: several gateway nodes share one Redis (standalone or with Sentinel).
 
 Persistence that makes "250 after durable storage" true: `appendonly yes`, `appendfsync always`,
 `maxmemory-policy noeviction`. The store checks them on open and logs one WARNING if they differ.
 
-Key design: every atomic operation touches ONE hash slot, so Redis Cluster needs no change. With the
+Key design: every atomic operation touches ONE hash slot (no cluster client exists yet, but the keys
+would not stand in its way). `store.redis_min_replicas` makes accept WAIT for replicas. With the
 default prefix `gw`:
 
     {gw:q}:<queue>          zset  message id -> due time; while leased, the time the lease runs out
@@ -312,11 +313,21 @@ def _connect_sentinel(url: str, options: dict[str, Any]) -> redis.Redis:
 
 
 class RedisStore(Store):
-    def __init__(self, url: str, prefix: str = "gw", *, node_id: str | None = None) -> None:
+    def __init__(
+        self,
+        url: str,
+        prefix: str = "gw",
+        *,
+        node_id: str | None = None,
+        min_replicas: int = 0,
+        replica_timeout: float = 1.0,
+    ) -> None:
         if not prefix or any(c in prefix for c in "{}"):
             raise ValueError("the redis key prefix must be non-empty and free of '{' and '}'")
         self.prefix = prefix
         self.node_id = node_id
+        self.min_replicas = min_replicas
+        self.replica_timeout = replica_timeout
         self._r = connect_redis(url)
         self._closed = False
         tag = f"{{{prefix}:q}}"
@@ -386,7 +397,15 @@ class RedisStore(Store):
             args += [message.id, _score(message.received_at)]
         keys = [self._due[queue], self._order[queue], self._fv, self._rv, self._lease]
         try:
-            self._accept(keys=keys + [self._order[q] for q in _QUEUES], args=args)
+            if self.min_replicas:
+                # WAIT counts the writes of its own connection: the script and WAIT share one (a
+                # pipeline); the data written before the script precedes it in the replication stream.
+                pipe = r.pipeline(transaction=False)
+                self._accept(keys=keys + [self._order[q] for q in _QUEUES], args=args, client=pipe)
+                pipe.wait(self.min_replicas, int(self.replica_timeout * 1000))
+                acked = int(pipe.execute()[-1])
+            else:
+                self._accept(keys=keys + [self._order[q] for q in _QUEUES], args=args)
         except redis.ResponseError:
             with contextlib.suppress(redis.RedisError):  # best effort: unused versions of our own
                 pipe = r.pipeline(transaction=False)
@@ -394,6 +413,12 @@ class RedisStore(Store):
                     pipe.hdel(self._data(message.id), f"f:{version}", f"r:{version}")
                 pipe.execute()
             raise
+        # Replication is asynchronous: without WAIT, a failover may promote a replica that lacks a
+        # message answered 250 a moment before the primary died. With it, the 250 waits one round
+        # trip to the replicas; fewer in time raises StoreError (451): the message is stored on the
+        # primary all the same, so the MTA's retry may make a duplicate, never a loss.
+        if self.min_replicas and acked < self.min_replicas:
+            raise StoreError(f"redis: {acked} of {self.min_replicas} replicas confirmed the write in time")
 
     @_redis_errors
     def claim(self, queue: Queue, limit: int, lease_seconds: float, now: float | None = None) -> list[Lease]:
