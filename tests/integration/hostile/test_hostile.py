@@ -7,6 +7,7 @@ attachment it could not read to an external recipient.
 
 from __future__ import annotations
 
+import contextlib
 import email
 import email.parser
 import email.policy
@@ -185,10 +186,13 @@ def test_a_stranger_cannot_relay(target: Target) -> None:
         assert code == 554 and "5.7.1" in text
         assert client.closed_within(5)
     with RawSMTP(target.port, source="127.0.0.2") as client:
-        # Pipelined before the greeting, as a spammer would: nothing is read.
-        client.send(f"EHLO x\r\nMAIL FROM:<{SENDER}>\r\nRCPT TO:<{EXTERNAL}>\r\nDATA\r\n".encode())
-        client.send(message("stranger") + b".\r\n")
-        assert client.reply()[0] == 554
+        # Pipelined before the greeting, as a spammer would: nothing is read (the server may have
+        # closed the connection before all of it was sent).
+        pipelined = f"EHLO x\r\nMAIL FROM:<{SENDER}>\r\nRCPT TO:<{EXTERNAL}>\r\nDATA\r\n".encode()
+        with contextlib.suppress(OSError):
+            client.send(pipelined + message("stranger") + b".\r\n")
+        with contextlib.suppress(OSError):
+            assert client.reply()[0] in (554, 0)
     time.sleep(0.5)
     assert delivered(target, "stranger") == []
 
