@@ -3,7 +3,8 @@ stop cleanly: messages in flight get `shutdown_seconds` to finish, the rest are 
 their leases released (due at once), so that nothing waits for a lease to run out.
 
 Every failure path ends: an exception escaping a worker's handler counts a failure on the message
-(`QueuedMessage.failures`, stored with it) and puts it back on its queue after a doubling wait; at
+(`QueuedMessage.failures`, stored with it; a StoreError is the store's, not the message's, and is
+only retried) and puts it back on its queue after a doubling wait; at
 `worker.max_failures` it goes to the shunt queue with the error, for an administrator
 (`gateway queue list shunt`, the admin page), and `on_shunt` tells the sender where a human must act.
 One log line (with the traceback) per failure, never a silent retry at every lease expiry.
@@ -22,6 +23,7 @@ import asyncio
 import contextlib
 import logging
 import time
+from collections import Counter
 from collections.abc import Awaitable, Callable
 from dataclasses import replace
 
@@ -38,6 +40,7 @@ PREFETCH_BYTES = 256 * 1024
 # Parked messages (see QueueRunner.parked) free their slot, up to this many times `concurrency`.
 PARKED_PER_SLOT = 2
 DEFAULT_MAX_FAILURES = 5
+STORE_ERRORS_FREE = 20  # store errors on one message retried at once before they count as failures
 RECLAIM_SECONDS = 5.0  # how often a running worker looks for leases of this node's dead processes
 
 # Called once a message was moved to the shunt queue (the sender's notice); gets its raw bytes if known.
@@ -72,6 +75,7 @@ class QueueRunner(abc.ABC):
         self.claim_batch = max(1, concurrency // 4)
         self._running: set[asyncio.Task[None]] = set()
         self._held: dict[str, Lease] = {}  # leases being worked on: the heartbeat renews them
+        self._store_errors: Counter[str] = Counter()  # message id -> store errors in a row, not yet counted
 
     @abc.abstractmethod
     async def handle(self, lease: Lease) -> None:
@@ -172,6 +176,7 @@ class QueueRunner(abc.ABC):
         self._held[lease.message.id] = lease
         try:
             await self.handle(lease)
+            self._store_errors.pop(lease.message.id, None)
         except asyncio.CancelledError:
             with contextlib.suppress(StoreError):  # else the lease runs out instead
                 await asyncio.shield(asyncio.to_thread(self.store.release, lease))
@@ -183,8 +188,20 @@ class QueueRunner(abc.ABC):
                 del self._held[lease.message.id]
 
     async def failed(self, lease: Lease, error: BaseException) -> None:
-        """Count a failure on the leased message; back on its queue after a wait, or to the shunt queue."""
+        """Count a failure on the leased message; back on its queue after a wait, or to the shunt queue.
+
+        The store failing (StoreError: Redis restarting, a disk error) is not the message's fault: the
+        lease is given back (due at once; it runs out if the store is still down) without counting, up
+        to STORE_ERRORS_FREE times in a row for one message in this process; then it counts as well."""
         message = lease.message
+        if isinstance(error, StoreError):
+            self._store_errors[message.id] += 1
+            if self._store_errors[message.id] <= STORE_ERRORS_FREE:
+                log.warning("%s queue: store error on %s (retried, not counted): %s", self.queue, message.id, error)
+                with contextlib.suppress(StoreError):
+                    await asyncio.to_thread(self.store.release, lease)
+                return
+        self._store_errors.pop(message.id, None)
         message.failures += 1
         message.last_error = describe_error(error)
         n, limit = message.failures, self.max_failures

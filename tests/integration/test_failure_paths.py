@@ -254,3 +254,32 @@ async def test_hold_loop_exception_with_the_message_still_held(
     assert len(failure_lines(caplog, hold.id)) == MAX_FAILURES
     assert_only_on_shunt(store, hold.id, "hold loop")
     assert_sender_told(store, hold.id)
+
+
+async def test_a_store_error_is_retried_at_once_without_counting(
+    store: Store, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Redis restarting mid-message is not the message's fault: retried, not counted, not shunted."""
+    from gateway.store.base import StoreError
+
+    cfg = config()
+    calls = []
+
+    async def flaky(store_: Store, lease: Any, *args: Any) -> None:
+        calls.append(lease.message.id)
+        if len(calls) <= 3:
+            raise StoreError("redis: ConnectionError: restarting")
+        assert store_.finish(lease)
+
+    monkeypatch.setattr(flow, "process", flaky)
+    worker = PipelineWorker(
+        store, cfg.worker, cast(Inspectors, None), cast(PolicyHolder, SimpleNamespace(current=None))
+    )
+    message = enqueue(store, Queue.INBOUND)
+    for _ in range(10):
+        await worker.run_once()
+        if store.get(message.id) is None:
+            break
+    assert calls == [message.id] * 4  # three store errors, then done: no failure waits in between
+    assert store.get(message.id) is None and store.counts()[Queue.SHUNT] == 0
+    assert failure_lines(caplog, message.id) == []
