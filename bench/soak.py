@@ -119,6 +119,13 @@ def _held_ids(url: str) -> set[str]:
         store.close()
 
 
+def _pct(values: list[float], q: float) -> float:
+    if not values:
+        return 0.0
+    ordered = sorted(values)
+    return round(ordered[min(len(ordered) - 1, int(len(ordered) * q / 100))], 1)
+
+
 def soak(messages: int, rate: float, every: float, sessions: int) -> dict[str, object]:
     tmp = Path(tempfile.mkdtemp(prefix="gw-soak-"))
     redis = OwnRedis().start()
@@ -192,13 +199,17 @@ def soak(messages: int, rate: float, every: float, sessions: int) -> dict[str, o
     # The longest wait after a fault cleared: for each delivered message accepted before a fault
     # ended and delivered after it, arrival minus the end of the last such fault.
     longest, longest_fault = 0.0, ""
+    after_fault: list[float] = []
+    untouched: list[float] = []  # accepted-to-arrival of messages no fault came between
     for test_id in delivered:
         arrived_at, accepted_at = delivered_at[test_id], accepted[test_id]
         before = [f for f in schedule.faults if f.cleared and f.began < arrived_at and accepted_at < f.cleared]
         if not before:
+            untouched.append(arrived_at - accepted_at)
             continue
         last = max(before, key=lambda f: f.cleared)
         wait = arrived_at - last.cleared
+        after_fault.append(wait)
         if wait > longest:
             longest, longest_fault = wait, last.name
     return {
@@ -212,6 +223,8 @@ def soak(messages: int, rate: float, every: float, sessions: int) -> dict[str, o
         "lost_ids": sorted(lost)[:20],
         "faults": Counter(f.name for f in schedule.faults),
         "longest_wait_after_fault_s": round(longest, 1),
+        "wait_after_fault_p50_p99_s": (_pct(after_fault, 50), _pct(after_fault, 99)),
+        "latency_without_fault_p50_p99_max_s": (_pct(untouched, 50), _pct(untouched, 99), _pct(untouched, 100)),
         "longest_wait_fault": longest_fault,
         "taken_back_lines": log.count("took back"),
         "shunted": counts[Queue.SHUNT],
