@@ -271,11 +271,15 @@ def _queue(config: Config, args: argparse.Namespace) -> int:
                 print(f"gateway: {args.message_id} is not on the shunt queue", file=sys.stderr)
                 return EXIT_ERROR
             message = lease.message
-            message.failures, message.shunt_reason = 0, ""
-            if not store.move(lease, Queue.INBOUND, message):
+            # Back to the queue it failed on, as the admin page's retry does: delivery failures are
+            # delivered again, everything else is inspected again.
+            outbound = message.released or message.is_notice or bool(message.delivered)
+            target = Queue.OUTBOUND if outbound or message.shunt_reason.startswith("outbound") else Queue.INBOUND
+            message.failures, message.attempts, message.shunt_reason = 0, 0, ""
+            if not store.move(lease, target, message):
                 print(f"gateway: {args.message_id} was moved meanwhile", file=sys.stderr)
                 return EXIT_ERROR
-            print(f"{message.id} back on the inbound queue")
+            print(f"{message.id} back on the {target} queue")
         else:
             for m in store.list_queue(Queue(args.queue), limit=args.limit):
                 note = m.shunt_reason or m.deferred_reason or m.last_error
