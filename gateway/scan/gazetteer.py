@@ -31,7 +31,7 @@ from typing import TypedDict
 
 log = logging.getLogger(__name__)
 
-FORMAT = 1
+FORMAT = 2
 CACHE_ENV = "GATEWAY_GAZETTEER_CACHE"
 
 # Length-preserving folds applied to text and names alike (offsets in the folded text are offsets in
@@ -39,18 +39,21 @@ CACHE_ENV = "GATEWAY_GAZETTEER_CACHE"
 _FOLD = str.maketrans({"ヶ": "ケ", "ヵ": "カ", "‐": "-", "‑": "-", "‒": "-", "–": "-", "—": "-", "―": "-", "−": "-"})
 KANJI_DIGITS = "〇一二三四五六七八九"
 _NUMBER = re.compile(r"[0-9]+|[〇一二三四五六七八九十百千]+")
-# Town names that are only a block number (一丁目, 三条, 二号 in a few municipalities) would swallow
-# the block number of every address there: they are left out of the lookup.
-_BLOCK_ONLY = re.compile(r"#(?:条|号|線|丁目|番地?|地割|区|町目)?")
+# A town name that is only a number would swallow the block number of every address there.
+_BLOCK_ONLY = re.compile(r"#")
 
 
 def fold(text: str) -> str:
     return text.translate(_FOLD)
 
 
+# Town names are written both ways: 霞が関 / 霞ヶ関, 丸の内 / 丸ノ内, 虎ノ門 / 虎の門.
+_SPELLING = str.maketrans({"が": "ケ", "ガ": "ケ", "の": "ノ"})
+
+
 def town_key(name: str) -> str:
-    """The matching key of a town name: NFKC, folded, every number run as '#'."""
-    return _NUMBER.sub("#", fold(unicodedata.normalize("NFKC", name)))
+    """The matching key of a town name: NFKC, folded, one spelling of ケ/が and ノ/の, numbers as '#'."""
+    return _NUMBER.sub("#", fold(unicodedata.normalize("NFKC", name)).translate(_SPELLING))
 
 
 def kanji_number(s: str) -> int | None:
@@ -141,7 +144,7 @@ class Gazetteer:
                 key.append(folded[p])
                 p += 1
             ends.append(p)
-        s = "".join(key)
+        s = "".join(key).translate(_SPELLING)
         for n in range(len(s), 0, -1):
             candidate = s[:n]
             having = tuple(i for i in ids if candidate in self.municipalities[i].towns)
@@ -161,11 +164,11 @@ class Gazetteer:
 
 def _variants(name: str) -> set[str]:
     """How people write a municipality: as Japan Post does, the 政令市 without its 区 (and with a
-    space before it), a town or village without its 郡 (and with a space after the 郡)."""
+    space before it) and the 区 alone, a town or village without its 郡 (and with a space after it)."""
     out = {name}
     m = re.fullmatch(r"(.+?市)(.+区)", name)
-    if m:
-        out |= {m.group(1), f"{m.group(1)} {m.group(2)}"}
+    if m:  # and the 区 alone (港北区, 中京区; 中区 is in several cities: all are tried)
+        out |= {m.group(1), f"{m.group(1)} {m.group(2)}", m.group(2)}
     m = re.fullmatch(r"(.+?郡)(.+[町村])", name)
     if m:
         out |= {m.group(2), f"{m.group(1)} {m.group(2)}"}

@@ -39,8 +39,32 @@ _NUM = r"(?:\d{1,4}|[一二三四五六七八九十]{1,3})"
 _BLOCK = rf"{_NUM}(?:丁目|番地|番|号|-|の){_NUM}?(?:(?:番地|番|号|-|の)\d{{1,4}})*(?:号)?"
 
 _OFFICE_AFTER = re.compile(r"\s?[^\n\t]{0,12}?(?:ビル|タワー|\d+F|\d+階|会館|センター|ホール)")
+# Before an address (on its line, or on a short label line above it): an organisation's place.
 _OFFICE_BEFORE = words_regex(
-    ("本社", "支社", "支店", "営業所", "事務所", "オフィス", "会場", "所在地", "工場", "店舗", "venue", "office")
+    (
+        "本社",
+        "支社",
+        "支店",
+        "本店",
+        "営業所",
+        "事務所",
+        "オフィス",
+        "会場",
+        "開催地",
+        "場所",
+        "所在地",
+        "工場",
+        "店舗",
+        "株式会社",
+        "有限会社",
+        "合同会社",
+        "(株)",
+        "(有)",
+        "御中",
+        "venue",
+        "office",
+        "headquarters",
+    )
 )
 
 # -- the gazetteer way (on folded text: ヶ→ケ, dashes → '-') -------------------------------------------
@@ -52,11 +76,12 @@ _BLOCK_G = re.compile(
     rf" ?(?P<block>(?:[甲乙丙丁] ?)?(?:[0-9]{{1,5}}|{_N}(?= ?{_SEP} ?[甲乙丙丁]?{_N}|丁目|番地|番|号))"
     rf"(?: ?{_SEP} ?[甲乙丙丁]?{_N})*(?: ?(?:丁目|番地|番|号)(?!室))?)"
     # not a time, a date, a count or an amount, nor the start of a Kyoto street (七条下る)
-    r"(?![0-9]|[:時分秒日月年名人回件円%個枚度歳才万億点位歩戸条]|ヶ月|か月|カ月)"
+    r"(?![0-9]|[:時分秒日月年名人回件円%個枚度歳才万億点位歩条]|ヶ月|か月|カ月)"
 )
 _STRUCTURED = re.compile(_SEP)
+_CHOME_ONLY = re.compile(rf"{_N} ?丁目")
 _DIRECTION = "上る|上ル|上がる|上ガル|下る|下ル|下がる|下ガル|[東西]入る|[東西]入ル|[東西]入"
-_STREET = re.compile(rf"(?:[{_KANJI}ケ]{{1,14}}?(?:{_DIRECTION}) ?){{1,2}}")
+_STREET = re.compile(rf"(?:[{_KANJI}ァ-ヺー]{{1,20}}?(?:{_DIRECTION}) ?){{1,2}}")
 _SUBAREA = re.compile(r"(?:大字|字)")
 _UNKNOWN_TOWN = re.compile(rf"(?:大字|字)?[{_KANJI}ァ-ヺー]{{1,12}}?(?=[甲乙丙丁]?{_N})")
 _AFTER_TOWN = re.compile(rf"(?:字?[{_KANJI}ァ-ヺー]{{1,6}}?)?(?= ?[甲乙丙丁]?{_N})")
@@ -72,13 +97,15 @@ _BUILDING = re.compile(
     rf"|[^{_STOP}]{{1,16}}(?= ?-?[0-9]{{1,5}}(?:号室|室)| ?#)))?"
     rf"(?P<room> ?(?:-|ー)?{_ROOM})?"
 )
-_OFFICE_BUILDING = re.compile(r"ビル|タワー(?!マンション|レジデンス)|会館|センター|ホール|ドーム|[0-9]F|[0-9]階")
+# タワー is as often a tower block of flats as offices: only the words below mark an office.
+_OFFICE_BUILDING = re.compile(r"ビル|会館|センター|ホール|ドーム|[0-9]F|[0-9]階")
 _POSTAL_BEFORE = re.compile(r"(?<![0-9])([0-9]{3})-?([0-9]{4})(?![0-9])[^0-9\n]{0,14}\n?[^0-9\n]{0,14}$")
 
 KNOWN_TOWN = 0.7
 UNKNOWN_TOWN = 0.45
 PREFECTURE_AGREES = 0.15
 BARE_NUMBER = -0.1  # 天久保123: a block without 丁目/番/号/-
+CHOME_ONLY = -0.25  # 芝浦1丁目 (付近で工事): a district, not yet one house
 STREET_OR_BUILDING = 0.05
 POSTAL_AGREES_TOWN = 0.35
 POSTAL_AGREES_MUNICIPALITY = 0.25
@@ -195,9 +222,15 @@ class JpAddressRecognizer(Recognizer):
 
     @staticmethod
     def _office_before(text: str, start: int, score: float, penalty: float) -> float:
+        assert _OFFICE_BEFORE is not None
         line_start = text.rfind("\n", 0, start) + 1
-        if _OFFICE_BEFORE is not None and _OFFICE_BEFORE.search(text, max(line_start, start - 20), start):
-            score -= penalty
+        if _OFFICE_BEFORE.search(text, max(line_start, start - 20), start):
+            return score - penalty
+        # 【会場】 / ■所在地 on the line above an address that starts its line
+        if line_start >= 2 and not text[line_start:start].strip(" 　:：・■□●◆【】[]()"):
+            above = text.rfind("\n", 0, line_start - 1) + 1
+            if line_start - above <= 20 and _OFFICE_BEFORE.search(text, above, line_start):
+                return score - penalty
         return score
 
     def find(self, text: str, context: ContextFn | None = None) -> list[Hit]:
@@ -244,6 +277,8 @@ class JpAddressRecognizer(Recognizer):
             score += PREFECTURE_AGREES
         if not p.structured:
             score += BARE_NUMBER
+        elif _CHOME_ONLY.fullmatch(p.block) and not p.room:
+            score += CHOME_ONLY
         if p.street or (p.building and not _OFFICE_BUILDING.search(p.building + p.room)) or "室" in p.room:
             score += STREET_OR_BUILDING
         if _OFFICE_BUILDING.search(p.building + p.room):
