@@ -120,6 +120,14 @@ class Gazetteer:
                 return end - n, ids
         return None
 
+    def municipality_starting_at(self, folded: str, start: int) -> tuple[int, tuple[int, ...]] | None:
+        """The longest municipality name starting at `start`: (end, municipality ids)."""
+        for n in range(min(self.longest_name, len(folded) - start), 1, -1):
+            ids = self.by_name.get(folded[start : start + n])
+            if ids is not None:
+                return start + n, ids
+        return None
+
     def prefecture_ending_at(self, folded: str, end: int) -> tuple[int, str] | None:
         for n in (3, 4):
             if n <= end and folded[end - n : end] in self.prefectures:

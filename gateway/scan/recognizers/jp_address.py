@@ -17,6 +17,7 @@ offices (本社, 会場, ... ビル 5F) lower the score: the gateway guards peop
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -71,7 +72,7 @@ _OFFICE_BEFORE = words_regex(
 
 _MUNICIPALITY_END = re.compile("[市区町村]")
 _N = r"(?:[0-9]{1,5}|[〇一二三四五六七八九十百千]{1,6})"
-_SEP = r"(?:丁目|条(?:通|[東西南北])?|番地の?|番|号|線|地割|-|ー|の)"
+_SEP = r"(?:丁目|条(?:通|[東西南北])?|番地の?|番|号|線[東西南北]?|地割|-|ー|の)"
 _BLOCK_G = re.compile(
     rf" ?(?P<block>(?:[甲乙丙丁] ?)?(?:[0-9]{{1,5}}|{_N}(?= ?{_SEP} ?[甲乙丙丁]?{_N}|丁目|番地|番|号))"
     rf"(?: ?{_SEP} ?[甲乙丙丁]?{_N})*(?: ?(?:丁目|番地|番|号)(?!室))?)"
@@ -84,7 +85,7 @@ _DIRECTION = "上る|上ル|上がる|上ガル|下る|下ル|下がる|下ガ�
 _STREET = re.compile(rf"(?:[{_KANJI}ァ-ヺー]{{1,20}}?(?:{_DIRECTION}) ?){{1,2}}")
 _SUBAREA = re.compile(r"(?:大字|字)")
 _UNKNOWN_TOWN = re.compile(rf"(?:大字|字)?[{_KANJI}ァ-ヺー]{{1,12}}?(?=[甲乙丙丁]?{_N})")
-_AFTER_TOWN = re.compile(rf"(?:字?[{_KANJI}ァ-ヺー]{{1,6}}?)?(?= ?[甲乙丙丁]?{_N})")
+_AFTER_TOWN = re.compile(rf"(?:字?[{_KANJI}ァ-ヺー]{{1,6}}?)??(?= ?[甲乙丙丁]?{_N})")
 _BUILDING_WORDS = (
     "マンション|ハイツ|コーポ|アパート|レジデンス|レジデンシャル|ハウス|荘|寮|ビル|タワー|パレス|ヒルズ|コート|"
     "メゾン|ハイム|ヴィラ|ビラ|プラザ|ガーデン|テラス|パーク|シティ|団地|住宅|会館|センター|ホール|ドーム|"
@@ -158,6 +159,10 @@ def parse_at(g: Gazetteer, t: str, start: int, end: int, ids: tuple[int, ...]) -
         b = _BLOCK_G.match(t, unknown.end())
         if b is not None and _STRUCTURED.search(b.group("block")):
             return _finish(t, s, b, ids, "", prefecture, street is not None and street.end() <= unknown.end())
+    if prefecture:  # 茨城県龍ケ崎市3710: a 番地 right after the municipality
+        b = _BLOCK_G.match(t, pos)
+        if b is not None and len(b.group("block")) >= 3:
+            return _finish(t, s, b, ids, "", prefecture, False)
     return None
 
 
@@ -186,7 +191,7 @@ def _numbers(block: str) -> list[int]:
 @lru_cache(maxsize=4096)
 def address_key(value: str) -> str:
     """A canonical form for comparing addresses: 港区芝公園一丁目2番3号 = 東京都港区芝公園1-2-3."""
-    t = fold(re.sub(r"\s+", " ", value.strip()))
+    t = fold(re.sub(r"\s+", " ", unicodedata.normalize("NFKC", value).strip()))
     g = gazetteer()
     for m in _MUNICIPALITY_END.finditer(t):
         found = g.municipality_ending_at(t, m.end())

@@ -328,7 +328,8 @@ def benign(seed: int = 15, n: int = 80) -> tuple[list[str], Company]:
             "city": r1.city,
             "city2": r2.city,
             "town": r1.town,
-            "venue": f"{venue.prefecture}{venue.city}{venue.town}{g.randint(1, 5)}-{g.randint(1, 20)}-{g.randint(1, 9)}",
+            "venue": f"{venue.prefecture}{venue.city}{venue.town}"
+            f"{g.randint(1, 5)}-{g.randint(1, 20)}-{g.randint(1, 9)}",
             "venue_building": g.choice((" 国際会議場", " センタービル8F", " 市民ホール", " 第一ビル 2階")),
             "n": g.randint(2, 12),
             "k": g.randint(2, 9),
