@@ -43,8 +43,12 @@ _NUMBER = re.compile(r"[0-9]+|[〇一二三四五六七八九十百千]+")
 _BLOCK_ONLY = re.compile(r"#")
 
 
+_FOLDED = tuple(_FOLD)
+
+
 def fold(text: str) -> str:
-    return text.translate(_FOLD)
+    # str.translate looks every character up in a dict: scan for the few that change first
+    return text.translate(_FOLD) if any(chr(c) in text for c in _FOLDED) else text
 
 
 # Town names are written both ways: 霞が関 / 霞ヶ関, 丸の内 / 丸ノ内, 虎ノ門 / 虎の門.
@@ -119,6 +123,7 @@ class Gazetteer:
                     self.codes[int(code)] = (*(old if isinstance(old, tuple) else (old,)), packed)
         self.by_name = {k: tuple(v) for k, v in by_name.items()}
         self.longest_name = max(map(len, self.by_name))
+        self._longest: dict[tuple[int, ...], int] = {}
 
     def _place(self, packed: int) -> tuple[int, str]:
         i, n = packed >> 16, (packed & 0xFFFF) - 1
@@ -150,7 +155,9 @@ class Gazetteer:
 
     def town_at(self, folded: str, pos: int, ids: tuple[int, ...]) -> tuple[int, tuple[int, ...], str] | None:
         """The longest known town name of one of `ids` starting at `pos`: (end, ids that have it, key)."""
-        longest = max(self.municipalities[i].longest_town for i in ids)
+        longest = self._longest.get(ids)
+        if longest is None:
+            longest = self._longest[ids] = max(self.municipalities[i].longest_town for i in ids)
         if not longest:
             return None
         # Fold numbers to '#' while keeping where each key character ends in the text.

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from bisect import bisect_right
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -239,19 +240,21 @@ class JpAddressRecognizer(Recognizer):
         return score
 
     def find(self, text: str, context: ContextFn | None = None) -> list[Hit]:
-        found = self.parse(text)
-        hits = [self._score(text, p, context) for p in found]
+        hits = [self._score(text, p, context) for p in self.parse(text)]
         # A pattern hit overlapping a gazetteer hit: one address, the gazetteer's span, the better score.
+        # Gazetteer hits are sorted and do not overlap, so their ends are sorted too.
+        ends = [h.end for h in hits]
         out = list(hits)
         for h in super().find(text, context):
-            over = [i for i, g in enumerate(hits) if g.start < h.end and h.start < g.end]
-            if not over:
+            i = bisect_right(ends, h.start)
+            if i >= len(hits) or hits[i].start >= h.end:
                 out.append(h)
                 continue
-            for i in over:
+            while i < len(hits) and hits[i].start < h.end:
                 g = out[i]
                 if h.score > g.score:
                     out[i] = Hit(g.entity, g.start, g.end, h.score, g.value, g.source)
+                i += 1
         return out
 
     def parse(self, text: str) -> list[Parsed]:
