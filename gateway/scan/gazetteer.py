@@ -161,24 +161,24 @@ class Gazetteer:
         if not longest:
             return None
         # Fold numbers to '#' while keeping where each key character ends in the text.
+        window = folded[pos : pos + longest + 12]
         key: list[str] = []
         ends: list[int] = []
-        p, limit = pos, min(len(folded), pos + longest + 12)
-        while p < limit and len(key) < longest:
-            m = _NUMBER.match(folded, p)
-            if m:
-                key.append("#")
-                p = m.end()
-            else:
-                key.append(folded[p])
-                p += 1
-            ends.append(p)
+        p = 0
+        for m in _NUMBER.finditer(window):
+            key.append(window[p : m.start()])
+            ends.extend(range(pos + p + 1, pos + m.start() + 1))
+            key.append("#")
+            ends.append(pos + m.end())
+            p = m.end()
+        key.append(window[p:])
+        ends.extend(range(pos + p + 1, pos + len(window) + 1))
         s = "".join(key).translate(_SPELLING)
-        for n in range(len(s), 0, -1):
+        for n in range(min(len(s), longest), 0, -1):
             candidate = s[:n]
             having = tuple(i for i in ids if candidate in self.municipalities[i].towns)
             if having:
-                return pos + (ends[n - 1] - pos), having, candidate
+                return ends[n - 1], having, candidate
         return None
 
     def places_of_code(self, code: str) -> tuple[tuple[int, str], ...]:
