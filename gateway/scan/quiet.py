@@ -204,6 +204,8 @@ class Own:
         if e in ("JP_PHONE_NUMBER", "PHONE_NUMBER"):
             return national(v) in self.numbers or digits(v) in self.numbers
         if e == "JP_ADDRESS":
+            if not self.postal:
+                return False
             key = address_key(v)
             return any(_same_place(key, o) for o in self.postal)
         if e == "JP_POSTAL_CODE":

