@@ -77,10 +77,10 @@ _SEP = r"(?:丁目|条(?:通|[東西南北])?|番地の?|番|号|線[東西南�
 _BLOCK_G = re.compile(
     rf" ?(?P<block>(?:[甲乙丙丁] ?)?(?:[0-9]{{1,5}}|{_N}(?= ?{_SEP} ?[甲乙丙丁]?{_N}|丁目|番地|番|号))"
     rf"(?: ?{_SEP} ?[甲乙丙丁]?{_N})*(?: ?(?:丁目|番地|番|号)(?!室))?)"
-    # not a time, a date (月 after 1-12 only: 2490月島 is a block and a building), a count or an
-    # amount, nor the start of a Kyoto street (七条下る)
-    r"(?![0-9]|[:時分秒日年名人回件円%個枚度歳才万億点位歩条]|ヶ月|か月|カ月"
-    r"|(?<=(?<![0-9])[0-9])月|(?<=(?<![0-9])1[0-2])月)"
+    # not a time, a date (月 after 1-12, 日 after 1-31 only: 2490月島, 1928日光ハイツ are a block and
+    # a building), a count or an amount, nor the start of a Kyoto street (七条下る)
+    r"(?![0-9]|[:時分秒年名人回件円%個枚度歳才万億点位歩条]|ヶ月|か月|カ月"
+    r"|(?<=(?<![0-9])[0-9])[月日]|(?<=(?<![0-9])1[0-2])月|(?<=(?<![0-9])[0-3][0-9])日)"
 )
 _STRUCTURED = re.compile(_SEP)
 _CHOME_ONLY = re.compile(rf"{_N} ?丁目")
@@ -112,6 +112,7 @@ KNOWN_TOWN = 0.7
 UNKNOWN_TOWN = 0.45
 PREFECTURE_AGREES = 0.15
 BARE_NUMBER = -0.1  # 天久保123: a block without 丁目/番/号/-
+UNKNOWN_TOWN_BARE_NUMBER = -0.15  # 岐阜県加茂郡富加町瀧田1511: counts with a context word only
 CHOME_ONLY = -0.25  # 芝浦1丁目 (付近で工事): a district, not yet one house
 STREET_OR_BUILDING = 0.05
 POSTAL_AGREES_TOWN = 0.35
@@ -163,7 +164,8 @@ def parse_at(g: Gazetteer, t: str, start: int, end: int, ids: tuple[int, ...]) -
     unknown = _UNKNOWN_TOWN.match(t, pos)
     if unknown is not None:
         b = _BLOCK_G.match(t, unknown.end())
-        if b is not None and _STRUCTURED.search(b.group("block")):
+        # a town Japan Post does not list (大字鶴賀南千歳町878): a bare number only after a prefecture
+        if b is not None and (prefecture or _STRUCTURED.search(b.group("block"))):
             return _finish(t, s, b, ids, "", prefecture, street is not None and street.end() <= unknown.end())
     if prefecture:  # 茨城県龍ケ崎市3710: a 番地 right after the municipality
         b = _BLOCK_G.match(t, pos)
@@ -289,7 +291,7 @@ class JpAddressRecognizer(Recognizer):
         if p.prefecture:
             score += PREFECTURE_AGREES
         if not p.structured:
-            score += BARE_NUMBER
+            score += BARE_NUMBER if p.town else UNKNOWN_TOWN_BARE_NUMBER
         elif _CHOME_ONLY.fullmatch(p.block) and not p.room:
             score += CHOME_ONLY
         if p.street or (p.building and not _OFFICE_BUILDING.search(p.building + p.room)) or "室" in p.room:

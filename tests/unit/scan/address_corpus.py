@@ -90,26 +90,29 @@ def _number(g: random.Random, n: int, style: str) -> str:
 
 def block(g: random.Random, row: Row, forms: set[str]) -> str:
     style = g.choice(("arabic", "arabic", "fullwidth", "kanji"))
-    if style != "arabic":
-        forms.add(f"{style} numerals")
+    plain = "fullwidth" if style == "fullwidth" else "arabic"
     c, b, n = g.randint(1, 9), g.randint(1, 40), g.randint(1, 30)
     dash = "－" if style == "fullwidth" else g.choice(("-", "-", "−", "ー"))
+    choices: list[tuple[str, str]]  # (block, the numerals it is written in)
     if row.chome or g.random() < 0.3:
-        forms = (
-            f"{_number(g, c, style)}丁目{_number(g, b, style)}番{_number(g, n, style)}号",
-            f"{_number(g, c, style)}丁目{_number(g, b, style)}-{_number(g, n, 'arabic')}",
-            dash.join(_number(g, x, "fullwidth" if style == "fullwidth" else "arabic") for x in (c, b, n)),
-        )
+        choices = [
+            (f"{_number(g, c, style)}丁目{_number(g, b, style)}番{_number(g, n, style)}号", style),
+            (f"{_number(g, c, style)}丁目{_number(g, b, style)}-{_number(g, n, 'arabic')}", style),
+            (dash.join(_number(g, x, plain) for x in (c, b, n)), plain),
+        ]
     else:
         lot = g.randint(1, 3000)
-        forms = (
-            f"{_number(g, lot, style)}番地",
-            f"{_number(g, lot, style)}番地{_number(g, n, 'arabic')}",
-            f"{_number(g, lot, 'arabic')}{dash}{_number(g, n, 'arabic')}",
-            _number(g, lot, "fullwidth" if style == "fullwidth" else "arabic"),
-            f"{_number(g, lot, style)}番{_number(g, n, style)}号",
-        )
-    return g.choice(forms)
+        choices = [
+            (f"{_number(g, lot, style)}番地", style),
+            (f"{_number(g, lot, style)}番地{_number(g, n, 'arabic')}", style),
+            (f"{_number(g, lot, 'arabic')}{dash}{_number(g, n, 'arabic')}", "arabic"),
+            (_number(g, lot, plain), plain),
+            (f"{_number(g, lot, style)}番{_number(g, n, style)}号", style),
+        ]
+    text, numerals = g.choice(choices)
+    if numerals != "arabic":
+        forms.add(f"{numerals} numerals")
+    return text
 
 
 def town(g: random.Random, row: Row, forms: set[str] | None = None) -> str:
