@@ -79,7 +79,7 @@ _BLOCK_G = re.compile(
     rf"(?: ?{_SEP} ?[甲乙丙丁]?{_N})*(?: ?(?:丁目|番地|番|号)(?!室))?)"
     # not a time, a date (月 after 1-12, 日 after 1-31 only: 2490月島, 1928日光ハイツ are a block and
     # a building), a count or an amount, nor the start of a Kyoto street (七条下る)
-    r"(?![0-9]|[:時分秒年名人回件円%個枚度歳才万億点位歩条]|ヶ月|か月|カ月"
+    r"(?![0-9]|[-ー:時分秒年名人回件円%個枚度歳才万億点位歩条]|ヶ月|か月|カ月"
     r"|(?<=(?<![0-9])[0-9])[月日]|(?<=(?<![0-9])1[0-2])月|(?<=(?<![0-9])[0-3][0-9])日)"
 )
 _STRUCTURED = re.compile(_SEP)
