@@ -63,6 +63,14 @@ _OFFICE_BEFORE = words_regex(
         "(株)",
         "(有)",
         "御中",
+        "弊社",
+        "当社",
+        "貴社",
+        "御社",
+        "店:",
+        "ホテル",
+        "役所",
+        "役場",
         "venue",
         "office",
         "headquarters",
@@ -77,11 +85,23 @@ _SEP = r"(?:丁目|条(?:通|[東西南北])?|番地の?|番|号|線[東西南�
 _BLOCK_G = re.compile(
     rf" ?(?P<block>(?:[甲乙丙丁] ?)?(?:[0-9]{{1,5}}|{_N}(?= ?{_SEP} ?[甲乙丙丁]?{_N}|丁目|番地|番|号))"
     rf"(?: ?{_SEP} ?[甲乙丙丁]?{_N})*(?: ?(?:丁目|番地|番|号)(?!室))?)"
-    # not a time, a date (月 after 1-12, 日 after 1-31 only: 2490月島, 1928日光ハイツ are a block and
-    # a building), a count or an amount, nor the start of a Kyoto street (七条下る)
-    r"(?![0-9]|[-ー:時分秒年名人回件円%個枚度歳才万億点位歩条]|ヶ月|か月|カ月"
-    r"|(?<=(?<![0-9])[0-9])[月日]|(?<=(?<![0-9])1[0-2])月|(?<=(?<![0-9])[0-3][0-9])日)"
+    # not a time, a count or an amount, nor the start of a Kyoto street (七条下る)
+    r"(?![0-9]|[-ー:時分秒年名人回件円%個枚度歳才万億点位歩条]|ヶ月|か月|カ月)"
 )
+# A bare number followed by 月 (1-12) or 日 (1-31) is a date: 神宮前で12日. After 1-2-3, or after 2490
+# (2490月島, 1-2-10日光ハイツ), it is the start of a building's name.
+_DATE_AFTER = re.compile(r"(?<![0-9])(?:0?[1-9]|1[0-2])月|(?<![0-9])(?:0?[1-9]|[12][0-9]|3[01])日")
+
+
+def _block(t: str, pos: int) -> re.Match[str] | None:
+    b = _BLOCK_G.match(t, pos)
+    if b is None:
+        return None
+    if not _STRUCTURED.search(b.group("block")) and _DATE_AFTER.match(t, b.start("block")):
+        return None
+    return b
+
+
 _STRUCTURED = re.compile(_SEP)
 _CHOME_ONLY = re.compile(rf"{_N} ?丁目")
 _DIRECTION = "上る|上ル|上がる|上ガル|下る|下ル|下がる|下ガル|[東西]入る|[東西]入ル|[東西]入"
@@ -157,18 +177,18 @@ def parse_at(g: Gazetteer, t: str, start: int, end: int, ids: tuple[int, ...]) -
                 continue
             town_end, having, key = town
             extra = _AFTER_TOWN.match(t, town_end)
-            b = _BLOCK_G.match(t, extra.end() if extra else town_end)
+            b = _block(t, extra.end() if extra else town_end)
             if b is None:
                 continue
             return _finish(t, s, b, having, key, prefecture, via_street)
     unknown = _UNKNOWN_TOWN.match(t, pos)
     if unknown is not None:
-        b = _BLOCK_G.match(t, unknown.end())
+        b = _block(t, unknown.end())
         # a town Japan Post does not list (大字鶴賀南千歳町878): a bare number only after a prefecture
         if b is not None and (prefecture or _STRUCTURED.search(b.group("block"))):
             return _finish(t, s, b, ids, "", prefecture, street is not None and street.end() <= unknown.end())
     if prefecture:  # 茨城県龍ケ崎市3710: a 番地 right after the municipality
-        b = _BLOCK_G.match(t, pos)
+        b = _block(t, pos)
         if b is not None and len(b.group("block")) >= 3:
             return _finish(t, s, b, ids, "", prefecture, False)
     return None
