@@ -104,6 +104,8 @@ def _block(t: str, pos: int) -> re.Match[str] | None:
 
 _STRUCTURED = re.compile(_SEP)
 _CHOME_ONLY = re.compile(rf"{_N} ?丁目")
+_CHOME_END = re.compile(rf"{_N} ?丁目$")
+_NUMBER_RUN = re.compile(r"[0-9]+|[〇一二三四五六七八九十百千]+")
 _DIRECTION = "上る|上ル|上がる|上ガル|下る|下ル|下がる|下ガル|[東西]入る|[東西]入ル|[東西]入"
 _STREET = re.compile(rf"(?:[{_KANJI}ァ-ヺー]{{1,20}}?(?:{_DIRECTION}) ?){{1,2}}")
 _SUBAREA = re.compile(r"(?:大字|字)")
@@ -133,7 +135,7 @@ UNKNOWN_TOWN = 0.45
 PREFECTURE_AGREES = 0.15
 BARE_NUMBER = -0.1  # 天久保123: a block without 丁目/番/号/-
 UNKNOWN_TOWN_BARE_NUMBER = -0.15  # 岐阜県加茂郡富加町瀧田1511: counts with a context word only
-CHOME_ONLY = -0.25  # 芝浦1丁目 (付近で工事): a district, not yet one house
+CHOME_ONLY = -0.4  # 東京都港区芝浦1丁目 (付近で工事): a district, not yet one house; counts after 住所 etc.
 STREET_OR_BUILDING = 0.05
 POSTAL_AGREES_TOWN = 0.35
 POSTAL_AGREES_MUNICIPALITY = 0.25
@@ -251,6 +253,8 @@ class JpAddressRecognizer(Recognizer):
     def adjust(self, text: str, start: int, end: int, value: str, score: float) -> float:
         if _OFFICE_AFTER.match(text, end):
             score -= 0.35
+        if _CHOME_END.search(value) and len(_NUMBER_RUN.findall(value)) == 1:
+            score += CHOME_ONLY
         return self._office_before(text, start, score, 0.35)
 
     @staticmethod
