@@ -11,7 +11,8 @@ Two ways to an address, the better one wins:
   town is not in the data, or whose city and prefecture do not agree).
 
 A block number is required (a bare city name is not an address of a person). Business venues and
-offices (本社, 会場, ... ビル 5F) lower the score: the gateway guards people's addresses.
+offices (本社, 会場, ... ビル 5F) lower the score: the gateway guards people's addresses. The scores
+are tabled in docs/scan.md ("Addresses").
 """
 
 from __future__ import annotations
@@ -93,6 +94,12 @@ _BLOCK_G = re.compile(
 _DATE_AFTER = re.compile(r"(?<![0-9])(?:0?[1-9]|1[0-2])月|(?<![0-9])(?:0?[1-9]|[12][0-9]|3[01])日")
 
 
+_STRUCTURED = re.compile(_SEP)
+_CHOME_ONLY = re.compile(rf"{_N} ?丁目")
+_CHOME_END = re.compile(rf"{_N} ?丁目$")
+_NUMBER_RUN = re.compile(r"[0-9]+|[〇一二三四五六七八九十百千]+")
+
+
 def _block(t: str, pos: int) -> re.Match[str] | None:
     b = _BLOCK_G.match(t, pos)
     if b is None:
@@ -102,10 +109,6 @@ def _block(t: str, pos: int) -> re.Match[str] | None:
     return b
 
 
-_STRUCTURED = re.compile(_SEP)
-_CHOME_ONLY = re.compile(rf"{_N} ?丁目")
-_CHOME_END = re.compile(rf"{_N} ?丁目$")
-_NUMBER_RUN = re.compile(r"[0-9]+|[〇一二三四五六七八九十百千]+")
 _DIRECTION = "上る|上ル|上がる|上ガル|下る|下ル|下がる|下ガル|[東西]入る|[東西]入ル|[東西]入"
 _STREET = re.compile(rf"(?:[{_KANJI}ァ-ヺー]{{1,20}}?(?:{_DIRECTION}) ?){{1,2}}")
 _SUBAREA = re.compile(r"(?:大字|字)")
