@@ -125,7 +125,8 @@ class Gazetteer:
                     self.codes[int(code)] = (*(old if isinstance(old, tuple) else (old,)), packed)
         self.by_name = {k: tuple(v) for k, v in by_name.items()}
         self.longest_name = max(map(len, self.by_name))
-        self._longest: dict[tuple[int, ...], int] = {}
+        # the towns of one or several municipalities (an ambiguous name: 府中市, 中区) and the longest
+        self._towns_of: dict[tuple[int, ...], tuple[frozenset[str], int]] = {}
 
     def _place(self, packed: int) -> tuple[int, str]:
         i, n = packed >> 16, (packed & 0xFFFF) - 1
@@ -157,9 +158,11 @@ class Gazetteer:
 
     def town_at(self, folded: str, pos: int, ids: tuple[int, ...]) -> tuple[int, tuple[int, ...], str] | None:
         """The longest known town name of one of `ids` starting at `pos`: (end, ids that have it, key)."""
-        longest = self._longest.get(ids)
-        if longest is None:
-            longest = self._longest[ids] = max(self.municipalities[i].longest_town for i in ids)
+        memo = self._towns_of.get(ids)
+        if memo is None:
+            union = frozenset().union(*(self.municipalities[i].towns for i in ids))
+            memo = self._towns_of[ids] = (union, max(map(len, union), default=0))
+        union, longest = memo
         if not longest:
             return None
         # Fold numbers to '#' while keeping where each key character ends in the text.
@@ -178,8 +181,8 @@ class Gazetteer:
         s = "".join(key).translate(_SPELLING)
         for n in range(min(len(s), longest), 0, -1):
             candidate = s[:n]
-            having = tuple(i for i in ids if candidate in self.municipalities[i].towns)
-            if having:
+            if candidate in union:
+                having = tuple(i for i in ids if candidate in self.municipalities[i].towns)
                 return ends[n - 1], having, candidate
         return None
 
