@@ -45,12 +45,12 @@ _NUMBER = re.compile(r"[0-9]+|[〇一二三四五六七八九十百千]+")
 _BLOCK_ONLY = re.compile(r"#")
 
 
-_FOLDED = tuple(_FOLD)
+_FOLDED = tuple(chr(c) for c in _FOLD)
 
 
 def fold(text: str) -> str:
     # str.translate looks every character up in a dict: scan for the few that change first
-    return text.translate(_FOLD) if any(chr(c) in text for c in _FOLDED) else text
+    return text.translate(_FOLD) if any(c in text for c in _FOLDED) else text
 
 
 # Town names are written both ways: 霞が関 / 霞ヶ関, 丸の内 / 丸ノ内, 虎ノ門 / 虎の門.
