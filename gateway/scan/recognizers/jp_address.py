@@ -120,8 +120,8 @@ _BUILDING_WORDS = (
     "フラット|ホームズ|カーサ|ヴィレッジ|ステージ|キャッスル|シャトー|コーポラス|アーバン"
 )
 _ROOM = (
-    r"(?:[A-Z]?-?[0-9]{1,5}(?:号室|室|号)|#[0-9]{1,5}|[0-9]{1,3}(?:F|階)|[A-Z]-?[0-9]{1,4}"
-    r"|[0-9]{2,4}(?![0-9]|[月日時分年円%:人名件回個枚]))"
+    r"(?:[A-Z]?-?[0-9]{1,5}(?:号室|室|号)|#[0-9]{1,5}|[0-9]{1,3}(?:F|階)|[A-Z]-?[0-9]{1,4}(?![0-9]|-[0-9])"
+    r"|[0-9]{2,4}(?![0-9]|[-ー‐.()月日時分年円%:人名件回個枚]))"  # not the start of a phone number
 )
 _STOP = r"\s0-9、。,.()\[\]「」『』:;<>"
 _BUILDING = re.compile(
@@ -273,13 +273,13 @@ class JpAddressRecognizer(Recognizer):
                 return score - penalty
         return score
 
-    def find(self, text: str, context: ContextFn | None = None) -> list[Hit]:
-        hits = [self._score(text, p, context) for p in self.parse(text)]
+    def find(self, text: str, context: ContextFn | None = None, *, table: bool = False) -> list[Hit]:
+        hits = [self._score(text, p, context, table) for p in self.parse(text)]
         # A pattern hit overlapping a gazetteer hit: one address, the gazetteer's span, the better score.
         # Gazetteer hits are sorted and do not overlap, so their ends are sorted too.
         ends = [h.end for h in hits]
         out = list(hits)
-        for h in super().find(text, context):
+        for h in super().find(text, context, table=table):
             i = bisect_right(ends, h.start)
             if i >= len(hits) or hits[i].start >= h.end:
                 out.append(h)
@@ -313,7 +313,7 @@ class JpAddressRecognizer(Recognizer):
                 covered = parsed.end
         return out
 
-    def _score(self, text: str, p: Parsed, context: ContextFn | None) -> Hit:
+    def _score(self, text: str, p: Parsed, context: ContextFn | None, table: bool) -> Hit:
         score = KNOWN_TOWN if p.town else UNKNOWN_TOWN
         if p.prefecture:
             score += PREFECTURE_AGREES
@@ -326,10 +326,10 @@ class JpAddressRecognizer(Recognizer):
         if _OFFICE_BUILDING.search(p.building + p.room):
             score -= OFFICE_PENALTY
         score = self._office_before(text, p.start, score, OFFICE_PENALTY)
-        ctx = self.window(text, p.start, p.end)
+        ctx = self.window(text, p.start, p.end) if table else self.wide(text, p.start, p.end)
         if context is not None:
             ctx += " " + context(p.start)
-        boost = self.CONTEXT_BOOST if self._context is not None and self._context.search(ctx) else 0.0
+        boost = self.CONTEXT_BOOST if self._words_in(ctx) else 0.0
         score += max(boost, self._postal_agreement(text, p))
         return Hit(self.ENTITY, p.start, p.end, max(0.0, min(1.0, score)), text[p.start : p.end], "gazetteer")
 
