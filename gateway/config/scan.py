@@ -43,7 +43,8 @@ class ScanConfig(BaseModel):
     )
     own_addresses: list[str] = Field(
         default_factory=list,
-        description="The organisation's own postal addresses (e.g. '東京都港区芝公園1-2-3'); never counted.",
+        description="The organisation's own postal addresses (e.g. '東京都港区芝公園1-2-3'), in any spelling; "
+        "never counted, and neither are their postal codes.",
     )
     own_bank_accounts: list[str] = Field(
         default_factory=list, description="The organisation's own bank account numbers (7 digits); never counted."

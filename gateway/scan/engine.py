@@ -111,7 +111,11 @@ def _chunks(text: str, size: int) -> Iterator[tuple[int, str]]:
 
 
 def _resolve(hits: list[Hit]) -> list[Hit]:
-    """Overlapping hits: the higher score wins, then the longer span."""
+    """Overlapping hits: the higher score wins, then the longer span. A name inside an address that
+    Japan Post's data confirms is part of the address (town names read like surnames: 上高野, 田中町)."""
+    places = [(h.start, h.end) for h in hits if h.source == "gazetteer"]
+    if places:
+        hits = [h for h in hits if h.entity != "PERSON" or not any(a <= h.start and h.end <= b for a, b in places)]
     kept: list[Hit] = []
     starts: list[int] = []  # taken spans, disjoint and sorted
     ends: list[int] = []

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 
 from gateway.scan.model import Hit, ScanContext
 from gateway.scan.recognizers.base import digits
+from gateway.scan.recognizers.jp_address import address_key, own_postal_codes
 from gateway.scan.recognizers.jp_phone import national
 
 _QUOTE_PREFIX = re.compile(r"^(?:\s*>)+\s?")
@@ -157,10 +158,11 @@ def _signatures(part: list[Line], z: Zones) -> None:
         z.all.append((block[0].start, block[-1].end + 1))
 
 
-def _address_key(value: str) -> str:
-    s = re.sub(r"\s", "", value)
-    s = re.sub(r"(?<=\d)(?:丁目|番地|番|号|の)(?=\d)", "-", s)
-    return re.sub(r"(?:番地|番|号)$", "", s)
+def _same_place(a: str, b: str) -> bool:
+    """Canonical address keys (municipality|town|1-2-3): the same, or one more precise than the other."""
+    if a == b or a.startswith(b + "-") or b.startswith(a + "-"):
+        return True
+    return "|" not in a + b and len(b) >= 8 and (a.startswith(b) or b.startswith(a))
 
 
 def _under(domain: str, parents: frozenset[str]) -> bool:
@@ -184,7 +186,9 @@ class Own:
         self.internal_text = self.internal | ({sender_domain} if sender_domain else set())
         self.recipient_domains = context.recipient_domains
         self.numbers = {national(n) for n in (*own_numbers, *context.own_phone_numbers)}
-        self.postal = {_address_key(a) for a in (*own_addresses, *context.own_addresses)}
+        addresses = (*own_addresses, *context.own_addresses)
+        self.postal = {address_key(a) for a in addresses}
+        self.postal_codes = own_postal_codes(tuple(sorted(addresses))) if addresses else frozenset()
         self.accounts = {digits(a) for a in own_accounts}
 
     def owns(self, hit: Hit, *, running_text: bool, quoted: bool) -> bool:
@@ -200,8 +204,12 @@ class Own:
         if e in ("JP_PHONE_NUMBER", "PHONE_NUMBER"):
             return national(v) in self.numbers or digits(v) in self.numbers
         if e == "JP_ADDRESS":
-            key = _address_key(v)
-            return any(key == o or (len(o) >= 8 and (key.startswith(o) or o.startswith(key))) for o in self.postal)
+            if not self.postal:
+                return False
+            key = address_key(v)
+            return any(_same_place(key, o) for o in self.postal)
+        if e == "JP_POSTAL_CODE":
+            return digits(v) in self.postal_codes
         if e == "JP_BANK_ACCOUNT":
             return digits(v) in self.accounts
         return False

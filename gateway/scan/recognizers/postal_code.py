@@ -1,5 +1,6 @@
-"""JP_POSTAL_CODE: 〒123-4567. Without 〒, a context word or a following prefecture, 123-4567 is
-as likely an order or part number, so it scores below any sensible threshold."""
+"""JP_POSTAL_CODE: 〒123-4567. Without 〒, a context word, a following prefecture or a following
+municipality that Japan Post gives this code to, 123-4567 is as likely an order or part number, so
+it scores below any sensible threshold."""
 
 from __future__ import annotations
 
@@ -7,10 +8,12 @@ import re
 
 from presidio_analyzer import Pattern
 
-from gateway.scan.recognizers.base import NUM_L, NUM_R, Recognizer
+from gateway.scan.gazetteer import fold, gazetteer
+from gateway.scan.recognizers.base import NUM_L, NUM_R, Recognizer, digits
 from gateway.scan.recognizers.jp_address import PREFECTURES
 
 _PREF_AFTER = re.compile(r"\s{0,2}(?:" + PREFECTURES + ")")
+_SPACE = re.compile(r"\s{0,2}")
 
 
 class PostalCodeRecognizer(Recognizer):
@@ -35,7 +38,18 @@ class PostalCodeRecognizer(Recognizer):
     )
     CONTEXT_BOOST = 0.45
 
+    def __init__(self) -> None:
+        super().__init__()
+        self.gazetteer = gazetteer()
+
     def adjust(self, text: str, start: int, end: int, value: str, score: float) -> float:
-        if _PREF_AFTER.match(text, end):
+        if _PREF_AFTER.match(text, end) or self._place_after(text, end, digits(value)):
             score += 0.5
         return score
+
+    def _place_after(self, text: str, end: int, code: str) -> bool:
+        """A municipality right after the code that Japan Post gives the code to (〒330-0854 さいたま市…)."""
+        at = _SPACE.match(text, end)
+        pos = at.end() if at else end
+        found = self.gazetteer.municipality_starting_at(fold(text[pos : pos + self.gazetteer.longest_name]), 0)
+        return found is not None and any(i in found[1] for i, _ in self.gazetteer.places_of_code(code))
