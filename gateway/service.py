@@ -15,6 +15,7 @@ at once), close the store.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
 import signal
@@ -37,9 +38,10 @@ from gateway.recipients.contacts_backends import open_contacts
 from gateway.recipients.history_backends import open_node_history
 from gateway.recipients.pruning import prune_periodically
 from gateway.smtp.server import start_smtp_server
-from gateway.store import open_store
-from gateway.store.base import Store
+from gateway.store import open_store, ping_store
+from gateway.store.base import Store, StoreError
 from gateway.store.group_commit import GroupCommitter
+from gateway.store.url import redact_url
 
 log = logging.getLogger(__name__)
 
@@ -58,6 +60,31 @@ def make_on_shunt(store: Store, notifier: Notifier) -> OnShunt:
         return await notifier.shunted(message, raw)
 
     return on_shunt
+
+
+async def wait_for_store(url: str, stop: asyncio.Event, first: float = 1.0, longest: float = 30.0) -> bool:
+    """A Redis store that does not answer at start is tried again, with back-off, until it does (True)
+    or the node is told to stop (False): services come and go, a restart order is not an error."""
+    delay = first
+    while not stop.is_set():
+        try:
+            await asyncio.to_thread(ping_store, url)
+            if delay > first:
+                log.info("store %s answers now", redact_url(url))
+            return True
+        except StoreError as e:
+            log.warning("store %s not reachable (%s); trying again in %.0f s", redact_url(url), e, delay)
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), delay)
+        delay = min(delay * 2, longest)
+    return False
+
+
+def admin_addresses(config: Config) -> list[str]:
+    """The admins' addresses (web.users_file, role admin): they approve when nobody else is configured to."""
+    from gateway.web.auth import load_users
+
+    return [u.email for u in load_users(config.web.users_file).values() if "admin" in u.roles and u.email]
 
 
 def make_accept(committer: GroupCommitter) -> Callable[[Envelope, bytes], Awaitable[str]]:
@@ -87,6 +114,8 @@ async def serve(
     policy = PolicyHolder(config.policy) if "worker" in parts else None  # PolicyError: do not start
     if policy is not None:
         loop.add_signal_handler(signal.SIGHUP, lambda: loop.create_task(asyncio.to_thread(policy.reload)))
+    if store is None and not await wait_for_store(config.store.url, stop):
+        return
     store = store or open_store(
         config.store.url,
         config.worker.node_id,
@@ -102,7 +131,8 @@ async def serve(
     holds: HoldStore | None = open_holds(config.store.url) if {"worker", "web", "deliver"} & set(parts) else None
     notifier = Notifier(store, NoticeSettings.of(config))
     on_shunt = make_on_shunt(store, notifier)
-    workflow = HoldWorkflow.from_config(store, holds, config) if holds is not None else None
+    admins = admin_addresses(config)
+    workflow = HoldWorkflow.from_config(store, holds, config, admins=admins) if holds is not None else None
     web = None
     try:
         if policy is not None:  # the models load first: a node that cannot scan does not start

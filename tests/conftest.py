@@ -18,6 +18,13 @@ from tests.support.redis_keys import delete_redis_prefix
 
 DEFAULT_TEST_REDIS_URL = "redis://127.0.0.1:6379/15"
 
+# The embedded defaults keep their state in /var/lib/gateway when it is writable (root): a test that
+# runs on the defaults must never write there. Subprocesses inherit this.
+if not os.environ.get("GATEWAY_STATE_DIR"):
+    import tempfile
+
+    os.environ["GATEWAY_STATE_DIR"] = tempfile.mkdtemp(prefix="gateway-test-state-")
+
 MakeMessage = Callable[..., tuple[QueuedMessage, bytes]]
 
 

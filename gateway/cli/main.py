@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import getpass
 import json
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -106,6 +107,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"gateway: configuration error:\n{e}", file=sys.stderr)
         return EXIT_ERROR
     if args.command == "check-config":
+        from gateway.cli.configcheck import check_config
+
+        report = check_config(config)
+        for note in report.notes:
+            print(f"note: {note}")
+        if report.problems:
+            name = args.config or "(embedded defaults)"
+            print(f"gateway: {name}: {len(report.problems)} problem(s):", file=sys.stderr)
+            for problem in report.problems:
+                print(f"  {problem}", file=sys.stderr)
+            return EXIT_ERROR
         print(f"{args.config or '(embedded defaults)'}: OK")
         return EXIT_OK
     if args.command == "check":
@@ -123,12 +135,17 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     from gateway.service import run_node
 
+    os.umask(0o077)  # the store, its side files and anything else the node creates: the gateway's user only
     setup_logging(config.log_level)
     parts = ("smtp", "worker", "deliver", "web") if args.command == "run" else (args.command,)
+    from gateway.cli.summary import log_summary
     from gateway.policy import PolicyError
     from gateway.processes import ChildFailed
     from gateway.scan.ner import ScanModelError
+    from gateway.store.base import StoreError
+    from gateway.web.auth import UserFileError
 
+    log_summary(config, args.config)
     try:
         run_node(config, parts)
     except PolicyError as e:
@@ -139,6 +156,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_ERROR
     except ChildFailed as e:
         print(f"gateway: stopped: {e}", file=sys.stderr)
+        return EXIT_ERROR
+    except StoreError as e:
+        print(f"gateway: cannot start: the store {config.store.url}: {e} (set store.url)", file=sys.stderr)
+        return EXIT_ERROR
+    except UserFileError as e:
+        print(f"gateway: cannot start: the users file is not valid: {e}", file=sys.stderr)
         return EXIT_ERROR
     except OSError as e:
         print(f"gateway: cannot start: {e}", file=sys.stderr)
@@ -163,10 +186,12 @@ def _check(config: Config, args: argparse.Namespace) -> int:
     policy = load_or_report(config)
     if policy is None:
         return EXIT_ERROR
+    from gateway.cli.dryrun import dry_run_config
     from gateway.scan.ner import ScanModelError
 
     try:
-        [verdict] = asyncio.run(decide_all(config, policy, [(envelope, raw)]))
+        with dry_run_config(config, lambda note: print(f"gateway: note: {note}", file=sys.stderr)) as dry:
+            [verdict] = asyncio.run(decide_all(dry, policy, [(envelope, raw)]))
     except ScanModelError as e:
         print(f"gateway: the personal-data scanner cannot run: {e}", file=sys.stderr)
         return EXIT_ERROR

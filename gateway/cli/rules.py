@@ -8,7 +8,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from gateway.cli.decide import decide_all
+from gateway.cli.decide import decide_each
+from gateway.cli.dryrun import dry_run_config
 from gateway.cli.envelope import envelope_from_headers
 from gateway.cli.output import verdict_lines
 from gateway.config import Config
@@ -16,6 +17,7 @@ from gateway.message import Envelope
 from gateway.policy.errors import PolicyError
 from gateway.policy.policy import Policy
 from gateway.policy.ruletest import compare, load_expectation
+from gateway.verdict import Verdict
 
 EXIT_OK, EXIT_ERROR, EXIT_USAGE = 0, 1, 2
 
@@ -51,25 +53,57 @@ def rules_check(config: Config) -> int:
     return EXIT_OK
 
 
+def message_files(paths: list[Path]) -> list[Path]:
+    """The messages to test: files as given, and every *.eml under a folder (sorted)."""
+    found: list[Path] = []
+    for path in paths:
+        found += sorted(p for p in path.rglob("*.eml") if p.is_file()) if path.is_dir() else [path]
+    return found
+
+
 def rules_test(config: Config, messages: list[Path], as_json: bool, mail_from: str | None, rcpts: list[str]) -> int:
+    """Every message gets its decision or its own error: one file that cannot be taken (unreadable,
+    no recipients, a From without a domain ...) is reported as that file's error, and the rest go on."""
     policy = load_or_report(config)
     if policy is None:
         return EXIT_ERROR
+    files = message_files(messages)
+    if not files:
+        print(f"gateway: no messages (*.eml) in {', '.join(map(str, messages))}", file=sys.stderr)
+        return EXIT_USAGE
     cases: list[tuple[Path, Any, Envelope, bytes]] = []
-    for path in messages:
+    errors: dict[Path, str] = {}
+    for path in files:
         try:
             raw = path.read_bytes()
             expect = load_expectation(path)
             sender = mail_from if mail_from is not None else (expect.mail_from if expect else None)
             envelope = envelope_from_headers(raw, sender, rcpts or (expect.rcpt if expect else []))
-        except (OSError, ValueError, PolicyError) as e:
-            print(f"gateway: {path}: {e}", file=sys.stderr)
-            return EXIT_USAGE
+        except OSError as e:
+            errors[path] = e.strerror or str(e)
+            continue
+        except (ValueError, PolicyError) as e:
+            errors[path] = str(e)
+            continue
         cases.append((path, expect, envelope, raw))
-    verdicts = asyncio.run(decide_all(config, policy, [(envelope, raw) for _, _, envelope, raw in cases]))
+    with dry_run_config(config, lambda note: print(f"gateway: note: {note}", file=sys.stderr)) as dry:
+        outcomes = asyncio.run(decide_each(dry, policy, [(envelope, raw) for _, _, envelope, raw in cases]))
+    decided = {path: outcome for (path, _, _, _), outcome in zip(cases, outcomes, strict=True)}
+    expects = {path: expect for path, expect, _, _ in cases}
     results: list[dict[str, Any]] = []
     failed = 0
-    for (path, expect, _, _), verdict in zip(cases, verdicts, strict=True):
+    for path in files:
+        outcome = decided.get(path)
+        error = errors.get(path) if outcome is None else (outcome if isinstance(outcome, str) else None)
+        if error is not None or not isinstance(outcome, Verdict):
+            failed += 1
+            error = error or "no decision"
+            if as_json:
+                results.append({"message": str(path), "error": error})
+            else:
+                print(f"{path}: error: {error}")
+            continue
+        verdict, expect = outcome, expects[path]
         problems = compare(expect, verdict) if expect else []
         failed += bool(problems)
         if as_json:

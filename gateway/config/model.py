@@ -4,6 +4,7 @@ the file, the line, the key path and a plain message (ConfigError)."""
 from __future__ import annotations
 
 import ipaddress
+import os
 import zoneinfo
 from pathlib import Path
 
@@ -142,8 +143,32 @@ class RelayConfig(_Strict):
         return v or None
 
 
+SYSTEM_STATE_DIR = Path("/var/lib/gateway")
+
+
+def default_state_dir() -> Path:
+    """Where the embedded defaults keep their state: $GATEWAY_STATE_DIR if set; /var/lib/gateway when
+    this user may write there (root, or a service user that owns it); else $XDG_STATE_HOME/gateway or
+    ~/.local/state/gateway, so that a normal user's first `gateway run` works without a config."""
+    if os.environ.get("GATEWAY_STATE_DIR"):
+        return Path(os.environ["GATEWAY_STATE_DIR"])
+    probe = SYSTEM_STATE_DIR if SYSTEM_STATE_DIR.exists() else SYSTEM_STATE_DIR.parent
+    if os.access(probe, os.W_OK | os.X_OK):
+        return SYSTEM_STATE_DIR
+    xdg = os.environ.get("XDG_STATE_HOME", "")
+    base = Path(xdg) if xdg and Path(xdg).is_absolute() else Path.home() / ".local" / "state"
+    return base / "gateway"
+
+
+def default_store_url() -> str:
+    return f"sqlite://{default_state_dir() / 'gateway.db'}"
+
+
 class StoreConfig(_Strict):
-    url: str = "sqlite:///var/lib/gateway/gateway.db"
+    url: str = Field(
+        default_factory=default_store_url,
+        description="default: sqlite in /var/lib/gateway when writable, else $XDG_STATE_HOME/gateway",
+    )
     # Redis: a message is answered 250 only once this many replicas have it (WAIT); fewer within
     # redis_replica_timeout seconds answers 451 (the MTA sends again). 0: the primary's AOF alone.
     redis_min_replicas: int = Field(default=0, ge=0, le=16)
@@ -296,9 +321,24 @@ def parse_config(text: str, filename: str = "<config>") -> Config:
         raise ConfigError(explain(e, data, filename)) from None
 
 
+SYSTEM_LOCAL_RULES = Path("/etc/gateway/rules.d")
+
+
+def with_local_rules_beside(config: Config, config_file: Path | None) -> Config:
+    """The site's rules live next to the config (`<config dir>/rules.d`), or in /etc/gateway/rules.d
+    with the embedded defaults, not inside the installation (a `pip install .` puts the shipped rules
+    under <venv>/share, where nobody looks). Only when neither policy.local_dir nor policy.rules_dir is
+    set: with a rules_dir of its own a site keeps `<rules_dir>/local.d`."""
+    p = config.policy
+    if p.local_dir is not None or p.rules_dir is not None:
+        return config
+    where = config_file.resolve().parent / "rules.d" if config_file is not None else SYSTEM_LOCAL_RULES
+    return config.model_copy(update={"policy": p.model_copy(update={"local_dir": where})})
+
+
 def load_config(path: str | Path | None) -> Config:
     """Load a config file; None means the embedded defaults (a single node on sqlite)."""
     if path is None:
-        return Config()
+        return with_local_rules_beside(Config(), None)
     p = Path(path)
-    return parse_config(read_text(p, ConfigError), str(p))
+    return with_local_rules_beside(parse_config(read_text(p, ConfigError), str(p)), p)

@@ -18,7 +18,11 @@ class PolicySettings(BaseModel):
         default=None, description="Shipped default rules (*.yaml); null: the rules/ directory of this installation."
     )
     local_dir: Path | None = Field(
-        default=None, description="The site's overlays (*.yaml, merged by rule name); null: <rules_dir>/local.d."
+        default=None,
+        description=(
+            "The site's overlays (*.yaml, merged by rule name); null: rules.d beside the config file "
+            "(/etc/gateway/rules.d with the embedded defaults), or <rules_dir>/local.d when rules_dir is set."
+        ),
     )
     directory: Path | None = Field(
         default=None, description="Directory file (YAML or CSV): sender → department, manager, deputies, groups."

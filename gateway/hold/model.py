@@ -107,6 +107,9 @@ class Hold:
     updated_at: float = 0.0
     needs_approval: bool = False
     approvers: tuple[str, ...] = ()
+    # "" (the directory named them), "admins" (nobody was configured to approve: the admins of the
+    # users file were asked instead) or "none" (nobody at all: only the admin queue can act)
+    approver_source: str = ""
     keep: tuple[str, ...] = ()  # recipients to deliver to (after the sender removed some)
     language: str = "ja"
     remind_at: float | None = None

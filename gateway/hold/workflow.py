@@ -23,6 +23,7 @@ import contextlib
 import logging
 import time
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 
 from gateway.config import Config, HoldConfig
 from gateway.hold import tokens
@@ -58,6 +59,7 @@ class HoldWorkflow:
         clock: Callable[[], float] = time.time,
         max_failures: int = 5,
         failure_delay: Callable[[int], float] = lambda failures: 30.0 * 2 ** min(failures - 1, 7),
+        admins: Sequence[str] = (),
     ) -> None:
         self.store = store
         self.max_failures = max_failures  # the loop failing on a hold this often: it is shunted
@@ -71,10 +73,18 @@ class HoldWorkflow:
             h.manager_hours * 3600, h.remind_before_minutes * 60, h.retry_seconds, h.escalate_after_hours * 3600
         )
         self.lease_seconds = lease_seconds
+        # Who approves when the directory names nobody: the admins' addresses (users file, role admin).
+        self.admins = tuple(dict.fromkeys(a.lower() for a in admins if a))
 
     @classmethod
     def from_config(
-        cls, store: Store, holds: HoldStore, config: Config, *, clock: Callable[[], float] = time.time
+        cls,
+        store: Store,
+        holds: HoldStore,
+        config: Config,
+        *,
+        clock: Callable[[], float] = time.time,
+        admins: Sequence[str] = (),
     ) -> HoldWorkflow:
         """The workflow as a node builds it (its own sections of config.yaml, and a Notifier)."""
         notifier = Notifier(store, NoticeSettings.of(config))
@@ -87,6 +97,7 @@ class HoldWorkflow:
             clock=clock,
             max_failures=config.worker.max_failures,
             failure_delay=config.worker.failure_delay,
+            admins=admins,
         )
 
     # -- from the pipeline -------------------------------------------------------------------------
@@ -102,6 +113,21 @@ class HoldWorkflow:
             hold = self._new_hold(message.id, message.envelope.mail_from, message.envelope.rcpt_tos, verdict, raw, now)
             hold.tokens.append(token)
             entry = AuditEntry(hold.id, now, "held", "system", "", hold.state.value, f"rule {hold.rule}")
+            if hold.approver_source == "admins":
+                entry = replace(entry, detail=f"{entry.detail}; no approver configured: asked the admins")
+                log.warning(
+                    "hold %s: rule %s needs approval but no approver is configured for this sender "
+                    "(directory, policy.fallback_group): %d admin(s) of the users file will be asked",
+                    hold.id, hold.rule, len(hold.approvers),
+                )  # fmt: skip
+            elif hold.approver_source == "none":
+                entry = replace(entry, detail=f"{entry.detail}; no approver and no admin address configured")
+                log.warning(
+                    "hold %s: rule %s needs approval but nobody is configured to approve (no directory "
+                    "entry, no policy.fallback_group, no admin with an email in web.users_file): only an "
+                    "admin in the admin queue can release it before it expires",
+                    hold.id, hold.rule,
+                )  # fmt: skip
             if not await asyncio.to_thread(self.holds.create, hold, entry):
                 hold = await asyncio.to_thread(self.holds.get, message.id)
                 assert hold is not None
@@ -129,6 +155,12 @@ class HoldWorkflow:
         else:
             state, expires = HoldState.HELD_SENDER, now + h.sender_hours * 3600
         remind_before = self.timing.remind_before
+        needs_approval = verdict.action is Action.HOLD_MANAGER
+        approvers = self._with_deputies(verdict.approvers)
+        source = ""
+        if needs_approval and not approvers:  # nobody to approve never means silence
+            approvers = tuple(a for a in self.admins if a != sender.lower())
+            source = "admins" if approvers else "none"
         return Hold(
             id=message_id,
             state=state,
@@ -139,8 +171,9 @@ class HoldWorkflow:
             created_at=now,
             updated_at=now,
             expires_at=expires,
-            needs_approval=verdict.action is Action.HOLD_MANAGER,
-            approvers=self._with_deputies(verdict.approvers),
+            needs_approval=needs_approval,
+            approvers=approvers,
+            approver_source=source,
             language=self.notifier.language(sender),
             remind_at=(expires - remind_before) if remind_before and expires - remind_before > now else None,
             release_on_expiry=h.on_expiry == "release" or bool(set(rules) & set(h.release_on_expiry_rules)),

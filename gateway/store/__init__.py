@@ -12,7 +12,7 @@ from __future__ import annotations
 from gateway.store.base import Lease, Queue, Store, StoreError
 from gateway.store.url import parse_store_url
 
-__all__ = ["Lease", "Queue", "Store", "StoreError", "open_store"]
+__all__ = ["Lease", "Queue", "Store", "StoreError", "open_store", "ping_store"]
 
 
 def open_store(url: str, node_id: str | None = None, *, min_replicas: int = 0, replica_timeout: float = 1.0) -> Store:
@@ -32,3 +32,21 @@ def open_store(url: str, node_id: str | None = None, *, min_replicas: int = 0, r
         min_replicas=min_replicas,
         replica_timeout=replica_timeout,
     )
+
+
+def ping_store(url: str) -> None:
+    """Raise StoreError if a networked store (Redis) does not answer now; a local file always does."""
+    where = parse_store_url(url)
+    if where.kind != "redis":
+        return
+    import redis
+
+    from gateway.store.redis import connect_redis
+
+    client = connect_redis(where.redis_url)
+    try:
+        client.ping()
+    except redis.RedisError as e:
+        raise StoreError(f"{type(e).__name__}: {e}") from e
+    finally:
+        client.close()

@@ -253,6 +253,23 @@ def _score(value: float) -> str:
     return repr(float(value))
 
 
+DURABLE_SETTINGS = "a 250 reply is only safe with appendonly yes, appendfsync always, maxmemory-policy noeviction"
+
+
+def durability_problems(client: redis.Redis) -> str:
+    """What in the server's persistence settings makes an acknowledged write not durable ("" if
+    nothing, or when CONFIG is disabled or renamed, as on managed Redis). Raises RedisError."""
+    want = {"appendonly": "yes", "appendfsync": "always", "maxmemory-policy": "noeviction"}
+    found: dict[str, str] = {}
+    try:
+        for key in want:
+            found.update({_s(k): _s(v) for k, v in client.config_get(key).items()})
+    except redis.ResponseError:
+        return ""
+    wrong = {k: found.get(k, "?") for k, v in want.items() if found.get(k, v) != v}
+    return ", ".join(f"{k} is {v}" for k, v in sorted(wrong.items()))
+
+
 def connect_redis(url: str) -> redis.Redis:
     """The one way to reach the store's Redis (queues, holds, history): a client for redis://, rediss://, unix:// or redis+sentinel://h1:26379,h2:26379/SERVICE/DB."""
     options: dict[str, Any] = {
@@ -359,23 +376,13 @@ class RedisStore(Store):
 
     def _check_durability(self) -> None:
         """Warn once if the server's persistence settings do not make an acknowledged write durable."""
-        want = {"appendonly": "yes", "appendfsync": "always", "maxmemory-policy": "noeviction"}
         try:
-            found: dict[str, str] = {}
-            for key in want:
-                found.update({_s(k): _s(v) for k, v in self._r.config_get(key).items()})
-        except redis.ResponseError:
-            return  # CONFIG is disabled or renamed (managed Redis): nothing to check
+            wrong = durability_problems(self._r)
         except redis.RedisError as e:
             log.warning("redis store: could not check the persistence settings (%s)", type(e).__name__)
             return
-        wrong = {k: found.get(k, "?") for k, v in want.items() if found.get(k, v) != v}
         if wrong:
-            log.warning(
-                "redis store: %s; a 250 reply is only safe with appendonly yes, appendfsync always, "
-                "maxmemory-policy noeviction",
-                ", ".join(f"{k} is {v}" for k, v in sorted(wrong.items())),
-            )
+            log.warning("redis store: %s; %s", wrong, DURABLE_SETTINGS)
 
     # -- the Store interface
 

@@ -51,7 +51,7 @@ from gateway.message import QueuedMessage
 from gateway.store import codec
 from gateway.store.base import Lease, Queue, Store, StoreError
 from gateway.store.owner import SEPARATOR, Owner, current, default_node_id, token_owner
-from gateway.store.sqlite_file import NodeLock, WriteLock, connect_wal
+from gateway.store.sqlite_file import NodeLock, WriteLock, connect_wal, prepare_private
 
 SCHEMA_VERSION = 1
 
@@ -279,10 +279,7 @@ class SqliteStore(Store):
         self._lock = threading.Lock()
         self._connections: list[sqlite3.Connection] = []
         self._closed = False
-        try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-        except OSError as e:
-            raise StoreError(f"cannot create the store directory {self.path.parent}: {e}") from e
+        prepare_private(str(self.path))
         self._write_lock = WriteLock(str(self.path))
         self._node = node_id or default_node_id()
         # While open, this store's process holds its node's lock: a node whose lock is free is gone.

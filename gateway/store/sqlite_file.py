@@ -19,8 +19,39 @@ def is_busy(error: sqlite3.Error) -> bool:
     return "locked" in str(error) or "busy" in str(error)
 
 
+PRIVATE_DIR = 0o700
+PRIVATE_FILE = 0o600
+
+
+def prepare_private(path: str) -> None:
+    """Create the store's directory (0700) and database file (0600) if they do not exist yet, so that
+    held attachments, addresses and the hold secret are readable by the gateway's user only. SQLite
+    gives the -wal and -shm files the database file's mode; the write lock is created 0600 too.
+    Existing files keep their mode (an admin's choice; the start-up summary warns when it is open).
+    Raises StoreError."""
+    if path == ":memory:":
+        return
+    db = Path(path)
+    missing: list[Path] = []
+    parent = db.parent
+    while not parent.exists() and parent != parent.parent:
+        missing.append(parent)
+        parent = parent.parent
+    try:
+        for directory in reversed(missing):
+            directory.mkdir(mode=PRIVATE_DIR, exist_ok=True)
+            os.chmod(directory, PRIVATE_DIR)  # mkdir's mode is filtered by the umask
+        fd = os.open(db, os.O_RDWR | os.O_CREAT | os.O_EXCL, PRIVATE_FILE)
+    except FileExistsError:
+        return
+    except OSError as e:
+        raise StoreError(f"cannot create {path}: {e.strerror}") from e
+    os.fchmod(fd, PRIVATE_FILE)
+    os.close(fd)
+
+
 def connect_wal(path: str, busy_timeout: float, synchronous: str = "FULL") -> sqlite3.Connection:
-    """A connection in WAL mode (creating the directory). Raises StoreError.
+    """A connection in WAL mode (creating the directory and the file, private). Raises StoreError.
 
     Switching a fresh file to WAL takes an exclusive lock and, when several processes open the file at
     once, fails with "database is locked" at once instead of waiting: retry until the busy timeout.
@@ -28,11 +59,7 @@ def connect_wal(path: str, busy_timeout: float, synchronous: str = "FULL") -> sq
     issue BEGIN IMMEDIATE / COMMIT themselves; check_same_thread=False only so that a store may close
     every thread's connection.
     """
-    if path != ":memory:":
-        try:
-            Path(path).parent.mkdir(parents=True, exist_ok=True)
-        except OSError as e:
-            raise StoreError(f"cannot create the directory of {path}: {e.strerror}") from e
+    prepare_private(path)
     deadline = time.monotonic() + busy_timeout
     while True:
         try:

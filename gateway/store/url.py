@@ -42,3 +42,13 @@ def parse_store_url(url: str) -> StoreUrl:
             "redis", redis_url=urlunsplit(parts._replace(query=rest_query)), prefix=prefixes[-1] if prefixes else "gw"
         )
     raise ValueError(f"store url: unknown scheme {scheme!r}; {EXPECTED}")
+
+
+def redact_url(url: str) -> str:
+    """The URL for logs and the start-up summary: a password in it becomes ***."""
+    scheme, sep, rest = url.partition("://")
+    if not sep or "@" not in rest.split("/", 1)[0]:
+        return url
+    userinfo, _, host = rest.partition("@")
+    user = userinfo.split(":", 1)[0]
+    return f"{scheme}://{user}:***@{host}" if ":" in userinfo else f"{scheme}://***@{host}"

@@ -29,6 +29,7 @@ log = logging.getLogger(__name__)
 
 def routes() -> list[BaseRoute]:
     return [
+        Route("/", front_door, methods=["GET"], include_in_schema=False),
         Route("/admin/login", login_page, methods=["GET"], include_in_schema=False),
         Route("/admin/login", login, methods=["POST"], include_in_schema=False),
         Route("/admin/logout", logout, methods=["POST"], include_in_schema=False),
@@ -40,6 +41,13 @@ def routes() -> list[BaseRoute]:
         Route("/admin/shunt", shunt_page, methods=["GET"], include_in_schema=False),
         Route("/admin/shunt/{message_id}/{action}", shunt_action, methods=["POST"], include_in_schema=False),
     ]
+
+
+async def front_door(request: Request) -> Response:
+    """`/`: the admin queue, which sends whoever is not signed in to the sign-in page."""
+    web = web_of(request)
+    target = "/admin" if web.auth.user(request) is not None else "/admin/login?next=/admin"
+    return RedirectResponse(target, status_code=303)
 
 
 def _safe_next(value: str) -> str:

@@ -70,6 +70,17 @@ TEXT: dict[str, tuple[str, str]] = {
     "done_released": ("送信しました。", "The message has been sent."),
     "done_releasing": ("送信を受け付けました。", "The message is being sent."),
     "done_held_manager": ("承認を依頼しました。", "Approval has been requested."),
+    "approvers_admins": (
+        "承認者が設定されていないため、ゲートウェイの管理者に承認を依頼します。",
+        "No approver is configured for you: the gateway's administrators are asked instead.",
+    ),
+    "approvers_none": (
+        "承認者も管理者の連絡先も設定されていないため、どなたにも承認の依頼メールは届きません。"
+        "管理者が管理画面で確認するまで送信されません。お急ぎの場合はシステム管理者に連絡してください。",
+        "No approver and no administrator address is configured: nobody is asked by mail. "
+        "The message goes out only after an administrator releases it on the admin pages; "
+        "contact your IT team if it is urgent.",
+    ),
     "done_cancelled": ("送信を取り消しました。", "Sending has been cancelled."),
     "done_rejected": ("却下しました。送信者に通知します。", "Rejected. The sender will be told."),
     "done_expired": (
