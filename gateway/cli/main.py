@@ -88,6 +88,11 @@ def build_parser() -> argparse.ArgumentParser:
     rt.add_argument("messages", metavar="MESSAGE.eml", type=Path, nargs="+")
 
     sub.add_parser("hash-password", help="hash a password for smtp.auth_users (reads it from the terminal)")
+
+    from gateway.init import add_arguments
+
+    text = "write a first config, users file (one admin) and directory, from questions or flags"
+    add_arguments(sub.add_parser("init", help=text, description=text))
     return parser
 
 
@@ -101,6 +106,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         password = getpass.getpass("password: ") if sys.stdin.isatty() else sys.stdin.readline().rstrip("\n")
         print(hash_password(password))
         return EXIT_OK
+    if args.command == "init":
+        from gateway.init import run_init
+
+        return run_init(args)
     try:
         config = load_config(args.config)
     except ConfigError as e:

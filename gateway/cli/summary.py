@@ -30,7 +30,7 @@ class Summary:
     warnings: list[str] = field(default_factory=list)
 
 
-def _loopback(host: str) -> bool:
+def is_loopback(host: str) -> bool:
     if host.lower() in ("localhost", "localhost.localdomain") or host.lower().endswith(".localhost"):
         return True
     try:
@@ -87,7 +87,7 @@ def _web(config: Config, users: dict[str, list[str]], out: Summary) -> None:
     host, _ = parse_host_port(web.listen)
     out.lines.append(f"web:          listening on {web.listen}, links in notices point at {web.base_url}")
     base_host = urlsplit(web.base_url).hostname or ""
-    if _loopback(base_host) and not _loopback(host):
+    if is_loopback(base_host) and not is_loopback(host):
         out.warnings.append(
             f"web.base_url {web.base_url} names this machine's loopback while the web listens on {web.listen}: "
             "every link in a notice opens the reader's own PC. Set web.base_url to the name people reach it by"
