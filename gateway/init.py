@@ -43,7 +43,7 @@ rules:
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--dir", type=Path, metavar="DIR", help="where to write (default: /etc/gateway or ~/.config/gateway)")
+    p.add_argument("--dir", type=Path, metavar="DIR", help="where to write (/etc/gateway or ~/.config/gateway)")
     p.add_argument(
         "--internal-domain",
         action="append",

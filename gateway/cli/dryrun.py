@@ -29,9 +29,15 @@ NOT_COPIED = {"messages", "raw_messages", "holds", "hold_audit", "hold_secret"}
 
 
 def _copy_learned(source: Path, target: Path) -> int:
-    """Copy every table but the queues' and holds' from `source` (opened read-only) into `target`."""
+    """Copy every table but the queues' and holds' from `source` (opened read-only) into `target`.
+
+    A file with no -wal beside it is complete and nobody is writing it: it is read as immutable, so
+    that not even SQLite's side files are created. With a -wal (a gateway is running), read-only
+    through the existing side files, so that the latest commits are seen."""
+    wal = source.with_name(source.name + "-wal")
+    uri = f"{source.resolve().as_uri()}?mode=ro" + ("" if wal.exists() else "&immutable=1")
     with contextlib.closing(sqlite3.connect(str(target), isolation_level=None)) as conn:
-        conn.execute("ATTACH DATABASE ? AS src", (f"{source.resolve().as_uri()}?mode=ro",))
+        conn.execute("ATTACH DATABASE ? AS src", (uri,))
         rows = conn.execute(
             "SELECT type, name, tbl_name, sql FROM src.sqlite_master WHERE sql IS NOT NULL "
             "AND name NOT LIKE 'sqlite_%' ORDER BY type = 'index'"
