@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import ipaddress
 import os
+import re
 import zoneinfo
 from pathlib import Path
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
@@ -15,7 +17,7 @@ from gateway.config.inspection import InspectionConfig
 from gateway.config.policy import PolicySettings
 from gateway.config.recipients import RecipientsConfig
 from gateway.config.scan import ScanConfig
-from gateway.config.yamlfile import FileProblems, explain, load_yaml, read_text
+from gateway.config.yamlfile import FileProblems, Located, LocatedList, explain, load_yaml, read_text
 
 
 class ConfigError(FileProblems):
@@ -309,12 +311,49 @@ class Config(_Strict):
         return f"postmaster@{domain}"
 
 
+_ENV = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
+
+
+def _expand_env(value: str, where: str) -> str:
+    """`${NAME}` and `${NAME:-default}` in a string value take the environment's value (containers
+    set web.base_url, store.url ... this way); a variable that is not set and has no default stops."""
+
+    def one(m: re.Match[str]) -> str:
+        name, default = m.group(1), m.group(2)
+        found = os.environ.get(name)
+        if found:
+            return found
+        if default is not None:
+            return default
+        raise ConfigError(f"{where}: environment variable {name} is not set (or write ${{{name}:-DEFAULT}})")
+
+    return _ENV.sub(one, value)
+
+
+def _expand_all(data: Any, filename: str, path: tuple[str, ...] = (), line: int = 1) -> None:
+    """Expand environment variables in every string value, in place (the Located lines stay)."""
+    if isinstance(data, dict):
+        items: list[tuple[Any, Any, int]] = [(k, v, data.line_of(k) if isinstance(data, Located) else line)
+                                              for k, v in data.items()]  # fmt: skip
+    elif isinstance(data, list):
+        items = [(i, v, data.line_of(i) if isinstance(data, LocatedList) else line) for i, v in enumerate(data)]
+    else:
+        return
+    for key, value, at in items:
+        where = (*path, str(key))
+        if isinstance(value, str) and "${" in value:
+            data[key] = _expand_env(value, f"{filename}:{at}: {'.'.join(where)}")
+        else:
+            _expand_all(value, filename, where, at)
+
+
 def parse_config(text: str, filename: str = "<config>") -> Config:
     data = load_yaml(text, filename, ConfigError)
     if data is None:
         data = {}
     if not isinstance(data, dict):
         raise ConfigError(f"{filename}:1: the top level must be a mapping of sections (smtp:, relay:, ...)")
+    _expand_all(data, filename)
     try:
         return Config.model_validate(data)
     except ValidationError as e:

@@ -18,7 +18,7 @@ import yaml
 
 import gateway.config as config_module
 from gateway.cli import build_parser, main
-from gateway.config import Config, default_state_dir, load_config
+from gateway.config import Config, ConfigError, default_state_dir, load_config
 from gateway.init import run_init
 from gateway.service import serve, wait_for_store
 from gateway.smtp.auth import verify_password
@@ -258,3 +258,40 @@ def test_init_without_a_domain_and_nobody_to_ask_writes_nothing(
     assert not (tmp_path / "x").exists()
     assert run_init(init_args("--dir", str(tmp_path / "y"), "--internal-domain", "nodot"), tty=False) == 2
     assert not (tmp_path / "y").exists()
+
+
+# -- containers -------------------------------------------------------------------------------------
+
+ROOT = Path(__file__).parents[3]
+
+
+def test_compose_restarts_services_and_takes_the_base_url_from_the_environment(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    compose = yaml.safe_load((ROOT / "compose.yaml").read_text())
+    assert {name: s.get("restart") for name, s in compose["services"].items()} == {
+        "redis": "unless-stopped",
+        "gateway": "unless-stopped",
+    }
+    assert "GATEWAY_BASE_URL" in compose["services"]["gateway"]["environment"]["GATEWAY_BASE_URL"]
+    monkeypatch.delenv("GATEWAY_BASE_URL", raising=False)
+    with pytest.raises(
+        ConfigError, match=r"config.compose.yaml:\d+: web.base_url: environment variable GATEWAY_BASE_URL"
+    ):
+        load_config(ROOT / "deploy" / "config.compose.yaml")
+    monkeypatch.setenv("GATEWAY_BASE_URL", "https://gateway.example.co.jp")
+    config = load_config(ROOT / "deploy" / "config.compose.yaml")
+    assert config.web.base_url == "https://gateway.example.co.jp"
+    assert config.web.listen == "0.0.0.0:8025"  # and links point at a name, not at the reader's PC
+    assert not config.web.base_url.startswith(("http://localhost", "http://127."))
+
+
+def test_environment_defaults_in_config_values(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    path = tmp_path / "c.yaml"
+    path.write_text('web: {base_url: "${GW_TEST_URL:-http://127.0.0.1:8025}"}\nlog_level: "${GW_TEST_LEVEL:-INFO}"\n')
+    monkeypatch.delenv("GW_TEST_URL", raising=False)
+    assert load_config(path).web.base_url == "http://127.0.0.1:8025"
+    monkeypatch.setenv("GW_TEST_URL", "https://gw.example.co.jp")
+    monkeypatch.setenv("GW_TEST_LEVEL", "DEBUG")
+    config = load_config(path)
+    assert config.web.base_url == "https://gw.example.co.jp" and config.log_level == "DEBUG"
