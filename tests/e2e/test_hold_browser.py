@@ -23,6 +23,7 @@ from pathlib import Path
 import pytest
 
 from tests.support.gateway_proc import GatewayProcess, write_config
+from tests.support.needs import require
 from tests.support.net import free_port, wait_for_port
 from tests.support.sink import Received, RecordingSink
 
@@ -83,7 +84,7 @@ def notices_to(sink: RecordingSink, to: str) -> list[Received]:
 @pytest.fixture
 def browser() -> Iterator[object]:
     if not Path(CHROMIUM).exists() or not Path(CHROMEDRIVER).exists():
-        pytest.fail("chromium and chromium-driver are needed (apt-get install chromium chromium-driver)")
+        require("needs chromium and chromium-driver (apt-get install chromium chromium-driver)")
     profile = tempfile.mkdtemp(prefix="gw-chromium-")
     options = Options()
     options.binary_location = CHROMIUM

@@ -9,18 +9,18 @@ import shutil
 import pytest
 
 from bench.faults import run_faults
+from tests.support.needs import require
 
-pytestmark = [
-    pytest.mark.slow,
-    pytest.mark.skipif(
-        not (shutil.which("redis-server") or os.path.exists("/usr/bin/redis-server"))
-        or not os.path.exists("/usr/sbin/smtp-sink"),
-        reason="needs redis-server and Postfix's smtp-sink",
-    ),
-]
+pytestmark = pytest.mark.slow
 
 
 def test_no_acknowledged_message_is_lost_under_faults() -> None:
+    require(
+        None
+        if (shutil.which("redis-server") or os.path.exists("/usr/bin/redis-server"))
+        and os.path.exists("/usr/sbin/smtp-sink")
+        else "needs redis-server and Postfix's smtp-sink (apt-get install redis-server postfix)"
+    )
     report = run_faults(per_phase=16, rate=16.0, sessions=4, slow=2.0)
     print(report.table())
     rows = {str(r["phase"]): r for r in report.rows}

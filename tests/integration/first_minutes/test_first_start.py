@@ -23,13 +23,18 @@ from gateway.init import run_init
 from gateway.service import serve, wait_for_store
 from gateway.smtp.auth import verify_password
 from gateway.summary import build_summary
+from tests.support.needs import require
 from tests.support.net import free_port, wait_for_port
 from tests.support.redis_keys import delete_redis_prefix
 
 REDIS_SERVER = shutil.which("redis-server") or (
     "/usr/bin/redis-server" if Path("/usr/bin/redis-server").exists() else None
 )
-needs_redis_server = pytest.mark.skipif(REDIS_SERVER is None, reason="needs redis-server (apt install redis-server)")
+
+
+@pytest.fixture
+def needs_redis_server() -> None:
+    require(None if REDIS_SERVER else "needs redis-server (apt-get install redis-server)")
 
 
 # -- where state goes -------------------------------------------------------------------------------
@@ -118,7 +123,7 @@ def throwaway_redis(tmp_path: Path) -> Iterator[tuple[int, subprocess.Popen[byte
         proc.wait(10)
 
 
-@needs_redis_server
+@pytest.mark.usefixtures("needs_redis_server")
 def test_redis_without_safe_persistence_is_a_warning(throwaway_redis: tuple[int, object]) -> None:
     port, start = throwaway_redis
     start()  # type: ignore[operator]
@@ -131,7 +136,7 @@ def test_redis_without_safe_persistence_is_a_warning(throwaway_redis: tuple[int,
     assert "secret" not in "\n".join(summary.lines + summary.warnings)
 
 
-@needs_redis_server
+@pytest.mark.usefixtures("needs_redis_server")
 async def test_a_redis_that_comes_up_later_is_waited_for(
     throwaway_redis: tuple[int, object], caplog: pytest.LogCaptureFixture
 ) -> None:
