@@ -102,6 +102,7 @@ def test_check_config_command(tmp_path: Path, capsys: pytest.CaptureFixture[str]
     assert "cannot read" in capsys.readouterr().err
 
 
-def test_shipped_deploy_configs_validate() -> None:
+def test_shipped_deploy_configs_validate(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("GATEWAY_BASE_URL", "https://gateway.example.co.jp")  # compose.yaml's environment
     for path in (ROOT / "deploy").glob("*.yaml"):
         load_config(path)
