@@ -100,7 +100,7 @@ def _store(config: Config, out: ConfigReport) -> None:
     probe = path.parent
     while not probe.exists() and probe != probe.parent:
         probe = probe.parent
-    if not os.access(probe, os.W_OK | os.X_OK):
+    if not probe.is_dir() or not os.access(probe, os.W_OK | os.X_OK):
         out.problems.append(
             f"store.url: {path} does not exist and this user ({_user()}) cannot create it in {probe}: "
             "set store.url to a place it can write"

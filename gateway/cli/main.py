@@ -89,7 +89,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     sub.add_parser("hash-password", help="hash a password for smtp.auth_users (reads it from the terminal)")
 
-    from gateway.init import add_arguments
+    from gateway.cli.init import add_arguments
 
     text = "write a first config, users file (one admin) and directory, from questions or flags"
     add_arguments(sub.add_parser("init", help=text, description=text))
@@ -107,7 +107,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(hash_password(password))
         return EXIT_OK
     if args.command == "init":
-        from gateway.init import run_init
+        from gateway.cli.init import run_init
 
         return run_init(args)
     try:

@@ -6,7 +6,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from gateway.hold.store import HoldStore, open_holds
+from gateway.hold.backends import open_holds
+from gateway.hold.store import HoldStore
 
 
 @pytest.fixture

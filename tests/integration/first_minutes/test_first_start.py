@@ -16,13 +16,14 @@ from pathlib import Path
 import pytest
 import yaml
 
-import gateway.config as config_module
-from gateway.cli import build_parser, main
-from gateway.config import Config, ConfigError, default_state_dir, load_config
-from gateway.init import run_init
+import gateway.config.model as config_module
+from gateway.cli.init import run_init
+from gateway.cli.main import build_parser, main
+from gateway.cli.summary import build_summary
+from gateway.config import Config, ConfigError, load_config
+from gateway.config.model import default_state_dir
+from gateway.passwords import verify_password
 from gateway.service import serve, wait_for_store
-from gateway.smtp.auth import verify_password
-from gateway.summary import build_summary
 from tests.support.needs import require
 from tests.support.net import free_port, wait_for_port
 from tests.support.redis_keys import delete_redis_prefix

@@ -14,8 +14,8 @@ import yaml
 from gateway.hold.model import HoldState, Scope
 from gateway.hold.store import HoldStore
 from gateway.hold.workflow import HoldWorkflow
+from gateway.passwords import hash_password
 from gateway.service import admin_addresses
-from gateway.smtp.auth import hash_password
 from gateway.store.base import Store
 from gateway.verdict import Action
 from gateway.web.app import create_app
@@ -38,7 +38,7 @@ async def test_admins_are_asked_and_the_sender_is_told(
 ) -> None:
     config = hold_config(web={"users_file": str(users(tmp_path, admin_email="IT@example.co.jp"))})
     assert admin_addresses(config) == ["IT@example.co.jp"]  # role admin only, as written
-    workflow = HoldWorkflow(store, holds, config, admins=admin_addresses(config))
+    workflow = HoldWorkflow.from_config(store, holds, config, admins=admin_addresses(config))
     with caplog.at_level(logging.WARNING, logger="gateway.hold.workflow"):
         hold = await put_on_hold(store, workflow, verdict(Action.HOLD_MANAGER, "bulk_pii_external"))
     assert hold.approvers == ("it@example.co.jp",) and hold.approver_source == "admins"
@@ -61,7 +61,7 @@ async def test_nobody_at_all_waits_for_the_admin_queue_and_the_page_says_so(
     store: Store, holds: HoldStore, tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     config = hold_config(hold={"language": "en"})
-    workflow = HoldWorkflow(store, holds, config, admins=admin_addresses(config))
+    workflow = HoldWorkflow.from_config(store, holds, config, admins=admin_addresses(config))
     with caplog.at_level(logging.WARNING, logger="gateway.hold.workflow"):
         hold = await put_on_hold(store, workflow, verdict(Action.HOLD_MANAGER, "bulk_pii_external"))
     assert hold.approvers == () and hold.approver_source == "none"
@@ -80,7 +80,7 @@ async def test_nobody_at_all_waits_for_the_admin_queue_and_the_page_says_so(
 
 async def test_a_directory_approver_is_kept(store: Store, holds: HoldStore, tmp_path: Path) -> None:
     config = hold_config(web={"users_file": str(users(tmp_path, admin_email="it@example.co.jp"))})
-    workflow = HoldWorkflow(store, holds, config, admins=admin_addresses(config))
+    workflow = HoldWorkflow.from_config(store, holds, config, admins=admin_addresses(config))
     v = verdict(Action.HOLD_MANAGER, "bulk_pii_external", approvers=["hanako@example.co.jp"])
     hold = await put_on_hold(store, workflow, v)
     assert hold.approvers == ("hanako@example.co.jp",) and hold.approver_source == ""
@@ -90,7 +90,7 @@ async def test_a_directory_approver_is_kept(store: Store, holds: HoldStore, tmp_
 
 async def test_root_redirects_to_the_admin_sign_in(store: Store, holds: HoldStore, tmp_path: Path) -> None:
     config = hold_config(web={"users_file": str(users(tmp_path, admin_email="it@example.co.jp"))})
-    app = create_app(config, store, holds, HoldWorkflow(store, holds, config))
+    app = create_app(config, store, holds, HoldWorkflow.from_config(store, holds, config))
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://gw.test:8025") as c:
         r = await c.get("/")
         assert r.status_code == 303 and r.headers["location"].startswith("/admin/login")

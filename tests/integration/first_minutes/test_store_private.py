@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from gateway.hold.store import open_holds
-from gateway.recipients.history import open_history
+from gateway.hold.backends import open_holds
+from gateway.recipients.history_backends import open_history
 from gateway.store import open_store
 
 
@@ -60,9 +60,9 @@ def test_an_existing_directory_keeps_its_mode_and_the_file_is_still_private(tmp_
 def test_gateway_run_sets_a_private_umask_before_creating_anything(tmp_path: Path) -> None:
     """`gateway run` (the CLI) sets umask 077 first: whatever the node creates is the gateway user's."""
     code = (
-        "import os, sys; os.umask(0o022); import gateway.cli, gateway.service, gateway.summary; "
+        "import os, sys; os.umask(0o022); import gateway.cli, gateway.service, gateway.cli.summary; "
         "gateway.service.run_node = lambda *a, **k: print(oct(os.umask(0o077))); "
-        "gateway.summary.log_summary = lambda *a: None; sys.exit(gateway.cli.main(['run']))"
+        "gateway.cli.summary.log_summary = lambda *a: None; sys.exit(gateway.cli.main(['run']))"
     )
     env = {**os.environ, "GATEWAY_STATE_DIR": str(tmp_path)}
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=60)

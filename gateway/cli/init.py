@@ -27,8 +27,9 @@ from urllib.parse import urlsplit
 
 import yaml
 
-from gateway.config import ConfigError, default_store_url, parse_config, parse_host_port
-from gateway.recipients.address import AddressError, parse_address
+from gateway.config import ConfigError, parse_config, parse_host_port
+from gateway.config.model import default_store_url
+from gateway.mail.addresses import AddressError, parse_address
 
 EXIT_OK, EXIT_ERROR, EXIT_USAGE = 0, 1, 2
 
@@ -165,7 +166,7 @@ def gather(
 
 def _web_listen(base_url: str) -> str:
     """Loopback when the pages are opened on this machine; all interfaces when people reach it by name."""
-    from gateway.summary import is_loopback
+    from gateway.cli.summary import is_loopback
 
     parts = urlsplit(base_url)
     port = parts.port or 8025
@@ -208,7 +209,7 @@ def render(a: Answers, password_hash: str) -> dict[str, str]:
 
 def validate(files: dict[str, str], directory: Path) -> None:
     from gateway.policy.directory import parse_yaml_directory
-    from gateway.policy.source import PolicyError
+    from gateway.policy.errors import PolicyError
     from gateway.web.auth import UserFile
 
     try:
@@ -245,7 +246,7 @@ def password(args: argparse.Namespace, tty: bool) -> tuple[str, bool]:
 
 
 def run_init(args: argparse.Namespace, ask: Callable[[str], str] | None = None, tty: bool | None = None) -> int:
-    from gateway.smtp.auth import hash_password
+    from gateway.passwords import hash_password
 
     tty = sys.stdin.isatty() and not args.password_stdin if tty is None else tty
     if ask is None and tty:
@@ -277,8 +278,8 @@ def run_init(args: argparse.Namespace, ask: Callable[[str], str] | None = None, 
     print(f"wrote {config_file}, {target / 'users.yaml'}, {target / 'directory.yaml'}, {target / 'rules.d'}/")
     if generated:
         print(f"admin user {answers.admin!r}, password (shown once, keep it): {pw}")
+    from gateway.cli.configcheck import check_config
     from gateway.config import load_config
-    from gateway.configcheck import check_config
 
     report = check_config(load_config(config_file))
     for problem in report.problems:
