@@ -174,7 +174,8 @@ def build_summary(config: Config, config_file: str | None) -> Summary:
     if not domains:
         out.warnings.append(
             "organization.internal_domains is empty: every recipient counts as external, so a colleague's "
-            "mail with personal data is held. Set it (gateway init --internal-domain example.co.jp)"
+            f"mail with personal data is held, and notices come from {config.postmaster}. "
+            "Set it (gateway init --internal-domain example.co.jp)"
         )
     return out
 
