@@ -43,8 +43,9 @@ def routes() -> list[BaseRoute]:
     ]
 
 
+# `/`: the admin queue, which sends whoever is not signed in to the sign-in page. (No docstring: the
+# OpenAPI generator reads route docstrings as YAML.)
 async def front_door(request: Request) -> Response:
-    """`/`: the admin queue, which sends whoever is not signed in to the sign-in page."""
     web = web_of(request)
     target = "/admin" if web.auth.user(request) is not None else "/admin/login?next=/admin"
     return RedirectResponse(target, status_code=303)
