@@ -15,7 +15,7 @@ or removed, result notice queued); the hold loop settles whatever a crash left u
 from __future__ import annotations
 
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from enum import StrEnum
 from typing import Any
 
@@ -167,7 +167,9 @@ class Hold:
         d["tokens"] = [LinkToken.from_json(t) for t in d.get("tokens", [])]
         for key in ("recipients", "rules", "approvers", "keep"):
             d[key] = tuple(d.get(key, ()))
-        return cls(**d)
+        # A field a newer node wrote (several nodes share the hold store; upgrades roll) is ignored.
+        known = {f.name for f in fields(cls)}
+        return cls(**{k: v for k, v in d.items() if k in known})
 
 
 @dataclass(frozen=True)

@@ -96,3 +96,15 @@ async def test_root_redirects_to_the_admin_sign_in(store: Store, holds: HoldStor
         assert r.status_code == 303 and r.headers["location"].startswith("/admin/login")
         sign_in = await c.get(r.headers["location"])
         assert sign_in.status_code == 200 and 'name="password"' in sign_in.text
+
+
+def test_a_hold_record_from_an_older_or_newer_node_loads() -> None:
+    from gateway.hold.model import Hold, HoldState
+
+    record = {
+        "id": "x", "state": "held_sender", "action": "hold_manager", "sender": "a@example.co.jp",
+        "recipients": ["b@partner.example"], "rules": ["bulk_pii_external"], "created_at": 1.0, "expires_at": 2.0,
+    }  # fmt: skip
+    assert Hold.from_json(record).approver_source == ""  # written before the field existed
+    newer = Hold.from_json({**record, "approver_source": "admins", "field_of_a_later_release": 1})
+    assert newer.approver_source == "admins" and newer.state is HoldState.HELD_SENDER
