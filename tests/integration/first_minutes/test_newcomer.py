@@ -138,6 +138,8 @@ def wheelhouse(python: str, wheel: Path) -> Path:
     house = Path("/var/tmp") / f"gateway-test-wheelhouse-{dependency_key(python)}"
     if (house / ".complete").exists():
         return house
+    for stale in Path("/var/tmp").glob("gateway-test-wheelhouse-*"):  # an older dependency set's
+        shutil.rmtree(stale, ignore_errors=True)
     work = Path(tempfile.mkdtemp(prefix="gw-wheelhouse-", dir="/var/tmp"))
     venv = work / "venv"
     subprocess.run([python, "-m", "venv", str(venv)], check=True, capture_output=True, timeout=300)
