@@ -38,7 +38,11 @@ def rules_check(config: Config) -> int:
         return EXIT_ERROR
     settings = config.policy
     disabled = [s.name for s in policy.sources if s.name not in {r.name for r in policy.rules}]
-    print(f"rules: {settings.rules_path} + {settings.local_path}: {len(policy.rules)} rule(s) in force")
+    for label, directory in (("shipped rules", settings.rules_path), ("local rules", settings.local_path)):
+        read = sorted(directory.glob("*.yaml")) if directory.is_dir() else []
+        state = f"{len(read)} file(s) read" if directory.is_dir() else "does not exist (nothing read)"
+        print(f"{label}: {directory}: {state}")
+    print(f"rules: {len(policy.rules)} rule(s) in force")
     for rule in policy.rules:
         mode = " (monitor)" if rule.monitor else ""
         changed = next((s.changed_by for s in policy.sources if s.name == rule.name), [])

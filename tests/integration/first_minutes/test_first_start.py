@@ -195,7 +195,7 @@ def test_local_rules_beside_the_config_take_effect_and_are_named(
     assert load_config(config_file).policy.local_path == tmp_path / "rules.d"
     assert main(["rules", "check", "-c", str(config_file)]) == 0
     out = capsys.readouterr().out
-    assert f"{tmp_path / 'rules.d'}" in out and "disabled: lookalike_domain" in out
+    assert f"local rules: {tmp_path / 'rules.d'}: 1 file(s) read" in out and "disabled: lookalike_domain" in out
     summary = build_summary(load_config(config_file), str(config_file))
     assert f"local rules:  {tmp_path / 'rules.d'}: 1 file(s) read" in summary.lines
     # A site that sets its own rules_dir keeps <rules_dir>/local.d.
