@@ -144,7 +144,8 @@ def wheelhouse(python: str, wheel: Path) -> Path:
     venv = work / "venv"
     subprocess.run([python, "-m", "venv", str(venv)], check=True, capture_output=True, timeout=300)
     made = subprocess.run(
-        [str(venv / "bin" / "pip"), "wheel", "-q", "-w", str(work / "wheels"), str(wheel)],
+        # tesserocr built against the system's libtesseract, as the README and .ci/run install it
+        [str(venv / "bin" / "pip"), "wheel", "-q", "--no-binary", "tesserocr", "-w", str(work / "wheels"), str(wheel)],
         capture_output=True,
         text=True,
         timeout=1800,
