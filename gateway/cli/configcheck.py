@@ -66,14 +66,15 @@ def _tls(config: Config, out: ConfigReport) -> None:
 
 
 def _templates(out: ConfigReport) -> None:
-    from gateway.hold.notify import TEMPLATES
+    """Every template compiled in the environment that renders it (its filters and settings)."""
+    from gateway.hold.notify import TEMPLATES, mail_environment
+    from gateway.web.app import page_environment
 
-    for kind in ("mail", "web"):
+    for kind, env in (("mail", mail_environment(TEMPLATES)), ("web", page_environment(TEMPLATES))):
         directory = TEMPLATES / kind
         if not directory.is_dir():
             out.problems.append(f"templates: {directory} does not exist (a broken installation)")
             continue
-        env = jinja2.Environment(loader=jinja2.FileSystemLoader(str(directory)))
         for name in sorted(env.list_templates()):
             if name.endswith(".css"):
                 continue

@@ -109,9 +109,8 @@ async def health(request: Request) -> Response:
     return PlainTextResponse("ok")
 
 
-def create_app(
-    config: Config, store: Store, holds: HoldStore, workflow: HoldWorkflow, templates: Path = TEMPLATES
-) -> Starlette:
+def page_environment(templates: Path = TEMPLATES) -> jinja2.Environment:
+    """The pages' templates (also compiled by `gateway check-config`)."""
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(str(templates / "web")),
         autoescape=True,
@@ -120,6 +119,13 @@ def create_app(
         lstrip_blocks=True,
     )
     env.filters["line"] = one_line  # message text on a page: one line, no control characters (escaped too)
+    return env
+
+
+def create_app(
+    config: Config, store: Store, holds: HoldStore, workflow: HoldWorkflow, templates: Path = TEMPLATES
+) -> Starlette:
+    env = page_environment(templates)
     auth = LocalUsers(
         load_users(config.web.users_file),
         holds.secret(),
