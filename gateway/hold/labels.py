@@ -64,6 +64,7 @@ STATES: dict[str, tuple[str, str]] = {
     "withdrawn": ("送信者が取り下げました", "withdrawn by the sender"),
     "rejected": ("却下されました", "rejected"),
     "expired": ("期限切れ", "expired"),
+    "shunted": ("処理できず管理者の対応待ち", "could not be processed: waiting for an administrator"),
 }
 
 EVENTS: dict[str, tuple[str, str]] = {
@@ -84,6 +85,7 @@ EVENTS: dict[str, tuple[str, str]] = {
     "escalated": ("エスカレーション", "escalated"),
     "delivered": ("配信完了", "delivered"),
     "delivery_failed": ("配信失敗", "delivery failed"),
+    "shunted": ("処理できず管理者へ (シャント)", "could not be processed: to the shunt queue"),
 }
 
 OUTCOMES: dict[str, tuple[str, str]] = {
