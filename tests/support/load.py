@@ -81,21 +81,37 @@ class Mail:
     data: bytes
 
 
-def _prose(rng: random.Random, size: int) -> str:
-    lines = ["パートナー株式会社", "営業部 ご担当者様", ""]
+def company_of(domain: str) -> str:
+    """The company a partner domain belongs to, as a greeting names it ('fabrikam.example' -> 'Fabrikam株式会社')."""
+    label = domain.rsplit(".", 2)[-2] if domain.count(".") >= 1 else domain
+    return "".join(part.capitalize() for part in label.split("-")) + "株式会社"
+
+
+def _prose(rng: random.Random, size: int, company: str) -> str:
+    # Addressed to the recipients' own company, as real mail is (a greeting naming another company
+    # is what the misaddressed-mail rule rightly holds).
+    lines = [company, "営業部 ご担当者様", ""]
     while sum(len(line.encode()) + 2 for line in lines) < size:
         lines.append("".join(rng.choice(SENTENCES) for _ in range(rng.randint(1, 3))))
     return "\r\n".join([*lines, "", "--", "株式会社サンプル 営業部"]) + "\r\n"
 
 
 def _pad_ooxml(data: bytes, size: int, rng: random.Random, media: str) -> bytes:
-    """An Office file is mostly pictures: add one (random bytes) until the file has about `size` bytes."""
+    """An Office file is mostly pictures: add one (random bytes) until the file has about `size` bytes.
+    Like every part Office writes, it has a content type (image/png): a part of no known type would be
+    unreadable, and the gateway rightly holds such a file."""
     if len(data) >= size:
         return data
-    buf = io.BytesIO(data)
-    with zipfile.ZipFile(buf, "a", zipfile.ZIP_STORED) as z:
-        z.writestr(media, rng.randbytes(size - len(data)))
-    return buf.getvalue()
+    png = b'<Default Extension="png" ContentType="image/png"/>'
+    out = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(data)) as src, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as z:
+        for info in src.infolist():
+            body = src.read(info)
+            if info.filename == "[Content_Types].xml" and b'Extension="png"' not in body:
+                body = body.replace(b"<Default ", png + b"<Default ", 1)
+            z.writestr(info, body)
+        z.writestr(zipfile.ZipInfo(media), rng.randbytes(size - len(data)), compress_type=zipfile.ZIP_STORED)
+    return out.getvalue()
 
 
 def _xlsx(rng: random.Random, size: int) -> bytes:
@@ -181,9 +197,14 @@ def make_mail(i: int, rng: random.Random, run: str = "run") -> Mail:
         "image": "画面の件",
     }[kind]
     if kind == "pii":
-        text = _prose(rng, 1024) + "\r\nご依頼の顧客連絡先です。\r\n" + "\r\n".join(rng.sample(PII_ROWS, 3)) + "\r\n"
+        text = (
+            _prose(rng, 1024, company_of(partner))
+            + "\r\nご依頼の顧客連絡先です。\r\n"
+            + "\r\n".join(rng.sample(PII_ROWS, 3))
+            + "\r\n"
+        )
     else:
-        text = _prose(rng, rng.randint(1536, 7680))  # 2-10 KB once base64-encoded
+        text = _prose(rng, rng.randint(1536, 7680), company_of(partner))  # 2-10 KB once base64-encoded
     body = MIMEText(text, "plain", "utf-8")
     if kind == "attach":
         ext = rng.choice(sorted(ATTACHMENTS))
