@@ -101,3 +101,13 @@ def make_message() -> MakeMessage:
         return message, raw
 
     return make
+
+
+@pytest.fixture(autouse=True)
+def _keep_umask() -> Iterator[None]:
+    """A command run in-process (`gateway run`, `init`) sets a private umask for the process: give the
+    next test the one it had (a Postfix instance made under umask 077 cannot read its own queue)."""
+    previous = os.umask(0o022)
+    os.umask(previous)
+    yield
+    os.umask(previous)

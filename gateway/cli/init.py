@@ -246,12 +246,19 @@ def password(args: argparse.Namespace, tty: bool) -> tuple[str, bool]:
 
 
 def run_init(args: argparse.Namespace, ask: Callable[[str], str] | None = None, tty: bool | None = None) -> int:
+    previous = os.umask(0o077)  # what init writes is private; the caller's umask comes back after
+    try:
+        return _run_init(args, ask, tty)
+    finally:
+        os.umask(previous)
+
+
+def _run_init(args: argparse.Namespace, ask: Callable[[str], str] | None, tty: bool | None) -> int:
     from gateway.passwords import hash_password
 
     tty = sys.stdin.isatty() and not args.password_stdin if tty is None else tty
     if ask is None and tty:
         ask = input
-    os.umask(0o077)
     try:
         answers = gather(args, ask)
         target = answers.directory
