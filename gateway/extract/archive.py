@@ -10,6 +10,7 @@ import struct
 import zipfile
 
 from gateway.extract.context import Context, LimitExceeded, Unscannable, Where
+from gateway.extract.ooxml import refuse_doctype
 from gateway.unscannable import Reason
 
 _CHUNK = 1 << 16
@@ -107,8 +108,6 @@ def scan_members(
     """Read every member of an Office/ODF package through the budgets, refusing DOCTYPEs (entity
     bombs) in XML in any encoding; return the members named in `keep` (by lower-case prefix match;
     None keeps every member)."""
-    from gateway.extract.ooxml import refuse_doctype
-
     kept: dict[str, bytes] = {}
     for info in infos:
         if info.is_dir():

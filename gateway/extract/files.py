@@ -16,6 +16,7 @@ from gateway.extract.images import read_image
 from gateway.extract.pdf import read_pdf
 from gateway.extract.rtf import rtf_to_text
 from gateway.extract.text import decode, read_calendar, read_html, read_table_text
+from gateway.extract.tnef import read_tnef
 from gateway.extract.uu import read_uuencoded
 from gateway.unscannable import Reason
 
@@ -108,8 +109,6 @@ def _dispatch(
         ctx.text(rtf_to_text(data), "attachment", where, "text/rtf")
         return kind
     if kind == "tnef":
-        from gateway.extract.tnef import read_tnef
-
         read_tnef(ctx, data, where, read_file)
         return kind
     if kind in IMAGES:

@@ -13,6 +13,7 @@ from tnefparse.tnef import TNEF
 from gateway.extract.charset import decode_text
 from gateway.extract.context import Context, LimitExceeded, Unscannable, Where
 from gateway.extract.rtf import decompress_lzfu, rtf_to_text
+from gateway.extract.text import read_html, read_plain_body
 from gateway.unscannable import Reason
 
 logging.getLogger("tnefparse").setLevel(logging.ERROR)
@@ -31,8 +32,6 @@ def _text(value: object) -> str:
 
 
 def read_tnef(ctx: Context, data: bytes, where: Where, read_file: ReadFile) -> None:
-    from gateway.extract.text import read_html, read_plain_body
-
     _check_complete(data)
     try:
         tnef = TNEF(data, do_checksum=False)

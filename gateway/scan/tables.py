@@ -16,6 +16,7 @@ from collections.abc import Callable
 
 from gateway.scan.model import Hit
 from gateway.scan.recognizers.base import words_regex
+from gateway.scan.recognizers.date_of_birth import parse_date
 
 _HEADERS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("JP_MY_NUMBER", ("個人番号", "マイナンバー", "my number")),
@@ -182,8 +183,6 @@ def content_columns(
 
     `start` is the offset of the first data row; `hits` the pattern hits of the table (any score).
     """
-    from gateway.scan.recognizers.date_of_birth import parse_date
-
     cols = read_cells(text, start)
     out: list[Hit] = []
     # cells where the name tokenizer saw a surname or a given name (at any score)
