@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import TypeVar
 
 from gateway.recipients.contacts import ContactBook, Learned, NameRow
-from gateway.store.sqlite_file import WriteLock, connect_wal
+from gateway.store.sqlite_file import ThreadReaders, WriteLock, connect_wal
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS contact_names (
@@ -75,17 +75,10 @@ class SqliteContacts(ContactBook):
         self._write_lock = WriteLock(self.path)
         with self._lock:
             self._conn.executescript(_SCHEMA)
-        self._local = threading.local()
-        self._readers: list[sqlite3.Connection] = []
+        self._readers = ThreadReaders(self.path, busy_timeout)
 
     def _reader(self) -> sqlite3.Connection:
-        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
-        if conn is None:
-            conn = connect_wal(self.path, self._busy_timeout, "NORMAL")
-            with self._lock:
-                self._readers.append(conn)
-            self._local.conn = conn
-        return conn
+        return self._readers.get()
 
     def _write(self, rows: Learned) -> None:
         names = _fold(((r.key, r.kind, r.org), r.when) for r in rows.names)
@@ -166,6 +159,4 @@ class SqliteContacts(ContactBook):
         with self._lock:
             self._conn.close()
             self._write_lock.close()
-            for conn in self._readers:
-                conn.close()
-            self._readers.clear()
+        self._readers.close()

@@ -14,7 +14,7 @@ from typing import TypeVar
 
 from gateway.recipients.domains import Organisations
 from gateway.recipients.history import RecipientHistory, Row
-from gateway.store.sqlite_file import WriteLock, connect_wal
+from gateway.store.sqlite_file import ThreadReaders, WriteLock, connect_wal
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS recipient_history (
@@ -74,18 +74,10 @@ class SqliteHistory(RecipientHistory):
         self._write_lock = WriteLock(self.path)
         with self._lock:
             self._conn.executescript(_SCHEMA)
-        # Reads use a connection per thread: in WAL mode they never wait for a writer or each other.
-        self._local = threading.local()
-        self._readers: list[sqlite3.Connection] = []
+        self._readers = ThreadReaders(self.path, busy_timeout)
 
     def _reader(self) -> sqlite3.Connection:
-        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
-        if conn is None:
-            conn = connect_wal(self.path, self._busy_timeout, "NORMAL")
-            with self._lock:
-                self._readers.append(conn)
-            self._local.conn = conn
-        return conn
+        return self._readers.get()
 
     def _record(self, rows: Sequence[Row]) -> None:
         pairs = _fold(((r.sender, r.recipient), r.when) for r in rows)
@@ -164,6 +156,4 @@ class SqliteHistory(RecipientHistory):
         with self._lock:
             self._conn.close()
             self._write_lock.close()
-            for conn in self._readers:
-                conn.close()
-            self._readers.clear()
+        self._readers.close()

@@ -6,6 +6,7 @@ import fcntl
 import hashlib
 import os
 import sqlite3
+import threading
 import time
 from pathlib import Path
 
@@ -84,6 +85,31 @@ def connect_wal(path: str, busy_timeout: float, synchronous: str = "FULL") -> sq
             if isinstance(e, sqlite3.Error):
                 raise StoreError(f"cannot open {path}: {e}") from e
             raise
+
+
+class ThreadReaders:
+    """Reading connections, one per thread: in WAL mode reads never wait for a writer or each other."""
+
+    def __init__(self, path: str, busy_timeout: float) -> None:
+        self.path, self.busy_timeout = path, busy_timeout
+        self._local = threading.local()
+        self._lock = threading.Lock()
+        self._all: list[sqlite3.Connection] = []
+
+    def get(self) -> sqlite3.Connection:
+        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = connect_wal(self.path, self.busy_timeout, "NORMAL")
+            with self._lock:
+                self._all.append(conn)
+            self._local.conn = conn
+        return conn
+
+    def close(self) -> None:
+        with self._lock:
+            for conn in self._all:
+                conn.close()
+            self._all.clear()
 
 
 class WriteLock:
