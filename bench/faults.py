@@ -34,8 +34,6 @@ import email.parser
 import email.policy
 import re
 import shutil
-import signal
-import subprocess
 import sys
 import tempfile
 import threading
@@ -53,48 +51,14 @@ from gateway.store.base import Queue  # noqa: E402
 from tests.support.dnsstub import DnsStub  # noqa: E402
 from tests.support.gateway_proc import GatewayProcess, write_config  # noqa: E402
 from tests.support.load import PARTNERS, Client, Mail, SmtpSink, company_of, corpus  # noqa: E402
-from tests.support.net import free_port, wait_for_port  # noqa: E402
-
-REDIS_SERVER = shutil.which("redis-server") or "/usr/bin/redis-server"
+from tests.support.redis_servers import RedisServer  # noqa: E402
 
 
-class OwnRedis:
-    """A redis-server of our own on a free loopback port, persisting to a temporary directory."""
+class OwnRedis(RedisServer):
+    """A redis-server of our own (AOF, appendfsync always) on a free loopback port, in a temporary folder."""
 
     def __init__(self) -> None:
-        self.port = free_port()
-        self.dir = Path(tempfile.mkdtemp(prefix="gw-faults-redis-"))
-        self.process: subprocess.Popen[bytes] | None = None
-
-    def start(self) -> OwnRedis:
-        self.process = subprocess.Popen(
-            [
-                REDIS_SERVER,
-                "--bind",
-                "127.0.0.1",
-                "--port",
-                str(self.port),
-                "--dir",
-                str(self.dir),
-                "--appendonly",
-                "yes",
-                "--appendfsync",
-                "always",
-                "--save",
-                "",
-                "--maxmemory-policy",
-                "noeviction",
-            ],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        wait_for_port(self.port, timeout=20)
-        return self
-
-    def kill(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.send_signal(signal.SIGKILL)
-            self.process.wait(timeout=10)
+        super().__init__(Path(tempfile.mkdtemp(prefix="gw-faults-redis-")))
 
     def cleanup(self) -> None:
         self.kill()
