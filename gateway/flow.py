@@ -109,6 +109,7 @@ def decide(envelope: Envelope, facts: Facts, policy: Policy) -> Verdict:
         **facts.to_json(),
     }
     verdict.lesson = facts.addressing.lesson.to_json()
+    verdict.previews = [p.to_json() for p in facts.scan.previews]
     return verdict
 
 

@@ -78,6 +78,9 @@ class Verdict:
     bcc: list[str] = field(default_factory=list)  # external To/Cc addresses to move to Bcc (rewrite_bcc hit)
     lesson: str = ""  # what the message teaches the contact book once delivered (carried on the queue)
     names: dict[str, str] = field(default_factory=dict)  # address -> directory name (sender, approvers, people)
+    # masked first lines of each attachment (gateway.scan.preview): for the hold pages only, never in
+    # to_json (check --json, logs) and never in notices
+    previews: list[dict[str, Any]] = field(default_factory=list, repr=False)
 
     @property
     def monitor_hits(self) -> list[RuleHit]:

@@ -82,6 +82,18 @@ class ScanConfig(BaseModel):
         description="Distinct unlabelled table cells read by the name tokenizer before giving up on names.",
     )
     samples: int = Field(default=3, ge=0, le=10, description="Masked samples kept per finding.")
+    preview_lines: int = Field(
+        default=5,
+        ge=0,
+        le=50,
+        description="Lines of each attachment's text shown, masked, on the hold pages (0: no preview).",
+    )
+    preview_chars: int = Field(
+        default=400, ge=0, le=4_000, description="At most this many characters of each attachment's preview."
+    )
+    preview_attachments: int = Field(
+        default=20, ge=0, le=200, description="Attachments (and files inside them) with a preview, per message."
+    )
 
     @field_validator("thresholds")
     @classmethod

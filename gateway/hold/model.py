@@ -129,6 +129,10 @@ class Hold:
     escalation: int = 0  # 0: the approvers; 1: their deputies asked too; 2: the fallback group as well
     tokens: list[LinkToken] = field(default_factory=list)
     version: int = 0
+    # The masked first lines of each attachment (gateway.scan.preview), made by the inspection worker:
+    # kept exactly as long as the held message (emptied when the hold settles or is shunted, in the
+    # same update), shown on the hold pages only, never in notices, logs or reprs.
+    previews: list[dict[str, Any]] = field(default_factory=list, repr=False)
 
     @property
     def rule(self) -> str:

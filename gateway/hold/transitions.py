@@ -334,6 +334,7 @@ def settled(now: float) -> Decide:
         change = Change(new)
         new.settled = True
         new.updated_at = now
+        new.previews = []  # the held message has left the hold queue: its previews go with it
         if hold.state is HoldState.RELEASING:
             new.state = HoldState.RELEASED
             change.log("released", "system", hold.state, f"{len(new.keep or new.recipients)} recipient(s)", now)
@@ -433,6 +434,7 @@ def shunted(now: float, detail: str) -> Decide:
         new.state = HoldState.SHUNTED
         new.settled = True
         new.updated_at = now
+        new.previews = []  # the message is no longer held
         change.log("shunted", "system", hold.state, detail[:500], now)
         return change
 

@@ -178,6 +178,7 @@ class HoldWorkflow:
             remind_at=(expires - remind_before) if remind_before and expires - remind_before > now else None,
             release_on_expiry=h.on_expiry == "release" or bool(set(rules) & set(h.release_on_expiry_rules)),
             details=details_of(verdict, raw),
+            previews=list(verdict.previews),
         )
 
     # -- people ------------------------------------------------------------------------------------

@@ -91,6 +91,7 @@ def _serve(conn: Connection, scan_json: str, memory_bytes: int) -> None:
     from gateway.extract import extract_message
     from gateway.scan.engine import Scanner
     from gateway.scan.model import ScanContext, ScanResult
+    from gateway.scan.preview import attachment_previews
 
     try:
         scanner = Scanner(ScanConfig.model_validate_json(scan_json))
@@ -137,6 +138,11 @@ def _serve(conn: Connection, scan_json: str, memory_bytes: int) -> None:
             result = ScanResult(findings=[unscannable(Reason.INTERNAL_ERROR, f"scan: {type(e).__name__}: {e}"[:300])])
         finally:
             _limit_memory(None)
+        cfg = scanner.config
+        result.previews = attachment_previews(
+            extraction, result.heads, cfg.preview_lines, cfg.preview_chars, cfg.preview_attachments, result.findings
+        )
+        result.heads = {}  # only the assembled previews cross the pipe
         del extraction
         result.stats["peak_rss_bytes"] = float(proc_status("VmHWM").get("VmHWM", 0))
         result.stats["request_cpu_seconds"] = _cpu_used() - started_cpu

@@ -30,6 +30,7 @@ from gateway.scan.evidence import BATCH_ENTITIES, batches, paragraphs
 from gateway.scan.mask import mask
 from gateway.scan.model import BULK, Hit, PersonalData, ScanContext, ScanResult
 from gateway.scan.ner import NerStage, ScanModelError, english_ner, japanese_ner
+from gateway.scan.preview import heads_of
 from gateway.scan.quiet import Own, Zones, zones
 from gateway.scan.recognizers import ENTITIES, JapaneseNameRecognizer, pattern_recognizers
 from gateway.scan.tables import cell_hits, classify_header, column_at, content_columns
@@ -96,6 +97,8 @@ class _Place:
 
     segment: Segment
     hits: list[tuple[Hit, bool]] = field(default_factory=list)  # (hit, quoted)
+    text: str = ""  # the text the offsets refer to (normalised)
+    found: list[Hit] = field(default_factory=list)  # every hit over its threshold, before the quiet stage
 
 
 def _chunks(text: str, size: int) -> Iterator[tuple[int, str]]:
@@ -203,6 +206,13 @@ class Scanner:
                 )
             )
         self._aggregate(places, result)
+        # Not scanned (the time budget ran out) means no head: nothing unmasked can be shown.
+        result.heads = heads_of(
+            ((p.segment, p.text or p.segment.text, p.found) for p in places),
+            cfg.preview_lines,
+            cfg.preview_chars,
+            cfg.preview_attachments,
+        )
         result.stats = {
             "scan_seconds": time.monotonic() - started,
             "chars": float(chars),
@@ -292,6 +302,7 @@ class Scanner:
         running = seg.kind in _RUNNING_TEXT
         if self.ner is not None and not table and not correspondents:
             found = self._ner_stage(text, found, z, budget)
+        place.text, place.found = text, found
         for h in found:
             if z.silences(h):
                 continue

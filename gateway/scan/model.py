@@ -74,6 +74,33 @@ class PersonalData(Finding):
         }
 
 
+@dataclass(frozen=True, slots=True)
+class AttachmentPreview:
+    """The first lines of one attached file's text, masked (gateway.scan.preview): shown on the hold
+    pages only, kept with the hold only as long as its held message, never logged.
+
+    `attachment` and `path` name the file (a zip member: the zip, then the member); `text` is empty
+    when nothing was read, and `unreadable` then (or as well) holds the UNSCANNABLE reason code."""
+
+    part: str
+    attachment: str
+    path: tuple[str, ...] = ()
+    text: str = ""
+    truncated: bool = False
+    unreadable: str = ""
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "file": " › ".join((self.attachment, *self.path)),
+            "text": self.text,
+            "truncated": self.truncated,
+            "unreadable": self.unreadable,
+        }
+
+    def __repr__(self) -> str:  # never the text, wherever a repr ends up (logs, tracebacks)
+        return f"AttachmentPreview({self.part!r}, {len(self.text)} chars, unreadable={self.unreadable!r})"
+
+
 @dataclass(slots=True)
 class ScanResult:
     """All findings of one message's scan. `findings` holds PersonalData, the BULK finding, and any
@@ -82,6 +109,10 @@ class ScanResult:
     findings: list[Finding] = field(default_factory=list)
     records: int = 0
     stats: dict[str, float] = field(default_factory=dict)
+    # masked first lines of every segment read from an attachment (segment index -> text), then
+    # per attached file (gateway.scan.preview.attachment_previews, in the inspection worker)
+    heads: dict[int, str] = field(default_factory=dict, repr=False)
+    previews: list[AttachmentPreview] = field(default_factory=list, repr=False)
 
     @property
     def personal(self) -> list[PersonalData]:

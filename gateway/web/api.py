@@ -48,6 +48,7 @@ def routes() -> list[BaseRoute]:
 def _public(hold: Hold) -> dict[str, Any]:
     d = hold.to_json()
     d.pop("tokens", None)  # digests only, but nobody needs them
+    d.pop("previews", None)  # attachment text (masked) is for the pages only
     d["rule"] = hold.rule
     d["removed"] = list(hold.removed)
     return d
