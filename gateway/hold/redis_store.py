@@ -11,6 +11,7 @@ on a Redis Cluster too; held mail is a small share of all mail, so one slot is p
     PREFIX:h:{PREFIX:holds}:audit:<id>  list    the audit entries of one hold
     PREFIX:h:{PREFIX:holds}:stats       hash    "<rule>\\x1f<key>" -> count
     PREFIX:h:{PREFIX:holds}:secret      string  the shared signing key
+    PREFIX:h:{PREFIX:holds}:away        hash    approver who is away -> their deputy
 
 An update is optimistic: WATCH the record, read it, decide, then MULTI/EXEC the record, the indexes,
 the audit entries and the statistics together; EXEC fails if anyone else wrote the record in between,
@@ -49,6 +50,7 @@ class RedisHoldStore(HoldStore):
         self._audit = f"{self._base}:audit"
         self._stats = f"{self._base}:stats"
         self._secret = f"{self._base}:secret"
+        self._away = f"{self._base}:away"
 
     def _rec(self, hold_id: str) -> str:
         return f"{self._base}:rec:{hold_id}"
@@ -165,6 +167,15 @@ class RedisHoldStore(HoldStore):
     def counts(self) -> dict[str, int]:
         raw = self.r.hgetall(self._states)
         return {_s(k): int(v) for k, v in raw.items() if int(v)}
+
+    def away(self) -> dict[str, str]:
+        return dict(sorted((_s(a), _s(d)) for a, d in self.r.hgetall(self._away).items()))
+
+    def set_away(self, approver: str, deputy: str | None) -> None:
+        if deputy is None:
+            self.r.hdel(self._away, approver.lower())
+        else:
+            self.r.hset(self._away, approver.lower(), deputy.lower())
 
     def secret(self) -> bytes:
         self.r.set(self._secret, secrets.token_bytes(32), nx=True)

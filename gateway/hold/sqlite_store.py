@@ -43,6 +43,10 @@ CREATE TABLE IF NOT EXISTS hold_stats (
     n INTEGER NOT NULL,
     PRIMARY KEY (rule, key)
 ) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS hold_away (
+    approver TEXT PRIMARY KEY,
+    deputy TEXT NOT NULL
+) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS hold_secret (
     id INTEGER PRIMARY KEY CHECK (id = 1),
     key BLOB NOT NULL
@@ -166,6 +170,20 @@ class SqliteHoldStore(HoldStore):
     def counts(self) -> dict[str, int]:
         return {str(s): int(str(n)) for s, n in self._read("SELECT state, count(*) FROM holds GROUP BY state")}
 
+    def away(self) -> dict[str, str]:
+        return {str(a): str(d) for a, d in self._read("SELECT approver, deputy FROM hold_away ORDER BY approver")}
+
+    def set_away(self, approver: str, deputy: str | None) -> None:
+        with self._tx() as conn:
+            if deputy is None:
+                conn.execute("DELETE FROM hold_away WHERE approver = ?", (approver.lower(),))
+            else:
+                conn.execute(
+                    "INSERT INTO hold_away (approver, deputy) VALUES (?, ?) "
+                    "ON CONFLICT (approver) DO UPDATE SET deputy = excluded.deputy",
+                    (approver.lower(), deputy.lower()),
+                )
+
     def secret(self) -> bytes:
         with self._tx() as conn:
             conn.execute("INSERT OR IGNORE INTO hold_secret (id, key) VALUES (1, ?)", (secrets.token_bytes(32),))
@@ -174,7 +192,7 @@ class SqliteHoldStore(HoldStore):
 
     def clear(self) -> None:
         with self._tx() as conn:
-            for table in ("holds", "hold_audit", "hold_stats"):
+            for table in ("holds", "hold_audit", "hold_stats", "hold_away"):
                 conn.execute(f"DELETE FROM {table}")
 
     def close(self) -> None:

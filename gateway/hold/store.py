@@ -72,6 +72,15 @@ class HoldStore(abc.ABC):
         """state -> number of holds in it."""
 
     @abc.abstractmethod
+    def away(self) -> dict[str, str]:
+        """Approvers who said they are away (on their inbox page) -> the deputy they chose."""
+
+    @abc.abstractmethod
+    def set_away(self, approver: str, deputy: str | None) -> None:
+        """`approver` is away and `deputy` decides for them (None: back, the entry is removed).
+        Addresses are stored lower-case; one deputy per approver (a new one replaces the old)."""
+
+    @abc.abstractmethod
     def secret(self) -> bytes:
         """A random key shared by every node (CSRF and session signatures), made on first use."""
 

@@ -39,6 +39,7 @@ REFUSALS = {
     "signin": ("サインインが必要です。", "Please sign in."),
     "reason": ("却下の理由を入力してください。", "Please give a reason for rejecting."),
     "choose": ("メールを1通以上選んでください。", "Choose at least one message."),
+    "deputy": ("代理の承認者を選んでください (ご自身以外)。", "Choose a deputy (someone other than you)."),
 }
 
 SENDER_ACTIONS = ("confirm", "cancel")
@@ -188,14 +189,18 @@ def by_sender(actor: str, now: float, timing: Timing) -> Decide:
     return decide
 
 
-def by_approver(actor: str, action: str, now: float, timing: Timing, *, comment: str = "") -> Decide:
+def by_approver(
+    actor: str, action: str, now: float, timing: Timing, *, comment: str = "", acting_for: frozenset[str] = frozenset()
+) -> Decide:
     """A signed-in approver acts from their inbox (no link token): only on a hold they are asked to
-    decide (an approver, a deputy or the fallback group after escalation), only while it waits."""
+    decide (an approver, a deputy or the fallback group after escalation), or one asked of an
+    approver who is away and named them (`acting_for`), only while it waits."""
 
     def decide(hold: Hold) -> Change:
         if action not in APPROVER_ACTIONS:
             raise Refused("scope")
-        if actor.lower() not in hold.approvers:
+        standing_in = sorted(a for a in acting_for if a in hold.approvers)
+        if actor.lower() not in hold.approvers and not standing_in:
             raise Refused("actor")
         if hold.state is not HoldState.HELD_MANAGER:
             raise Refused("state")
@@ -212,7 +217,10 @@ def by_approver(actor: str, action: str, now: float, timing: Timing, *, comment:
             _finish(new, HoldState.REJECTED, now, timing)
             new.outcome = Outcome.REJECTED.value
         change.stats[new.outcome] = 1
-        change.log("approved" if action == "approve" else "rejected", actor.lower(), hold.state, comment, now)
+        detail = comment
+        if actor.lower() not in hold.approvers:  # as the deputy of an approver who is away
+            detail = f"deputy of {', '.join(standing_in)}" + (f": {comment}" if comment else "")
+        change.log("approved" if action == "approve" else "rejected", actor.lower(), hold.state, detail, now)
         return change
 
     return decide

@@ -32,7 +32,7 @@ from gateway.hold.details import details_of
 from gateway.hold.model import AuditEntry, Change, Hold, HoldState, LinkToken, Scope
 from gateway.hold.notify import NoticeSettings, Notifier
 from gateway.hold.store import HoldStore
-from gateway.logsetup import describe_error
+from gateway.logsetup import describe_error, mask_address
 from gateway.mail.bcc import rewrite_to_bcc
 from gateway.store.base import DispositionLost, Lease, Queue, Store
 from gateway.verdict import Action, Verdict
@@ -110,7 +110,10 @@ class HoldWorkflow:
         secret: str | None = None
         if hold is None:
             secret, token = tokens.mint(Scope.SENDER, message.envelope.mail_from)
-            hold = self._new_hold(message.id, message.envelope.mail_from, message.envelope.rcpt_tos, verdict, raw, now)
+            away = await self.away() if verdict.action is Action.HOLD_MANAGER else {}
+            hold = self._new_hold(
+                message.id, message.envelope.mail_from, message.envelope.rcpt_tos, verdict, raw, now, away
+            )
             hold.tokens.append(token)
             entry = AuditEntry(hold.id, now, "held", "system", "", hold.state.value, f"rule {hold.rule}")
             if hold.approver_source == "admins":
@@ -145,7 +148,14 @@ class HoldWorkflow:
         return hold
 
     def _new_hold(
-        self, message_id: str, sender: str, rcpts: Sequence[str], verdict: Verdict, raw: bytes, now: float
+        self,
+        message_id: str,
+        sender: str,
+        rcpts: Sequence[str],
+        verdict: Verdict,
+        raw: bytes,
+        now: float,
+        away: dict[str, list[str]] | None = None,
     ) -> Hold:
         h = self.settings
         rules = tuple(hit.rule for hit in verdict.hits if hit.mode != "monitor" and hit.action is verdict.action)
@@ -156,7 +166,7 @@ class HoldWorkflow:
             state, expires = HoldState.HELD_SENDER, now + h.sender_hours * 3600
         remind_before = self.timing.remind_before
         needs_approval = verdict.action is Action.HOLD_MANAGER
-        approvers = self._with_deputies(verdict.approvers)
+        approvers = self._with_deputies(verdict.approvers, away or {})
         source = ""
         if needs_approval and not approvers:  # nobody to approve never means silence
             approvers = tuple(a for a in self.admins if a != sender.lower())
@@ -371,7 +381,9 @@ class HoldWorkflow:
             for approver in hold.approvers:
                 s, t = tokens.mint(Scope.APPROVER, approver)
                 fresh.append((approver, s, t))
-        escalating = self._escalation(hold, now)
+        escalating = None
+        if hold.state is HoldState.HELD_MANAGER and hold.escalate_at is not None and now >= hold.escalate_at:
+            escalating = self._escalation(hold, now, await asyncio.to_thread(self.holds.away))
         decide = tr.by_clock(
             now,
             self.timing,
@@ -397,16 +409,41 @@ class HoldWorkflow:
             for approver, secret, _ in fresh:
                 await self._send_link(new, approver, secret, "reminder", role="approver")
 
-    def _with_deputies(self, approvers: Sequence[str]) -> tuple[str, ...]:
-        """The verdict's approvers, and the deputies of those who are away (hold.away) from the start."""
-        away = {a.lower() for a in self.settings.away}
+    def _with_deputies(self, approvers: Sequence[str], away: dict[str, list[str]]) -> tuple[str, ...]:
+        """The verdict's approvers, and the deputies of those who are away from the start."""
         out = [a.lower() for a in approvers]
         for a in list(out):
-            if a in away:
-                out += [d.lower() for d in self.settings.deputies.get(a, [])]
+            out += away.get(a, [])
         return tuple(dict.fromkeys(out))
 
-    def _escalation(self, hold: Hold, now: float) -> tuple[int, list[tuple[str, str, LinkToken]]] | None:
+    async def away(self) -> dict[str, list[str]]:
+        """Approvers who are away -> who decides for them: `hold.away` (with their `hold.deputies`)
+        and those who said so on their inbox page (with the deputy they chose)."""
+        h = self.settings
+        out: dict[str, list[str]] = {a.lower(): [d.lower() for d in h.deputies.get(a, [])] for a in h.away}
+        for approver, deputy in (await asyncio.to_thread(self.holds.away)).items():
+            out.setdefault(approver, [])
+            if deputy not in out[approver]:
+                out[approver].append(deputy)
+        return out
+
+    async def acting_for(self, deputy: str) -> frozenset[str]:
+        """The approvers who are away and named `deputy` to decide for them."""
+        deputy = deputy.lower()
+        return frozenset(a for a, deputies in (await self.away()).items() if deputy in deputies)
+
+    async def set_away(self, approver: str, deputy: str | None) -> None:
+        """An approver is away from now on (`deputy` decides for them) or back (None). Raises Refused
+        when they name themselves. Holds already waiting for them are the deputy's to decide from
+        the deputy's inbox at once; new ones also send the deputy an approval notice."""
+        if deputy is not None and deputy.lower() == approver.lower():
+            raise Refused("deputy")
+        await asyncio.to_thread(self.holds.set_away, approver, deputy)
+        log.info("approver %s is %s", mask_address(approver.lower()), "away" if deputy is not None else "back")
+
+    def _escalation(
+        self, hold: Hold, now: float, chosen: dict[str, str] | None = None
+    ) -> tuple[int, list[tuple[str, str, LinkToken]]] | None:
         """Who is asked next when nobody approved in time: the approvers' deputies, then the fallback
         group (with fresh links). None when it is not time, or nobody is left to ask."""
         if hold.state is not HoldState.HELD_MANAGER or hold.escalate_at is None or now < hold.escalate_at:
@@ -417,8 +454,9 @@ class HoldWorkflow:
         level, asked = hold.escalation, set(hold.approvers)
         while level < 2:
             level += 1
-            if level == 1:
+            if level == 1:  # hold.deputies, and the deputy an away approver chose on their inbox page
                 people = [d.lower() for a in hold.approvers for d in h.deputies.get(a, [])]
+                people += [(chosen or {})[a] for a in hold.approvers if a in (chosen or {})]
             else:
                 people = [a.lower() for a in h.fallback_approvers]
             new = list(dict.fromkeys(p for p in people if p not in asked))
@@ -428,7 +466,8 @@ class HoldWorkflow:
 
     async def approve_signed_in(self, hold_id: str, actor: str, action: str, comment: str = "") -> Change:
         """An approver's approve or reject from their inbox (signed in). Raises Refused."""
-        decide = tr.by_approver(actor, action, self.clock(), self.timing, comment=comment[:1000])
+        acting_for = await self.acting_for(actor)
+        decide = tr.by_approver(actor, action, self.clock(), self.timing, comment=comment[:1000], acting_for=acting_for)
         change = await asyncio.to_thread(self.holds.update, hold_id, decide)
         if change is None:
             raise Refused("token")

@@ -214,6 +214,21 @@ TEXT: dict[str, tuple[str, str]] = {
         "Messages waiting for your approval (also as a deputy or the fallback group). "
         "Approve or reject several at once.",
     ),
+    "away_title": ("不在設定", "Away"),
+    "away_hint": (
+        "不在の間は、選んだ代理の方があなた宛ての承認待ちメールを承認・却下できます。",
+        "While you are away, the deputy you choose can approve or reject the messages waiting for you.",
+    ),
+    "away_deputy": ("代理の承認者", "Deputy"),
+    "away_set": ("不在にする", "I am away"),
+    "away_clear": ("不在を解除する", "I am back"),
+    "away_now": ("不在に設定しています。代理: {deputy}", "You are away. Your deputy: {deputy}"),
+    "away_config": (
+        "設定ファイル (hold.away) で不在になっています。解除は管理者に依頼してください。",
+        "You are listed as away in the configuration (hold.away): ask an administrator to change it.",
+    ),
+    "away_nobody": ("代理にできる承認者が登録されていません。", "Nobody is registered who could be your deputy."),
+    "away_for": ("{who} さんの代理", "As deputy of {who}"),
     "inbox_done": ("{done} 通を処理しました。", "{done} message(s) done."),
     "inbox_refused": (
         "{refused} 通は既に他の人が処理したため、変更しませんでした。",

@@ -1,7 +1,10 @@
 """The approver's inbox (signed in): every held message waiting for this approver (as an approver, a
-deputy or the fallback group after escalation), to approve or reject several at once. Each decision
-is its own atomic update, so a message someone else decided meanwhile is simply reported, not sent
-twice."""
+deputy or the fallback group after escalation, or for an approver who is away and named them), to
+approve or reject several at once. Each decision is its own atomic update, so a message someone else
+decided meanwhile is simply reported, not sent twice.
+
+The approver also says here that they are away, naming a deputy from the users who can sign in, and
+that they are back (POST with the page's form token; GET changes nothing)."""
 
 from __future__ import annotations
 
@@ -14,8 +17,9 @@ from starlette.routing import BaseRoute, Route
 from gateway.hold.model import HoldState
 from gateway.hold.store import HoldFilter
 from gateway.hold.transitions import REFUSALS, Refused
+from gateway.web.auth import User
 from gateway.web.i18n import translator
-from gateway.web.state import web_of
+from gateway.web.state import Web, web_of
 
 MAX_AT_ONCE = 100
 
@@ -24,7 +28,19 @@ def routes() -> list[BaseRoute]:
     return [
         Route("/inbox", inbox_page, methods=["GET"], include_in_schema=False),
         Route("/inbox", inbox_act, methods=["POST"], include_in_schema=False),
+        Route("/inbox/away", away_act, methods=["POST"], include_in_schema=False),
     ]
+
+
+def _deputies(web: Web, user: User) -> list[User]:
+    """Who can be named deputy: users of the users file with an address who approve (or administer)."""
+    out = []
+    for name in sorted(web.auth.users):
+        entry = web.auth.users[name]
+        email = entry.email.lower()
+        if email and email != user.email and ({"approver", "admin"} & set(entry.roles)):
+            out.append(User(entry.username, frozenset(entry.roles), email, entry.language))
+    return out
 
 
 async def inbox_page(request: Request) -> Response:
@@ -34,7 +50,9 @@ async def inbox_page(request: Request) -> Response:
         return RedirectResponse(f"/admin/login?next=/inbox&lang={web.language(request)}", status_code=303)
     lang = web.language(request, user)
     waiting = await asyncio.to_thread(web.holds.find, HoldFilter(states=(HoldState.HELD_MANAGER,), limit=1000))
-    mine = [h for h in waiting if user.email in h.approvers]
+    acting_for = await web.workflow.acting_for(user.email)
+    mine = [h for h in waiting if user.email in h.approvers or acting_for & set(h.approvers)]
+    chosen = (await asyncio.to_thread(web.holds.away)).get(user.email, "")
     q = request.query_params
     done, refused = int(q.get("done", "0") or 0), int(q.get("refused", "0") or 0)
     return web.render(
@@ -47,7 +65,39 @@ async def inbox_page(request: Request) -> Response:
         done=done,
         refused=refused,
         reason_required=web.config.hold.reject_reason_required,
+        standing_in={h.id: sorted(acting_for & set(h.approvers)) for h in mine if user.email not in h.approvers},
+        deputy=chosen,
+        deputies=_deputies(web, user),
+        away_in_config=user.email in {a.lower() for a in web.config.hold.away},
+        away_csrf=web.auth.form_token("away", web.auth.session_nonce(request)),
     )
+
+
+async def away_act(request: Request) -> Response:
+    """Away with a deputy (`deputy` one of the users offered), or back (`deputy` empty)."""
+    web = web_of(request)
+    user = web.auth.user(request)
+    lang = web.language(request, user)
+    t = translator(lang)
+
+    def refusal(code: str, status: int) -> Response:
+        ja, en = REFUSALS[code]
+        return web.message(request, lang, status, t("refused"), ja if lang == "ja" else en, "/inbox")
+
+    if user is None or not user.email:
+        return refusal("signin", 403)
+    form = await request.form()
+    csrf = form.get("csrf")
+    if not isinstance(csrf, str) or not web.auth.form_ok(csrf, "away", web.auth.session_nonce(request)):
+        return refusal("csrf", 403)
+    deputy = str(form.get("deputy") or "").strip().lower()
+    if deputy and deputy not in {u.email for u in _deputies(web, user)}:
+        return refusal("deputy", 400)
+    try:
+        await web.workflow.set_away(user.email, deputy or None)
+    except Refused as e:
+        return refusal(e.code, 400)
+    return RedirectResponse(f"/inbox?lang={lang}", status_code=303)
 
 
 async def inbox_act(request: Request) -> Response:

@@ -52,7 +52,7 @@ def workflow(store: Store, holds: HoldStore, clock: Clock) -> HoldWorkflow:
 
 async def asked_for_approval(store: Store, workflow: HoldWorkflow) -> str:
     hold = await put_on_hold(store, workflow, verdict(Action.HOLD_MANAGER, approvers=["hanako@example.co.jp"]))
-    (link,) = links_to(store, "taro@example.co.jp")
+    (link,) = [link for link in links_to(store, "taro@example.co.jp") if secret_of(link)[0] == hold.id]
     await workflow.act(hold.id, secret_of(link)[1], Scope.SENDER, "confirm")
     return hold.id
 
@@ -121,3 +121,50 @@ async def test_a_deputy_acts_while_the_manager_is_away(store: Store, holds: Hold
     done = holds.get(hid)
     assert done is not None and done.state is HoldState.RELEASED and done.decided_by == "jiro@example.co.jp"
     assert [m.id for m in outbound_real(store)] == [hid]
+
+
+async def test_an_approver_sets_themself_away_and_back(store: Store, holds: HoldStore, clock: Clock) -> None:
+    """Away with a deputy from the inbox (kept in the hold store): a hold already waiting becomes the
+    deputy's to decide, a new one sends the deputy a notice too; back again, the deputy has no say."""
+    config = hold_config(
+        hold={"away": ["ichiro@example.co.jp"], "deputies": {"ichiro@example.co.jp": ["goro@example.co.jp"]}}
+    )
+    workflow = HoldWorkflow.from_config(store, holds, config, clock=clock)
+    waiting = await asked_for_approval(store, workflow)
+    with pytest.raises(Refused) as e:
+        await workflow.set_away("hanako@example.co.jp", "HANAKO@example.co.jp")
+    assert e.value.code == "deputy"
+    await workflow.set_away("hanako@example.co.jp", "saburo@example.co.jp")
+    assert await workflow.acting_for("saburo@example.co.jp") == {"hanako@example.co.jp"}
+    assert links_to(store, "saburo@example.co.jp") == []  # the waiting one: from the inbox, no notice
+    newer = await asked_for_approval(store, workflow)
+    assert len(links_to(store, "saburo@example.co.jp")) == 1  # asked from the start, like hold.away
+    assert "saburo@example.co.jp" in holds.get(newer).approvers  # type: ignore[union-attr]
+    await workflow.approve_signed_in(waiting, "saburo@example.co.jp", "approve")
+    done = holds.get(waiting)
+    assert done is not None and done.state is HoldState.RELEASED and done.decided_by == "saburo@example.co.jp"
+    assert holds.audit(waiting)[-2].detail == "deputy of hanako@example.co.jp"
+    await workflow.set_away("hanako@example.co.jp", None)
+    third = await asked_for_approval(store, workflow)
+    with pytest.raises(Refused) as e:
+        await workflow.approve_signed_in(third, "saburo@example.co.jp", "approve")
+    assert e.value.code == "actor"
+    # hold.away in the configuration is still honoured next to the inbox setting
+    assert await workflow.acting_for("goro@example.co.jp") == {"ichiro@example.co.jp"}
+
+
+async def test_escalation_asks_the_deputy_an_away_approver_chose(
+    store: Store, holds: HoldStore, workflow: HoldWorkflow, clock: Clock
+) -> None:
+    hid = await asked_for_approval(store, workflow)
+    await holds_away(holds)
+    clock.now += 2 * 3600
+    await workflow.tick()
+    assert len(links_to(store, "jiro@example.co.jp")) == 1 and len(links_to(store, "saburo@example.co.jp")) == 1
+    hold = holds.get(hid)
+    assert hold is not None and hold.escalation == 1 and "saburo@example.co.jp" in hold.approvers
+
+
+async def holds_away(holds: HoldStore) -> None:
+    """hanako said she is away after her hold was already waiting (no deputy notice then)."""
+    holds.set_away("hanako@example.co.jp", "saburo@example.co.jp")

@@ -231,3 +231,21 @@ def test_two_processes_race_to_release_one_wins(holds: HoldStore, store_url: str
         h = holds.get(hid)
         assert h is not None and h.state is HoldState.RELEASING
         assert holds.stats()["rule_a"]["released_as_is"] == i + 1
+
+
+def test_away_is_set_replaced_and_cleared(holds: HoldStore, store_url: str) -> None:
+    assert holds.away() == {}
+    holds.set_away("Hanako@Example.co.jp", "Jiro@Example.co.jp")
+    holds.set_away("ichiro@example.co.jp", "somu@example.co.jp")
+    assert holds.away() == {"hanako@example.co.jp": "jiro@example.co.jp", "ichiro@example.co.jp": "somu@example.co.jp"}
+    holds.set_away("hanako@example.co.jp", "saburo@example.co.jp")  # a new deputy replaces the old
+    other = open_holds(store_url)  # another node sees the same
+    try:
+        assert other.away()["hanako@example.co.jp"] == "saburo@example.co.jp"
+    finally:
+        other.close()
+    holds.set_away("hanako@example.co.jp", None)
+    holds.set_away("nobody@example.co.jp", None)  # back when not away: nothing to do
+    assert holds.away() == {"ichiro@example.co.jp": "somu@example.co.jp"}
+    holds.clear()
+    assert holds.away() == {}
