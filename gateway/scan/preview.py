@@ -30,6 +30,11 @@ from gateway.scan.model import AttachmentPreview, Hit
 # Text a person sees in the file. Not: file names (shown anyway), header fields of an attached
 # message, hidden text (comments, metadata) — travelling but not what the file shows.
 SHOWN_KINDS = frozenset({"attachment", "table", "body", "calendar"})
+# Text about the file rather than in it (sheet names, document properties, bookmarks): shown after
+# the file's own text, so the first lines are what a person would see on opening it.
+ABOUT_THE_FILE = frozenset(
+    {"workbook", "document properties", "custom properties", "properties", "links", "bookmarks", "document information"}
+)
 WINDOW_SLACK = 200  # characters past the cut that are masked too, so a hit across the cut is whole
 
 _DIGITS = re.compile(r"(?<!\d)\d(?:[- ]?\d){6,}(?!\d)")
@@ -102,9 +107,14 @@ def _natural(part: str) -> tuple[int, ...]:
     return tuple(int(p) if p.isdigit() else 0 for p in part.replace("#", ".").split("."))
 
 
+def _about(seg: Segment) -> bool:
+    return seg.sheet in ABOUT_THE_FILE
+
+
 def heads_of(places: Iterable[tuple[Segment, str, list[Hit]]], lines: int, chars: int, files: int) -> dict[int, str]:
     """Masked heads of the segments that make up the previews (segment index -> text): only as many
-    segments per file as can fill its lines, and only the first `files` files."""
+    segments per file as can fill its lines (text about the file not counted), and only the first
+    `files` files."""
     out: dict[int, str] = {}
     per_file: dict[tuple[str, str, tuple[str, ...]], int] = {}
     if lines <= 0 or chars <= 0 or files <= 0:
@@ -119,7 +129,7 @@ def heads_of(places: Iterable[tuple[Segment, str, list[Hit]]], lines: int, chars
         if n >= lines:
             out[i] = ""  # scanned, but the preview is full
             continue
-        per_file[key] = n + 1
+        per_file[key] = n + (0 if _about(seg) else 1)
         out[i] = head(text, hits, lines, chars)
     return out
 
@@ -138,13 +148,14 @@ def attachment_previews(
         return []
     Key = tuple[str, str, tuple[str, ...]]
     texts: dict[Key, list[str]] = {}
+    about: dict[Key, list[str]] = {}
     unread_segments: set[Key] = set()
     for i, seg in enumerate(extraction.segments):
         if not shows(seg):
             continue
         key = (seg.part, seg.attachment, seg.path)
         if i in heads:
-            texts.setdefault(key, []).append(heads[i])
+            (about if _about(seg) else texts).setdefault(key, []).append(heads[i])
         else:  # not scanned (the scan stopped at its time budget): nothing of it is shown
             unread_segments.add(key)
     reasons: dict[Key, str] = {}
@@ -157,11 +168,16 @@ def attachment_previews(
     for a in extraction.attachments:
         top = next((name for part, name in tops if part == a.part), a.name) if a.path else a.name
         keys.append((a.part, top, a.path))
-    keys += [k for k in (*texts, *reasons, *unread_segments) if k not in keys]
+    keys += [k for k in (*texts, *about, *reasons, *unread_segments) if k not in keys]
     keys = sorted(dict.fromkeys(keys), key=lambda k: (_natural(k[0]), k[1], k[2]))
+
+    def container(k: Key) -> bool:  # an archive with nothing to say itself: its members speak
+        return any(o[:2] == k[:2] and len(o[2]) > len(k[2]) and o[2][: len(k[2])] == k[2] for o in keys)
+
+    keys = [k for k in keys if texts.get(k) or about.get(k) or k in reasons or k in unread_segments or not container(k)]
     out: list[AttachmentPreview] = []
     for key in keys[:files]:
-        body = "\n".join(t for t in texts.get(key, []) if t)
+        body = "\n".join(t for t in (*texts.get(key, []), *about.get(key, [])) if t)
         shown = [line.rstrip() for line in body.split("\n") if line.strip()]
         text = "\n".join(shown[:lines])
         truncated = len(shown) > lines or len(text) > chars

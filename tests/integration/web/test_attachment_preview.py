@@ -138,7 +138,7 @@ async def test_the_preview_is_masked_escaped_and_on_every_hold_page(
     assert "previews" not in api["hold"]
     for _, notice in notices(store):  # notices carry findings' samples, never the attachments' text
         body = notice.as_string()
-        assert "**********18" not in body and "二行目" not in body
+        assert "二行目" not in body and "氏名 | マイナンバー" not in body
 
 
 async def test_previews_go_with_the_held_message(

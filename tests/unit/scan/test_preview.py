@@ -109,3 +109,20 @@ def test_preview_can_be_switched_off(lines: int, chars: int) -> None:
     result = s.scan(extraction.segments)
     assert result.heads == {} or all(not v for v in result.heads.values())
     assert attachment_previews(extraction, result.heads, lines, chars, 20) == []
+
+
+def test_the_files_own_text_comes_before_text_about_it(scanner: Scanner) -> None:
+    m = mail()
+    rows = [["氏名", "電話"], ["山田 太郎", "090-1234-5678"]]
+    attach(m, sheet(rows), "a.xlsx")
+    (p,) = previews_of(scanner, m.as_bytes(), lines=2)
+    assert p["text"] == "氏名 | 電話\n山田** | 090-****-5678"  # not the sheet names or properties first
+
+
+def test_an_archive_with_readable_members_is_not_listed_empty(scanner: Scanner) -> None:
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as z:
+        z.writestr("a.txt", "こんにちは")
+    m = mail()
+    attach(m, buf.getvalue(), "x.zip")
+    assert [p["file"] for p in previews_of(scanner, m.as_bytes())] == ["x.zip › a.txt"]
