@@ -89,9 +89,7 @@ def head(text: str, hits: Iterable[Hit], lines: int, chars: int) -> str:
     end = min(pos, chars * 2 + WINDOW_SLACK, len(text))
     out: list[str] = []
     at = 0
-    for h in sorted(hits, key=lambda h: (h.start, -h.end)):
-        if h.start >= end:
-            break
+    for h in sorted((h for h in hits if h.start < end), key=lambda h: (h.start, -h.end)):
         if h.end <= at:  # inside a span already masked
             continue
         start = max(h.start, at)
