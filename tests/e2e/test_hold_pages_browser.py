@@ -16,9 +16,7 @@ import base64
 import email
 import email.policy
 import re
-import shutil
 import smtplib
-import tempfile
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -30,64 +28,26 @@ import pytest
 import yaml
 
 from gateway.passwords import hash_password
+from tests.e2e.browser import (
+    DIRECTORY,
+    LINK,
+    RULES,
+    body,
+    check_page,
+    click_and_wait,
+    message,
+    replaced,
+    shot,
+    sign_in,
+    wait_id,
+)
 from tests.support.gateway_proc import GatewayProcess, write_config
 from tests.support.net import free_port, wait_for_port
 from tests.support.sink import Received, RecordingSink
 
 webdriver = pytest.importorskip("selenium.webdriver")
-from selenium.common.exceptions import StaleElementReferenceException, WebDriverException  # noqa: E402
-from selenium.webdriver.chrome.options import Options  # noqa: E402
-from selenium.webdriver.chrome.service import Service  # noqa: E402
 from selenium.webdriver.common.by import By  # noqa: E402
-from selenium.webdriver.support import expected_conditions as EC  # noqa: E402
 from selenium.webdriver.support.wait import WebDriverWait  # noqa: E402
-
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-CHROMEDRIVER = shutil.which("chromedriver") or "/usr/bin/chromedriver"
-ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "hold-pages"
-LINK = re.compile(r"http://127\.0\.0\.1:\d+/h/[0-9a-f]+/[A-Za-z0-9_\-]+")
-SIZES = {"phone": (390, 844), "desktop": (1280, 900)}
-
-RULES = """
-rules:
-  - name: e2e_check_external
-    description: {ja: 社外宛ては送信者が確認, en: The sender checks mail going outside}
-    when:
-      recipients.any_external: true
-      sender.address: taro@example.co.jp
-    action: hold_sender
-    reason: {ja: 社外の宛先に送信します。宛先を確認してください。, en: This goes outside. Please check the recipients.}
-  - name: e2e_approve_external
-    description: {ja: 社外宛ては上長が承認, en: A manager approves mail going outside}
-    when:
-      recipients.any_external: true
-      sender.address: jiro@example.co.jp
-    action: hold_manager
-    reason: {ja: 上長の承認が必要です。, en: A manager must approve this.}
-"""
-
-DIRECTORY = """
-people:
-  - address: jiro@example.co.jp
-    name: 鈴木 次郎
-    department: sales
-    manager: hanako@example.co.jp
-"""
-
-
-def message(subject: str, sender: str, to: list[str], cc: list[str] = ()) -> bytes:  # type: ignore[assignment]
-    cc_line = f"Cc: {', '.join(cc)}\r\n" if cc else ""
-    return (
-        f"From: <{sender}>\r\nTo: {', '.join(to)}\r\n{cc_line}Subject: {subject}\r\n"
-        f"Message-ID: <{abs(hash(subject))}@example.co.jp>\r\n"
-        "MIME-Version: 1.0\r\nContent-Type: text/plain; charset=UTF-8\r\n\r\n"
-        "いつもお世話になっております。\r\n見積書をお送りします。\r\n"
-    ).encode()
-
-
-def body(received: Received) -> str:
-    mail = email.message_from_bytes(received.data, policy=email.policy.default)
-    return str(mail.get_body(("plain",)).get_content())  # type: ignore[union-attr]
 
 
 @dataclass
@@ -187,60 +147,10 @@ def node(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Node]:
     webmail.shutdown()
 
 
-def make_browser(width: int, height: int) -> Any:
-    if not Path(CHROMIUM).exists() or not Path(CHROMEDRIVER).exists():
-        pytest.fail("chromium and chromium-driver are needed (apt-get install chromium chromium-driver)")
-    profile = tempfile.mkdtemp(prefix="gw-chromium-")
-    options = Options()
-    options.binary_location = CHROMIUM
-    for arg in (
-        "--headless",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        "--disable-dev-shm-usage",
-        "--lang=ja-JP",
-        f"--user-data-dir={profile}",
-        f"--window-size={width},{height}",
-    ):
-        options.add_argument(arg)
-    if width < 700:
-        options.add_experimental_option(
-            "mobileEmulation", {"deviceMetrics": {"width": width, "height": height, "pixelRatio": 2.0}}
-        )
-    driver = webdriver.Chrome(options=options, service=Service(CHROMEDRIVER))
-    driver.profile_dir = profile
-    return driver
-
-
-@pytest.fixture(params=list(SIZES))
-def browser(request: pytest.FixtureRequest) -> Iterator[tuple[str, Any]]:
-    size = request.param
-    driver = make_browser(*SIZES[size])
-    try:
-        yield size, driver
-    finally:
-        driver.quit()
-        shutil.rmtree(driver.profile_dir, ignore_errors=True)
-
-
-def shot(driver: Any, size: str, name: str) -> None:
-    """A full-page screenshot (beyond the viewport), kept as a test artifact."""
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    data = driver.execute_cdp_cmd("Page.captureScreenshot", {"format": "png", "captureBeyondViewport": True})
-    (ARTIFACTS / f"{size}-{name}.png").write_bytes(base64.b64decode(data["data"]))
-
-
 def open_from_webmail(driver: Any, anchor_id: str) -> None:
     """A click on a webmail's link (target=_blank): a new tab, navigated from the webmail's origin.
     Clicked from the page's own script: chromedriver's click waits on the opener and can hang."""
     driver.execute_script("document.getElementById(arguments[0]).click()", anchor_id)
-
-
-def wait_id(driver: Any, element_id: str, timeout: float = 30) -> Any:
-    return WebDriverWait(driver, timeout).until(EC.presence_of_element_located((By.ID, element_id)))
 
 
 def confirm_dialog(driver: Any, size: str, name: str) -> None:
@@ -250,65 +160,6 @@ def confirm_dialog(driver: Any, size: str, name: str) -> None:
     page = driver.find_element(By.TAG_NAME, "html")
     driver.find_element(By.ID, "confirm-yes").click()
     WebDriverWait(driver, 30).until(replaced(page))  # the next page has come
-
-
-def replaced(page: Any) -> Any:
-    """The page (its <html> element) is gone: the next one has come. Chromium says so either as a
-    stale element or as a node that no longer belongs to the document."""
-
-    def gone(driver: Any) -> bool:
-        try:
-            page.is_enabled()
-        except (StaleElementReferenceException, WebDriverException):
-            return True
-        return False
-
-    return gone
-
-
-def click_and_wait(driver: Any, element_id: str) -> None:
-    """Click a submit button and wait for the page the POST leads to."""
-    page = driver.find_element(By.TAG_NAME, "html")
-    driver.find_element(By.ID, element_id).click()
-    WebDriverWait(driver, 30).until(replaced(page))
-
-
-def sign_in(driver: Any, node: Node, username: str) -> None:
-    driver.get(f"{node.web}/admin/login")
-    driver.find_element(By.ID, "username").send_keys(username)
-    driver.find_element(By.ID, "password").send_keys("pw-test")
-    driver.find_element(By.ID, "signin").click()
-    WebDriverWait(driver, 30).until(lambda d: "/admin/login" not in d.current_url)
-
-
-def small_targets(driver: Any) -> list[str]:
-    """Links, buttons and form controls smaller than 44 px high (checkboxes: their label row)."""
-    return driver.execute_script(
-        """
-        const out = [];
-        const all = 'main a, header a, button, select, textarea, input:not([type=hidden])';
-        for (const el of document.querySelectorAll(all)) {
-          if (el.closest('dialog') && !el.closest('dialog').open) continue;
-          let box = el.getBoundingClientRect();
-          if (el.type === 'checkbox') box = el.closest('li, .rcpt').getBoundingClientRect();
-          if (box.width === 0) continue;
-          const name = el.tagName + '#' + (el.id || el.textContent.trim().slice(0, 20));
-          if (box.height < 44 - 0.5) out.push(name + ' ' + box.height);
-        }
-        return out;
-        """
-    )
-
-
-def h1_count(driver: Any) -> int:
-    return int(driver.execute_script("return document.querySelectorAll('h1').length"))
-
-
-def check_page(driver: Any, size: str) -> None:
-    assert h1_count(driver) == 1
-    if size == "phone":
-        assert small_targets(driver) == []
-        assert driver.execute_script("return document.documentElement.scrollWidth") <= 390 + 1  # no sideways scroll
 
 
 def test_two_notices_opened_from_webmail_in_two_tabs(node: Node, browser: tuple[str, Any]) -> None:
@@ -384,7 +235,7 @@ def test_approver_from_webmail_rejects_with_a_reason_and_sender_withdraws_anothe
     assert node.sink.wait_until(lambda ms: len(node._notices(ms, "hanako@example.co.jp")) >= 2, 60)
     approval = [m for m in node.notices("hanako@example.co.jp") if f"契約書 {size} 1" in body(m)]
     (approval_link,) = LINK.findall(body(approval[0]))
-    sign_in(driver, node, "hanako")
+    sign_in(driver, node.web, "hanako")
     driver.get(node.inbox(f"approver-{size}", [approval_link]))
     inbox = driver.current_window_handle
     open_from_webmail(driver, "mail-0")
@@ -440,7 +291,7 @@ def test_admin_queue_shunt_and_error_pages(node: Node, browser: tuple[str, Any])
         store.accept([(m, b"Subject: s\r\n\r\nbody\r\n")], Queue.SHUNT)
     finally:
         store.close()
-    sign_in(driver, node, "admin")
+    sign_in(driver, node.web, "admin")
     driver.get(f"{node.web}/admin?lang=ja")
     wait_id(driver, "holds")
     assert f"請求書 {size}" in driver.page_source and "shunt-alert" in driver.page_source

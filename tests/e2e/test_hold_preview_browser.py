@@ -13,11 +13,9 @@ from typing import Any
 
 import pytest
 
-from tests.e2e.test_hold_pages_browser import (
-    SIZES,
+from tests.e2e.browser import (
     check_page,
     click_and_wait,
-    make_browser,
     shot,
     sign_in,
     wait_id,
@@ -33,19 +31,6 @@ from selenium.webdriver.support.select import Select  # noqa: E402
 def node(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EscalationNode]:
     with escalation_node(tmp_path_factory.mktemp("preview-browser")) as n:
         yield n
-
-
-@pytest.fixture(params=list(SIZES))
-def browser(request: pytest.FixtureRequest) -> Iterator[tuple[str, Any]]:
-    import shutil
-
-    size = request.param
-    driver = make_browser(*SIZES[size])
-    try:
-        yield size, driver
-    finally:
-        driver.quit()
-        shutil.rmtree(driver.profile_dir, ignore_errors=True)
 
 
 def previews(driver: Any) -> dict[str, str]:
@@ -96,7 +81,7 @@ def test_attachment_preview_on_the_senders_and_approvers_pages(node: EscalationN
 
 def test_away_with_a_deputy_from_the_inbox_and_back(node: EscalationNode, browser: tuple[str, Any]) -> None:
     size, driver = browser
-    sign_in(driver, node, "hanako")
+    sign_in(driver, node.web, "hanako")
     driver.get(f"{node.web}/inbox?lang=ja")
     Select(wait_id(driver, "deputy")).select_by_value("saburo@example.co.jp")
     shot(driver, size, "24-inbox-away-form")
@@ -119,7 +104,7 @@ def test_the_fallback_approver_approves_from_the_inbox_after_escalation(
         node.log.read_text()
     )
     assert node.approval_links("saburo@example.co.jp", subject)  # the deputy was asked before
-    sign_in(driver, node, "somu")
+    sign_in(driver, node.web, "somu")
     driver.get(f"{node.web}/inbox?lang=ja")
     wait_id(driver, "inbox-form")
     pick = driver.find_element(By.XPATH, f"//label[contains(., '{subject}')]")
