@@ -9,7 +9,9 @@ that they are back (POST with the page's form token; GET changes nothing)."""
 from __future__ import annotations
 
 import asyncio
+from dataclasses import dataclass
 
+from starlette.datastructures import FormData
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
@@ -73,58 +75,69 @@ async def inbox_page(request: Request) -> Response:
     )
 
 
-async def away_act(request: Request) -> Response:
-    """Away with a deputy (`deputy` one of the users offered), or back (`deputy` empty)."""
+@dataclass
+class _Post:
+    """A signed-in approver's form post whose form token is right, or the page that refuses it."""
+
+    web: Web
+    user: User
+    lang: str
+    form: FormData
+
+    def refusal(self, request: Request, code: str, status: int) -> Response:
+        return _refusal(self.web, request, self.lang, code, status)
+
+
+def _refusal(web: Web, request: Request, lang: str, code: str, status: int) -> Response:
+    ja, en = REFUSALS[code]
+    return web.message(request, lang, status, translator(lang)("refused"), ja if lang == "ja" else en, "/inbox")
+
+
+async def _signed_post(request: Request, form_name: str) -> _Post | Response:
     web = web_of(request)
     user = web.auth.user(request)
     lang = web.language(request, user)
-    t = translator(lang)
-
-    def refusal(code: str, status: int) -> Response:
-        ja, en = REFUSALS[code]
-        return web.message(request, lang, status, t("refused"), ja if lang == "ja" else en, "/inbox")
-
     if user is None or not user.email:
-        return refusal("signin", 403)
+        return _refusal(web, request, lang, "signin", 403)
     form = await request.form()
     csrf = form.get("csrf")
-    if not isinstance(csrf, str) or not web.auth.form_ok(csrf, "away", web.auth.session_nonce(request)):
-        return refusal("csrf", 403)
+    if not isinstance(csrf, str) or not web.auth.form_ok(csrf, form_name, web.auth.session_nonce(request)):
+        return _refusal(web, request, lang, "csrf", 403)
+    return _Post(web, user, lang, form)
+
+
+async def away_act(request: Request) -> Response:
+    """Away with a deputy (`deputy` one of the users offered), or back (`deputy` empty)."""
+    post = await _signed_post(request, "away")
+    if isinstance(post, Response):
+        return post
+    web, user, lang, form = post.web, post.user, post.lang, post.form
+
     deputy = str(form.get("deputy") or "").strip().lower()
     if deputy and deputy not in {u.email for u in _deputies(web, user)}:
-        return refusal("deputy", 400)
+        return post.refusal(request, "deputy", 400)
     try:
         await web.workflow.set_away(user.email, deputy or None)
     except Refused as e:
-        return refusal(e.code, 400)
+        return post.refusal(request, e.code, 400)
     return RedirectResponse(f"/inbox?lang={lang}", status_code=303)
 
 
 async def inbox_act(request: Request) -> Response:
-    web = web_of(request)
-    user = web.auth.user(request)
-    lang = web.language(request, user)
-    t = translator(lang)
+    post = await _signed_post(request, "inbox")
+    if isinstance(post, Response):
+        return post
+    web, user, lang, form = post.web, post.user, post.lang, post.form
 
-    def refusal(code: str, status: int) -> Response:
-        ja, en = REFUSALS[code]
-        return web.message(request, lang, status, t("refused"), ja if lang == "ja" else en, "/inbox")
-
-    if user is None or not user.email:
-        return refusal("signin", 403)
-    form = await request.form()
-    csrf = form.get("csrf")
-    if not isinstance(csrf, str) or not web.auth.form_ok(csrf, "inbox", web.auth.session_nonce(request)):
-        return refusal("csrf", 403)
     action = str(form.get("action") or "")
     if action not in ("approve", "reject"):
-        return refusal("scope", 400)
+        return post.refusal(request, "scope", 400)
     comment = str(form.get("comment") or "")
     if action == "reject" and web.config.hold.reject_reason_required and not comment.strip():
-        return refusal("reason", 400)
+        return post.refusal(request, "reason", 400)
     chosen = list(dict.fromkeys(str(v) for v in form.getlist("hold")))[:MAX_AT_ONCE]
     if not chosen:
-        return refusal("choose", 400)
+        return post.refusal(request, "choose", 400)
     done = refused = 0
     for hold_id in chosen:
         try:
