@@ -21,6 +21,7 @@ from gateway.extract.context import Context, LimitExceeded, Unscannable, Where
 from gateway.extract.files import read_data_images, read_file
 from gateway.extract.text import decode, read_calendar, read_html, read_plain_body
 from gateway.extract.uu import read_uuencoded
+from gateway.mail.mimeparse import parse_bytes
 from gateway.unscannable import Reason
 
 _ADDRESS_FIELDS = ("From", "Sender", "Reply-To", "To", "Cc", "Bcc")
@@ -61,7 +62,7 @@ _MAX_ALTERNATIVES = 4
 
 
 def parse(raw: bytes) -> Message:
-    return email.message_from_bytes(raw, policy=compat32)
+    return parse_bytes(raw)  # email.message_from_bytes(raw, policy=compat32), cheaper on long bodies
 
 
 # -- header text --------------------------------------------------------------------------------

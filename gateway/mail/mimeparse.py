@@ -1,0 +1,82 @@
+"""The stdlib email parser (compat32) at a fraction of its cost on large bodies, with the same result.
+
+The feed parser handles a message line by line in Python: a 500 KB base64 attachment is 6,700
+lines, each popped, matched against every open boundary and appended. Most of those lines cannot
+change anything the parser does: a line that is not empty, does not start with white space or "-"
+(no boundary, no continuation, no blank separator), has no ":" (no header field) and does not start
+with "From " is, in every state of the parser, either the first body line after a header block
+(where it ends the headers the same way any such line does) or a line appended to a payload, a
+preamble or an epilogue. A run of such lines is therefore parsed as one placeholder line that keeps
+the run's last line ending, and the run is put back in place of the placeholder afterwards: the tree,
+its headers, payloads, preambles, epilogues and defects are those of parsing the whole text (tested
+against the plain parse on generated messages in tests/unit/mail/test_mimeparse.py).
+"""
+
+from __future__ import annotations
+
+import email.parser
+import re
+import secrets
+from email.message import Message
+from email.policy import compat32
+
+# A run of at least _MIN_RUN inert lines, from the start of a line; the last line ending is kept out.
+_MIN_RUN = 16
+_RUN = re.compile(rb"(?<=\n)(?:(?!From )[^\r\n:\s\-][^\r\n:]*(?:\r\n|\n)){%d,}" % _MIN_RUN)
+
+
+def parse_bytes(raw: bytes, headersonly: bool = False) -> Message:
+    """`email.message_from_bytes(raw, policy=compat32)` (or the header-only parser), the same tree."""
+    runs = list(_RUN.finditer(raw))
+    parser = email.parser.BytesParser(policy=compat32)
+    if not runs:
+        return parser.parsebytes(raw, headersonly=headersonly)
+    token = _token(raw)
+    pieces: list[bytes] = []
+    originals: list[str] = []
+    at = 0
+    for n, run in enumerate(runs):
+        start, end = run.span()
+        body = raw[start:end]
+        ending = b"\r\n" if body.endswith(b"\r\n") else b"\n"
+        pieces += [raw[at:start], b"%s%d" % (token, n), ending]
+        originals.append(body[: -len(ending)].decode("ascii", "surrogateescape"))
+        at = end
+    pieces.append(raw[at:])
+    msg = parser.parsebytes(b"".join(pieces), headersonly=headersonly)
+    _restore(msg, re.compile(re.escape(token.decode("ascii")) + r"(\d+)"), originals)
+    return msg
+
+
+_BLANK_LINE = re.compile(rb"\n\r?\n")
+
+
+def parse_header_block(raw: bytes) -> Message:
+    """The header-only parse (`BytesHeaderParser`, compat32): the same header fields and defects, with
+    the text only up to the first blank line as its payload (the header-only parse keeps the rest of
+    the message there; nothing reads it). The parser's header block ends at the first line that is no
+    header field, at the latest at the first blank line: nothing after that line changes it."""
+    blank = _BLANK_LINE.search(raw)
+    head = raw[: blank.end()] if blank else raw
+    return email.parser.BytesParser(policy=compat32).parsebytes(head, headersonly=True)
+
+
+def _token(raw: bytes) -> bytes:
+    while True:
+        token = b"GWRUN" + secrets.token_hex(8).encode("ascii") + b"N"
+        if token not in raw:
+            return token
+
+
+def _restore(msg: Message, token: re.Pattern[str], originals: list[str]) -> None:
+    def put_back(m: re.Match[str]) -> str:
+        return originals[int(m.group(1))]
+
+    for part in msg.walk():
+        payload = part._payload  # type: ignore[attr-defined]
+        if isinstance(payload, str) and token.search(payload):
+            part._payload = token.sub(put_back, payload)  # type: ignore[attr-defined]
+        for place in ("preamble", "epilogue"):
+            text = getattr(part, place)
+            if isinstance(text, str) and token.search(text):
+                setattr(part, place, token.sub(put_back, text))
