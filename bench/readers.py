@@ -1,7 +1,7 @@
 """Side by side: the readers the gateway could use for the same files (issue: the fastest well-kept
 reader per format, chosen by measurement).
 
-    python bench/readers.py [--files 12] [--repeat 3]
+    python bench/readers.py [--files 12] [--repeat 3] [--chromium]
 
 The files are the attachments of bench/e2e.py's load mix (tests/support/load.py: docx and PDF of
 50-500 KB) plus a text-heavy PDF and docx of Japanese business prose. For each format, each candidate
@@ -9,13 +9,27 @@ reads every file to text; printed are the CPU milliseconds per file (best of --r
 the reader the gateway uses today, and the characters each reader got (a faster reader that reads
 less is no gain).
 
-- PDF: pypdf (today, pure Python) against pypdfium2 (PDFium, C++, wheels on PyPI). Measured here:
-  PDFium is about 13 times faster but drops some lines of these PDFs (a Type0 font with no embedded
-  program and default widths): compare the character counts before switching a DLP reader to it.
+- PDF: pypdf (pure Python, what the gateway uses) against pypdfium2 (PDFium, C++, wheels on PyPI)
+  alone and "checked": every text object of a page (in form XObjects too) must have characters in
+  PDFium's text page, else the page is read by pypdf, because PDFium's text page is built for display
+  and leaves text out (a text object it takes for an overprinted copy of one of the five before it,
+  and objects of no width). The same pages in three kinds of file:
+  "japan1" (the load mix): a Japanese font the PDF names without embedding it (UniJIS-UCS2-H over
+    Adobe-Japan1, as many Japanese PDFs do); PDFium places each character with the glyph outlines of a
+    system CJK font (Noto CJK here), which costs more than pypdf's whole reading;
+  "identity" (the mix before): Identity-H CIDs with no font program, which no viewer can draw; PDFium
+    is fast because it has no glyphs to load, and drops a line repeated near its twin (glyph boxes of no
+    height make its overprint filter compare only x positions), so the check sends pages to pypdf;
+  "chromium" (with --chromium, when chromium is installed): prose and a table of contacts printed to
+    PDF by headless Chromium (embedded DejaVu Sans, one text object per glyph): pypdf is very slow on
+    such files, PDFium fast, but PDFium's text page skips the space glyphs (objects of no width, as it
+    would skip text scaled to nothing), so the check cannot tell a space from hidden text.
+  Printed besides: the pages the check gave to pypdf.
 - docx main part: defusedxml.ElementTree (today: the whole tree in memory) against lxml's iterparse
-  with entities, DTDs and the network off (streaming, C). Measured here: the main part is cheap with
-  either (about 0.2 ms); what costs in a docx is the other XML parts read in full (styles.xml and
-  stylesWithEffects.xml are 800 KB of a python-docx file), see bench/profile_mix.py.
+  with entities, DTDs and the network off (streaming, C). The main part is cheap with either (about
+  0.2 ms); what cost in a docx was the side parts read in full (styles.xml and stylesWithEffects.xml
+  are 800 KB of a python-docx file): "docx package" is the whole file through the gateway's reader,
+  whose byte-level check (gateway.extract.ooxml.textless) passes over parts that carry no text.
 Figures only; nothing is asserted.
 """
 
@@ -33,6 +47,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from gateway.config.extract import ExtractLimits  # noqa: E402
 from tests.support.load import _docx, _pdf  # noqa: E402
 
 W = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"
@@ -93,9 +108,114 @@ def docx_lxml(data: bytes) -> int:
     return chars
 
 
+FALLBACKS = [0]  # pages the checked reading gave to pypdf
+
+
+def pdf_checked(data: bytes) -> int:
+    import pypdfium2 as pdfium
+    import pypdfium2.raw as pdfium_c
+    from pypdf import PdfReader
+
+    document = pdfium.PdfDocument(data)
+    reader: PdfReader | None = None
+    try:
+        chars = 0
+        for index in range(len(document)):
+            page = document[index]
+            textpage = page.get_textpage()
+            objects = [o.raw for o in page.get_objects(filter=[pdfium_c.FPDF_PAGEOBJ_TEXT], max_depth=64)]
+            # The length in bytes of an object's text in the text page (UTF-16, terminator): 2 when none.
+            if all(pdfium_c.FPDFTextObj_GetText(o, textpage.raw, None, 0) > 2 for o in objects):
+                chars += len(textpage.get_text_range())
+            else:
+                FALLBACKS[0] += 1
+                reader = reader or PdfReader(io.BytesIO(data), strict=False)
+                chars += len(reader.pages[index].extract_text() or "")
+            textpage.close()
+            page.close()
+        return chars
+    finally:
+        document.close()
+
+
+def chromium_pdfs(count: int) -> list[bytes]:
+    """Japanese-free prose and a contact table printed by headless Chromium (no CJK TrueType font here)."""
+    import shutil
+    import subprocess
+    import tempfile
+
+    browser = shutil.which("chromium") or shutil.which("chromium-browser")
+    if not browser:
+        return []
+    rng = random.Random(2)
+    words = [
+        "quarterly",
+        "sales",
+        "plan",
+        "revised",
+        "figures",
+        "delivery",
+        "schedule",
+        "contract",
+        "renewal",
+        "estimate",
+        "report",
+        "meeting",
+    ]
+    out = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for n in range(count):
+            paragraphs = "".join(
+                f"<p>{' '.join(rng.choice(words) for _ in range(60))}.</p>" for _ in range(20 * (n + 1))
+            )
+            rows = "".join(
+                f"<tr><td>Hanako Sato {i}</td><td>+81-90-1234-{i:04d}</td><td>hanako{i}@example.com</td></tr>"
+                for i in range(50 * (n + 1))
+            )
+            html = Path(tmp, "a.html")
+            html.write_text(
+                "<html><head><meta charset='utf-8'><style>body{font-family:'DejaVu Sans';font-size:11pt}</style>"
+                f"</head><body>{paragraphs}<table border=1>{rows}</table></body></html>"
+            )
+            target = Path(tmp, "a.pdf")
+            subprocess.run(
+                [browser, "--headless", "--no-sandbox", "--disable-gpu", f"--print-to-pdf={target}", html.as_uri()],
+                capture_output=True,
+                timeout=120,
+                check=True,
+            )
+            out.append(target.read_bytes())
+    return out
+
+
+def docx_package(data: bytes) -> int:
+    from gateway.extract.context import Context, Where
+    from gateway.extract.files import read_file
+    from gateway.extract.mime import read_attached_message
+
+    ctx = Context(ExtractLimits(), read_attached_message)
+    read_file(ctx, data, "a.docx", "", Where().inside("a.docx"))
+    return sum(len(s.text) for s in ctx.out.segments)
+
+
 CANDIDATES: dict[str, list[tuple[str, Callable[[bytes], int]]]] = {
-    "pdf": [("pypdf (today)", pdf_pypdf), ("pypdfium2", pdf_pdfium)],
-    "docx": [("defusedxml ElementTree (today)", docx_etree), ("lxml iterparse", docx_lxml)],
+    "pdf japan1 (the mix)": [
+        ("pypdf (the gateway)", pdf_pypdf),
+        ("pypdfium2 alone", pdf_pdfium),
+        ("pypdfium2 checked", pdf_checked),
+    ],
+    "pdf identity": [
+        ("pypdf (the gateway)", pdf_pypdf),
+        ("pypdfium2 alone", pdf_pdfium),
+        ("pypdfium2 checked", pdf_checked),
+    ],
+    "pdf chromium": [
+        ("pypdf (the gateway)", pdf_pypdf),
+        ("pypdfium2 alone", pdf_pdfium),
+        ("pypdfium2 checked", pdf_checked),
+    ],
+    "docx": [("defusedxml ElementTree (main part)", docx_etree), ("lxml iterparse (main part)", docx_lxml)],
+    "docx package": [("gateway: every part, textless skipped", docx_package)],
 }
 
 
@@ -112,20 +232,33 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--files", type=int, default=12)
     ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--chromium", action="store_true", help="also PDFs printed by headless Chromium")
     args = ap.parse_args()
     rng = random.Random(5)
     sizes = [rng.randint(50_000, 500_000) for _ in range(args.files)]
-    files = {"pdf": [_pdf(rng, s) for s in sizes], "docx": [_docx(rng, s) for s in sizes]}
+    docx = [_docx(rng, s) for s in sizes]
+    files = {
+        "pdf japan1 (the mix)": [_pdf(random.Random(s), s) for s in sizes],
+        "pdf identity": [_pdf(random.Random(s), s, font="identity") for s in sizes],
+        "pdf chromium": chromium_pdfs(3) if args.chromium else [],
+        "docx": docx,
+        "docx package": docx,
+    }
+    print("CPU time (time.process_time), best of --repeat per file")
     for fmt, candidates in CANDIDATES.items():
+        if not files[fmt]:
+            continue
         total_kb = sum(len(f) for f in files[fmt]) / 1024
         print(f"\n== {fmt}: {len(files[fmt])} files, {total_kb:.0f} KB")
         base = None
         for name, fn in candidates:
+            FALLBACKS[0] = 0
             results = [best_cpu_ms(fn, data, args.repeat) for data in files[fmt]]
             ms = sum(r[0] for r in results) / len(results)
             chars = sum(r[1] for r in results)
             base = base or ms
-            print(f"  {name:34} {ms:8.2f} ms/file  x{base / ms:5.1f} faster   {chars:>9,} characters")
+            extra = f"   {FALLBACKS[0] // args.repeat} pages by pypdf" if fn is pdf_checked else ""
+            print(f"  {name:38} {ms:8.2f} ms/file  x{base / ms:5.1f} faster   {chars:>9,} characters{extra}")
 
 
 if __name__ == "__main__":

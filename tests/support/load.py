@@ -140,12 +140,15 @@ def _docx(rng: random.Random, size: int) -> bytes:
     return _pad_ooxml(buf.getvalue(), size, rng, "word/media/image1.png")
 
 
-def _pdf(rng: random.Random, size: int) -> bytes:
+def _pdf(rng: random.Random, size: int, font: str = "japan1") -> bytes:
+    """Pages of prose in a Japanese font the PDF names but does not embed (as many Japanese PDFs do),
+    so that a viewer can draw it; font="identity" is the older kind whose glyphs no viewer can draw
+    (PDFium then drops repeated lines as overprinted copies: bench/readers.py)."""
     from tests.unit.extract.extract_fixtures import pdf
 
     pages = ["\n".join(rng.choice(SENTENCES) for _ in range(20)) for _ in range(rng.randint(2, 8))]
-    base = pdf(pages)
-    return pdf(pages, pad_bytes=max(0, size - len(base)))
+    base = pdf(pages, font=font)
+    return pdf(pages, pad_bytes=max(0, size - len(base)), font=font)
 
 
 ATTACHMENTS: dict[str, tuple[Callable[[random.Random, int], bytes], str]] = {

@@ -175,11 +175,17 @@ def entity_bomb_docx() -> bytes:
 # -- pdf -------------------------------------------------------------------------------------------
 
 
-def pdf(pages: list[str], pad_bytes: int = 0) -> bytes:
-    """A PDF whose text layer holds `pages` (any Unicode): a Type0 font, Identity-H, one CID per
-    distinct character and a ToUnicode CMap. `pad_bytes` adds an incompressible stream object."""
+def pdf(pages: list[str], pad_bytes: int = 0, *, font: str = "identity") -> bytes:
+    """A PDF whose text layer holds `pages` (any Unicode) and a ToUnicode CMap. `pad_bytes` adds an
+    incompressible stream object.
+
+    font "identity": a Type0 font, Identity-H, one CID per distinct character, no font program and no
+    descriptor: its text reads, but no viewer can draw it (the CIDs are glyph numbers of no font).
+    font "japan1": how Japanese PDFs name a font they do not embed: the predefined UniJIS-UCS2-H CMap
+    over Adobe-Japan1 CIDs, with a font descriptor; a viewer draws it with a Japanese font it has
+    (Basic Multilingual Plane characters only)."""
     chars = sorted({c for p in pages for c in p if c != "\n"})
-    cid = {c: i + 1 for i, c in enumerate(chars)}
+    cid = {c: i + 1 for i, c in enumerate(chars)} if font == "identity" else {c: ord(c) for c in chars}
     objs: list[bytes] = []
 
     def add(body: bytes) -> int:
@@ -202,13 +208,25 @@ def pdf(pages: list[str], pad_bytes: int = 0) -> bytes:
         + b"endcmap CMapName currentdict /CMap defineresource pop end end"
     )
     tounicode = add(stream(cmap))
-    desc = add(
-        b"<< /Type /Font /Subtype /CIDFontType2 /BaseFont /MSGothic /CIDSystemInfo << /Registry (Adobe) "
-        b"/Ordering (Identity) /Supplement 0 >> /DW 1000 >>"
-    )
-    font = add(
-        b"<< /Type /Font /Subtype /Type0 /BaseFont /MSGothic /Encoding /Identity-H /DescendantFonts [%d 0 R] "
-        b"/ToUnicode %d 0 R >>" % (desc, tounicode)
+    if font == "identity":
+        desc = add(
+            b"<< /Type /Font /Subtype /CIDFontType2 /BaseFont /MSGothic /CIDSystemInfo << /Registry (Adobe) "
+            b"/Ordering (Identity) /Supplement 0 >> /DW 1000 >>"
+        )
+        encoding = b"Identity-H"
+    else:
+        descriptor = add(
+            b"<< /Type /FontDescriptor /FontName /MS-Gothic /Flags 4 /FontBBox [0 -141 1000 859] /ItalicAngle 0 "
+            b"/Ascent 859 /Descent -141 /CapHeight 709 /StemV 69 >>"
+        )
+        desc = add(
+            b"<< /Type /Font /Subtype /CIDFontType0 /BaseFont /MS-Gothic /CIDSystemInfo << /Registry (Adobe) "
+            b"/Ordering (Japan1) /Supplement 2 >> /FontDescriptor %d 0 R /DW 1000 >>" % descriptor
+        )
+        encoding = b"UniJIS-UCS2-H"
+    font_id = add(
+        b"<< /Type /Font /Subtype /Type0 /BaseFont /MSGothic /Encoding /%s /DescendantFonts [%d 0 R] "
+        b"/ToUnicode %d 0 R >>" % (encoding, desc, tounicode)
     )
     page_ids = []
     pages_id_placeholder = len(objs) + 1 + 2 * len(pages) + (1 if pad_bytes else 0)
@@ -225,7 +243,7 @@ def pdf(pages: list[str], pad_bytes: int = 0) -> bytes:
         page_ids.append(
             add(
                 b"<< /Type /Page /Parent %d 0 R /MediaBox [0 0 595 842] /Contents %d 0 R "
-                b"/Resources << /Font << /F1 %d 0 R >> >>%s >>" % (pages_id_placeholder, content, font, pad_ref)
+                b"/Resources << /Font << /F1 %d 0 R >> >>%s >>" % (pages_id_placeholder, content, font_id, pad_ref)
             )
         )
     pages_id = add(

@@ -98,8 +98,9 @@ def test_pptx_slides_tables_and_notes() -> None:
     assert wheres["attachment 顧客.pptx › sheet notes 1 › part 2"] == "メモ: 鈴木様 080-2345-6789"
 
 
-def test_pdf_text_layer_per_page() -> None:
-    x = run(pdf(["氏名 山田 太郎\n電話 ０９０−１２３４−５６７８", "髙橋 ①"]), "申込書.pdf")
+@pytest.mark.parametrize("font", ["identity", "japan1"])
+def test_pdf_text_layer_per_page(font: str) -> None:
+    x = run(pdf(["氏名 山田 太郎\n電話 ０９０−１２３４−５６７８", "髙橋 ①"], font=font), "申込書.pdf")
     p1, p2 = files(x)
     assert p1.sheet == "page 1" and p1.text.split() == ["氏名", "山田", "太郎", "電話", "090-1234-5678"]
     assert p2.text.strip() == "髙橋 1"
