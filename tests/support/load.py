@@ -110,7 +110,10 @@ def _pad_ooxml(data: bytes, size: int, rng: random.Random, media: str) -> bytes:
             if info.filename == "[Content_Types].xml" and b'Extension="png"' not in body:
                 body = body.replace(b"<Default ", png + b"<Default ", 1)
             z.writestr(info, body)
-        z.writestr(zipfile.ZipInfo(media), rng.randbytes(size - len(data)), compress_type=zipfile.ZIP_STORED)
+        # From a generator of its own: the file's length depends on the time stamps python-docx and
+        # xlsxwriter write (they compress differently), and the mix must not change with the clock.
+        picture = random.Random(rng.random()).randbytes(size - len(data))
+        z.writestr(zipfile.ZipInfo(media), picture, compress_type=zipfile.ZIP_STORED)
     return out.getvalue()
 
 
