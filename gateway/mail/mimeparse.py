@@ -44,7 +44,7 @@ def parse_bytes(raw: bytes, headersonly: bool = False) -> Message:
         at = end
     pieces.append(raw[at:])
     msg = parser.parsebytes(b"".join(pieces), headersonly=headersonly)
-    _restore(msg, re.compile(re.escape(token.decode("ascii")) + r"(\d+)"), originals)
+    _restore(msg, token.decode("ascii"), originals)
     return msg
 
 
@@ -61,6 +61,9 @@ def parse_header_block(raw: bytes) -> Message:
     return email.parser.BytesParser(policy=compat32).parsebytes(head, headersonly=True)
 
 
+_PLACEHOLDER = re.compile(r"(GWRUN[0-9a-f]{16}N)(\d+)")
+
+
 def _token(raw: bytes) -> bytes:
     while True:
         token = b"GWRUN" + secrets.token_hex(8).encode("ascii") + b"N"
@@ -68,15 +71,15 @@ def _token(raw: bytes) -> bytes:
             return token
 
 
-def _restore(msg: Message, token: re.Pattern[str], originals: list[str]) -> None:
+def _restore(msg: Message, token: str, originals: list[str]) -> None:
     def put_back(m: re.Match[str]) -> str:
-        return originals[int(m.group(1))]
+        return originals[int(m.group(2))] if m.group(1) == token else m.group(0)
 
     for part in msg.walk():
         payload = part._payload  # type: ignore[attr-defined]
-        if isinstance(payload, str) and token.search(payload):
-            part._payload = token.sub(put_back, payload)  # type: ignore[attr-defined]
+        if isinstance(payload, str) and token in payload:
+            part._payload = _PLACEHOLDER.sub(put_back, payload)  # type: ignore[attr-defined]
         for place in ("preamble", "epilogue"):
             text = getattr(part, place)
-            if isinstance(text, str) and token.search(text):
-                setattr(part, place, token.sub(put_back, text))
+            if isinstance(text, str) and token in text:
+                setattr(part, place, _PLACEHOLDER.sub(put_back, text))

@@ -71,6 +71,7 @@ SPECIAL = st.sampled_from(
         b"8-bit \xe5\xb1\xb1\xe7\x94\xb0",
         b"\x0cform feed",
         b"GWRUN0123N0",
+        b"GWRUN0123456789abcdefN0",  # a placeholder of another parse
     ]
 )
 HEADERS = st.sampled_from(
