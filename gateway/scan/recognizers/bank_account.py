@@ -10,7 +10,7 @@ import re
 
 from presidio_analyzer import Pattern
 
-from gateway.scan.recognizers.base import NUM_L, NUM_R, Recognizer
+from gateway.scan.recognizers.base import NUM_LEAD, NUM_R, Recognizer
 
 _CORPORATE = re.compile(
     r"株式会社|有限会社|合同会社|合資会社|一般社団|公益社団|財団法人|社団法人|医療法人|学校法人|\(株\)|\(有\)|"
@@ -26,7 +26,7 @@ class BankAccountRecognizer(Recognizer):
             r"(?:普通|当座|貯蓄|総合)(?:預金)?\s?(?:口座)?\s?(?:番号)?\s?[:：]?\s?(?:No\.?\s?)?(?P<v>\d{7})" + NUM_R,
             0.7,
         ),
-        Pattern("account_plain", NUM_L + r"\d{7}" + NUM_R, 0.05),
+        Pattern("account_plain", NUM_LEAD + r"\d{6}" + NUM_R, 0.05),
     )
     CONTEXT = ("口座番号", "口座", "account number", "account no", "振込先", "振込口座")
     CONTEXT_BOOST = 0.6

@@ -11,7 +11,7 @@ from presidio_analyzer import Pattern
 from stdnum import ean
 from stdnum import luhn as _luhn
 
-from gateway.scan.recognizers.base import NUM_L, NUM_R, Recognizer, digits
+from gateway.scan.recognizers.base import NUM_LEAD, NUM_R, Recognizer, digits
 from gateway.scan.recognizers.card_iin import brand_of
 
 
@@ -40,10 +40,10 @@ class CreditCardRecognizer(Recognizer):
     PATTERNS = (
         Pattern(
             "card_grouped",
-            NUM_L + r"(?:\d{4}(?P<s>[ -])\d{4}(?P=s)\d{4}(?P=s)\d{1,7}|\d{4}(?P<t>[ -])\d{6}(?P=t)\d{4,5})" + NUM_R,
+            NUM_LEAD + r"\d{3}(?:(?P<s>[ -])\d{4}(?P=s)\d{4}(?P=s)\d{1,7}|(?P<t>[ -])\d{6}(?P=t)\d{4,5})" + NUM_R,
             0.6,
         ),
-        Pattern("card_plain", NUM_L + r"\d{12,19}" + NUM_R, 0.4),
+        Pattern("card_plain", NUM_LEAD + r"\d{11,18}" + NUM_R, 0.4),
     )
     CONTEXT = (
         "カード", "クレジット", "card", "VISA", "Mastercard", "JCB", "AMEX", "Diners", "Maestro", "UnionPay",

@@ -8,7 +8,7 @@ import re
 
 from presidio_analyzer import Pattern
 
-from gateway.scan.recognizers.base import NUM_L, NUM_R, Recognizer
+from gateway.scan.recognizers.base import NUM_LEAD, NUM_R, Recognizer, lead
 
 ERAS = {
     "明治": 1867,
@@ -26,19 +26,22 @@ MONTHS = {
     m: i for i, m in enumerate(("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"), 1)
 }
 
-_WESTERN = NUM_L + r"(?P<y>(?:19|20)\d{2})(?:[/.\-]|年 ?)(?P<m>\d{1,2})(?:[/.\-]|月 ?)(?P<d>\d{1,2})日?" + NUM_R
+# NUM_L and (?<![A-Za-z]) written after the first character (base.lead)
+_WESTERN = "(?P<y>(?:" + lead("1", "[0-9]", "[0-9]-") + "9|" + lead("2", "[0-9]", "[0-9]-") + r"0)\d{2})"
+_WESTERN += r"(?:[/.\-]|年 ?)(?P<m>\d{1,2})(?:[/.\-]|月 ?)(?P<d>\d{1,2})日?" + NUM_R
 _WAREKI = (
-    r"(?P<era>明治|大正|昭和|平成|令和|(?<![A-Za-z])[MTSHR])\s?(?P<y>\d{1,2}|元)"
+    "(?P<era>明治|大正|昭和|平成|令和|" + "|".join(lead(c, "[A-Za-z]") for c in "MTSHR") + r")\s?(?P<y>\d{1,2}|元)"
     r"(?:[./\-]|年 ?)(?P<m>\d{1,2})(?:[./\-]|月 ?)(?P<d>\d{1,2})日?" + NUM_R
 )
-_US = NUM_L + r"(?P<m>\d{1,2})/(?P<d>\d{1,2})/(?P<y>(?:19|20)\d{2})" + NUM_R
+_US = "(?P<m>" + NUM_LEAD + r"\d?)/(?P<d>\d{1,2})/(?P<y>(?:19|20)\d{2})" + NUM_R
 _EN = (
-    r"(?<![A-Za-z])(?P<mn>Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec)[a-z]*\.? "
+    r"(?P<mn>Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec)(?<![A-Za-z][A-Za-z]{3})[a-z]*\.? "
     r"(?P<d>\d{1,2}),? (?P<y>(?:19|20)\d{2})" + NUM_R
 )
 _EN2 = (
-    NUM_L
-    + r"(?P<d>\d{1,2}) (?P<mn>Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec)[a-z]*\.? (?P<y>(?:19|20)\d{2})"
+    "(?P<d>"
+    + NUM_LEAD
+    + r"\d?) (?P<mn>Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec)[a-z]*\.? (?P<y>(?:19|20)\d{2})"
     + NUM_R
 )
 _ALL = [re.compile(p) for p in (_WESTERN, _WAREKI, _US, _EN, _EN2)]

@@ -7,12 +7,12 @@ from __future__ import annotations
 
 from presidio_analyzer import Pattern
 
-from gateway.scan.recognizers.base import NUM_L, NUM_R, Recognizer, digits
+from gateway.scan.recognizers.base import NUM_LEAD, NUM_R, Recognizer, digits
 
 
 class DriverLicenseRecognizer(Recognizer):
     ENTITY = "JP_DRIVER_LICENSE"
-    PATTERNS = (Pattern("license", NUM_L + r"\d{4}[ -]?\d{4}[ -]?\d{4}" + NUM_R, 0.2),)
+    PATTERNS = (Pattern("license", NUM_LEAD + r"\d{3}[ -]?\d{4}[ -]?\d{4}" + NUM_R, 0.2),)
     CONTEXT = ("免許証", "運転免許", "免許番号", "driver's license", "driving licence", "license no", "licence no")
     CONTEXT_BOOST = 0.55
 

@@ -11,7 +11,7 @@ from presidio_analyzer import Pattern
 from stdnum import iban
 from stdnum.exceptions import ValidationError
 
-from gateway.scan.recognizers.base import Recognizer
+from gateway.scan.recognizers.base import Recognizer, lead
 
 
 def valid_iban(value: str) -> bool:
@@ -29,7 +29,7 @@ class IbanRecognizer(Recognizer):
     PATTERNS = (
         Pattern(
             "iban",
-            r"(?<![A-Za-z0-9])[A-Z]{2}\d{2}(?:(?P<s>[ -]?)[A-Z0-9]{4})(?:(?P=s)[A-Z0-9]{4}){1,7}"
+            lead("[A-Z]", "[A-Za-z0-9]") + r"[A-Z]\d{2}(?:(?P<s>[ -]?)[A-Z0-9]{4})(?:(?P=s)[A-Z0-9]{4}){1,7}"
             r"(?:(?P=s)[A-Z0-9]{1,3})?(?![A-Za-z0-9])",
             0.8,
         ),

@@ -7,7 +7,7 @@ from __future__ import annotations
 import phonenumbers
 from presidio_analyzer import Pattern
 
-from gateway.scan.recognizers.base import NUM_R, Recognizer
+from gateway.scan.recognizers.base import NUM_R, Recognizer, lead
 from gateway.scan.recognizers.jp_phone import valid_jp_phone
 
 # Regions whose national numbers are looked for when a phone word is near (presidio's defaults and
@@ -18,9 +18,14 @@ REGIONS = ("US", "GB", "DE", "FR", "IT", "ES", "NL", "IL", "IN", "CA", "BR", "AU
 class IntlPhoneRecognizer(Recognizer):
     ENTITY = "PHONE_NUMBER"
     PATTERNS = (
-        Pattern("phone_plus", r"(?<![0-9+])\+(?!81)[1-9]\d{0,2}(?:[ .\-]?\(?\d{1,5}\)?){2,5}" + NUM_R, 0.6),
-        Pattern("phone_nanp", r"(?<![0-9+\-])(?:\([2-9]\d{2}\) ?|[2-9]\d{2}[.\-])[2-9]\d{2}[.\-]\d{4}" + NUM_R, 0.3),
-        Pattern("phone_national", r"(?<![0-9+\-.])\d(?:[ \-]?\d){7,11}" + NUM_R, 0.2),
+        # look-behinds written after the first character (base.lead)
+        Pattern("phone_plus", lead(r"\+", "[0-9+]") + r"(?!81)[1-9]\d{0,2}(?:[ .\-]?\(?\d{1,5}\)?){2,5}" + NUM_R, 0.6),
+        Pattern(
+            "phone_nanp",
+            lead("[(2-9]", r"[0-9+\-]") + r"(?:(?<=\()[2-9]\d{2}\) ?|(?<=[2-9])\d{2}[.\-])[2-9]\d{2}[.\-]\d{4}" + NUM_R,
+            0.3,
+        ),
+        Pattern("phone_national", lead(r"\d", r"[0-9+\-.]") + r"(?:[ \-]?\d){7,11}" + NUM_R, 0.2),
     )
     CONTEXT = ("phone", "tel", "mobile", "cell", "call", "電話", "携帯", "fax", "number is")
     ANTI_CONTEXT = (

@@ -29,12 +29,15 @@ from gateway.scan.gazetteer import Gazetteer, fold, gazetteer, kanji_number
 from gateway.scan.model import Hit
 from gateway.scan.recognizers.base import ContextFn, Recognizer, words_regex
 
-PREFECTURES = (
-    "北海道|東京都|京都府|大阪府|"
-    "(?:青森|岩手|宮城|秋田|山形|福島|茨城|栃木|群馬|埼玉|千葉|神奈川|新潟|富山|石川|福井|山梨|長野|岐阜|静岡|"
-    "愛知|三重|滋賀|兵庫|奈良|和歌山|鳥取|島根|岡山|広島|山口|徳島|香川|愛媛|高知|福岡|佐賀|長崎|熊本|大分|宮崎|"
-    "鹿児島|沖縄)県"
-)
+# Every name in full (not (?:青森|...)県): an alternation of literals lets the regex engine skip ahead
+# to the characters that can start one.
+_KEN = (
+    "青森", "岩手", "宮城", "秋田", "山形", "福島", "茨城", "栃木", "群馬", "埼玉", "千葉",
+    "神奈川", "新潟", "富山", "石川", "福井", "山梨", "長野", "岐阜", "静岡", "愛知", "三重",
+    "滋賀", "兵庫", "奈良", "和歌山", "鳥取", "島根", "岡山", "広島", "山口", "徳島", "香川",
+    "愛媛", "高知", "福岡", "佐賀", "長崎", "熊本", "大分", "宮崎", "鹿児島", "沖縄",
+)  # fmt: skip
+PREFECTURES = "北海道|東京都|京都府|大阪府|" + "|".join(f"{p}県" for p in _KEN)
 _KANJI = r"\u3005\u30f6\u4e00-\u9fff"
 _WORD = rf"[{_KANJI}\u3041-\u3096\u30a1-\u30fa\u30fc]"
 _CITY = rf"[{_KANJI}\u30a1-\u30fa\u30fc]{{1,7}}?[市区町村郡]"

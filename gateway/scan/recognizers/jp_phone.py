@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from presidio_analyzer import Pattern
 
-from gateway.scan.recognizers.base import NUM_L, NUM_R, Recognizer, digits
+from gateway.scan.recognizers.base import NUM_R, Recognizer, digits, lead
 
 COMPANY_PREFIXES = ("0120", "0800", "0570", "0180", "0990")
 ELEVEN_DIGIT_PREFIXES = ("070", "080", "090", "050", "020")
@@ -19,6 +19,13 @@ _JOIN = r" ?[-.・] ?"
 _GROUPED = r"0\d{1,4}(?:" + _JOIN + r"|\(|\)|\) ?| )\d{1,4}(?:" + _JOIN + r"|\)|\) ?| )\d{4}"
 _PAREN = r"\(0\d{1,4}\) ?\d{1,4}[-.]?\d{4}"
 _PLAIN = r"0\d{9,10}"
+
+
+def _starting(first: str) -> str:
+    """`first` not inside a number nor after a '+' (NUM_L and (?<!\\+), base.lead)."""
+    return lead(first, "[0-9]", "[0-9]-", r"\+")
+
+
 _PLUS81 = r"\+81[- ]?\(?0?\)?[- ]?\d{1,4}[- )]?\d{1,4}[- ]?\d{4}"
 
 
@@ -46,9 +53,13 @@ def valid_jp_phone(value: str) -> bool:
 class JpPhoneRecognizer(Recognizer):
     ENTITY = "JP_PHONE_NUMBER"
     PATTERNS = (
-        Pattern("jp_phone_grouped", NUM_L + r"(?<!\+)(?:" + _GROUPED + "|" + _PAREN + ")" + NUM_R, 0.6),
-        Pattern("jp_phone_plus81", r"(?<![0-9])" + _PLUS81 + NUM_R, 0.65),
-        Pattern("jp_phone_plain", NUM_L + r"(?<!\+)" + _PLAIN + NUM_R, 0.35),
+        Pattern(
+            "jp_phone_grouped",
+            "(?:" + _starting("0") + _GROUPED[1:] + "|" + _starting(r"\(") + _PAREN[2:] + ")" + NUM_R,
+            0.6,
+        ),
+        Pattern("jp_phone_plus81", lead(r"\+", "[0-9]") + _PLUS81[2:] + NUM_R, 0.65),
+        Pattern("jp_phone_plain", _starting("0") + _PLAIN[1:] + NUM_R, 0.35),
     )
     CONTEXT = ("電話", "TEL", "携帯", "連絡先", "phone", "mobile", "cell", "FAX", "ファックス", "ケータイ")
     ANTI_CONTEXT = ("注文", "伝票", "請求", "品番", "型番", "会員番号", "受付番号", "order", "invoice", "口座")

@@ -10,7 +10,7 @@ from __future__ import annotations
 from presidio_analyzer import Pattern
 from stdnum.jp import in_
 
-from gateway.scan.recognizers.base import NUM_L, NUM_R, Recognizer, digits
+from gateway.scan.recognizers.base import NUM_LEAD, NUM_R, Recognizer, digits
 
 
 def check_digit(first11: str) -> int:
@@ -24,7 +24,7 @@ def valid_my_number(value: str) -> bool:
 
 class MyNumberRecognizer(Recognizer):
     ENTITY = "JP_MY_NUMBER"
-    PATTERNS = (Pattern("my_number", NUM_L + r"\d{4}[ -]?\d{4}[ -]?\d{4}" + NUM_R, 0.3),)
+    PATTERNS = (Pattern("my_number", NUM_LEAD + r"\d{3}[ -]?\d{4}[ -]?\d{4}" + NUM_R, 0.3),)
     CONTEXT = ("マイナンバー", "個人番号", "my number", "individual number", "mynumber")
     ANTI_CONTEXT = ("注文", "伝票", "請求", "口座", "免許", "会員番号", "受付番号", "order", "invoice", "tracking")
     CONTEXT_BOOST = 0.5

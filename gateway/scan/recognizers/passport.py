@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from presidio_analyzer import Pattern
 
-from gateway.scan.recognizers.base import NUM_R, Recognizer
+from gateway.scan.recognizers.base import NUM_R, Recognizer, lead
 
 
 class PassportRecognizer(Recognizer):
     ENTITY = "JP_PASSPORT"
-    PATTERNS = (Pattern("passport", r"(?<![A-Za-z0-9])[A-Z]{2}\d{7}" + NUM_R, 0.2),)
+    PATTERNS = (Pattern("passport", lead("[A-Z]", "[A-Za-z0-9]") + r"[A-Z]\d{7}" + NUM_R, 0.2),)
     CONTEXT = ("旅券", "パスポート", "passport")
     CONTEXT_BOOST = 0.55

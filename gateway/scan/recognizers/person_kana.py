@@ -11,7 +11,7 @@ import re
 
 from presidio_analyzer import Pattern
 
-from gateway.scan.recognizers.base import Recognizer
+from gateway.scan.recognizers.base import Recognizer, lead
 
 _KATA = r"[\u30a1-\u30fa\u30fc]{1,12}"
 _HIRA = r"[\u3041-\u3096\u30fc]{1,12}"
@@ -20,9 +20,11 @@ LABELS = (
     "フリガナ", "ふりがな", "カナ氏名", "氏名カナ", "氏名(カナ)", "氏名(フリガナ)", "カナ", "よみがな", "ヨミガナ",
     "読み仮名", "読みがな", "セイメイ", "お名前(カナ)", "お名前(フリガナ)", "名前(カナ)",
 )  # fmt: skip
-_LABEL = "|".join(sorted((lbl.replace("(", r"\(").replace(")", r"\)") for lbl in LABELS), key=len, reverse=True))
-# a label not inside a longer katakana word (カナダ), then a colon or a space
-_AFTER_LABEL = rf"(?<![\u30a1-\u30fa\u30fc])(?:{_LABEL})(?:\s*[:：]\s*|\s+)"
+_LABELS = sorted((lbl.replace("(", r"\(").replace(")", r"\)") for lbl in LABELS), key=len, reverse=True)
+# a label not inside a longer katakana word (カナダ), then a colon or a space; the look-behind after
+# each label's first character (base.lead)
+_LABEL = "|".join(lead(lbl[0], r"[\u30a1-\u30fa\u30fc]") + lbl[1:] for lbl in _LABELS)
+_AFTER_LABEL = rf"(?:{_LABEL})(?:\s*[:：]\s*|\s+)"
 
 
 # the reading of an organisation, not of a person (株式会社さくら商事（カブシキガイシャ サクラショウジ）)
@@ -33,7 +35,10 @@ class KanaNameRecognizer(Recognizer):
     ENTITY = "PERSON"
     PATTERNS = (
         Pattern("reading_labelled", rf"{_AFTER_LABEL}(?P<v>{_READING})(?![\u3041-\u30ff])", 0.85),
-        Pattern("reading_bracketed", rf"(?<=[\u4e00-\u9fff]) ?\((?P<v>{_KATA} {_KATA})\)", 0.7),
+        # (?<=kanji) ?\( with the look-behind after the first character
+        Pattern(
+            "reading_bracketed", rf"(?: (?<=[\u4e00-\u9fff] )\(|\((?<=[\u4e00-\u9fff]\())(?P<v>{_KATA} {_KATA})\)", 0.7
+        ),
         # a reading alone on its line: a name only with a label on the line above (or a フリガナ column)
         Pattern("reading_line", rf"(?m)^[ \t]*(?P<v>{_KATA} {_KATA})[ \t]*$", 0.2),
     )

@@ -9,7 +9,7 @@ import re
 from presidio_analyzer import Pattern
 
 from gateway.scan.gazetteer import fold, gazetteer
-from gateway.scan.recognizers.base import NUM_L, NUM_R, Recognizer, digits
+from gateway.scan.recognizers.base import NUM_R, Recognizer, digits, lead
 from gateway.scan.recognizers.jp_address import PREFECTURES
 
 _PREF_AFTER = re.compile(r"\s{0,2}(?:" + PREFECTURES + ")")
@@ -20,7 +20,7 @@ class PostalCodeRecognizer(Recognizer):
     ENTITY = "JP_POSTAL_CODE"
     PATTERNS = (
         Pattern("postal_mark", r"〒\s?(?P<v>\d{3}-?\d{4})" + NUM_R, 0.85),
-        Pattern("postal_plain", NUM_L + r"(?<!〒)(?<!〒 )\d{3}-\d{4}" + NUM_R, 0.15),
+        Pattern("postal_plain", lead(r"\d", "[0-9]", "[0-9]-", "〒", "〒 ") + r"\d{2}-\d{4}" + NUM_R, 0.15),
     )
     CONTEXT = ("郵便番号", "郵便", "〒", "住所", "zip", "postal", "post code", "postcode")
     ANTI_CONTEXT = (

@@ -7,7 +7,7 @@ from __future__ import annotations
 from presidio_analyzer import Pattern
 from stdnum.us import ssn
 
-from gateway.scan.recognizers.base import NUM_L, NUM_R, Recognizer, digits
+from gateway.scan.recognizers.base import NUM_LEAD, NUM_R, Recognizer, digits, lead
 
 
 def valid_ssn(value: str) -> bool:
@@ -18,10 +18,14 @@ def valid_ssn(value: str) -> bool:
 class UsSsnRecognizer(Recognizer):
     ENTITY = "US_SSN"
     PATTERNS = (
-        Pattern("ssn_dashed", NUM_L + r"\d{3}-\d{2}-\d{4}" + NUM_R, 0.4),
+        Pattern("ssn_dashed", NUM_LEAD + r"\d{2}-\d{2}-\d{4}" + NUM_R, 0.4),
         # dots or spaces: the same separator twice, and not a piece of a longer spaced number
-        Pattern("ssn_dotted", r"(?<![0-9][ .])" + NUM_L + r"\d{3}(?P<s>[. ])\d{2}(?P=s)\d{4}(?![ .]?[0-9])", 0.1),
-        Pattern("ssn_plain", NUM_L + r"\d{9}" + NUM_R, 0.05),
+        Pattern(
+            "ssn_dotted",
+            lead(r"\d", "[0-9][ .]", "[0-9]", "[0-9]-") + r"\d{2}(?P<s>[. ])\d{2}(?P=s)\d{4}(?![ .]?[0-9])",
+            0.1,
+        ),
+        Pattern("ssn_plain", NUM_LEAD + r"\d{8}" + NUM_R, 0.05),
     )
     CONTEXT = ("SSN", "social security", "社会保障番号", "SS#", "SSN#", "soc sec")
     CONTEXT_BOOST = 0.5
