@@ -144,13 +144,20 @@ def _data_row(hits: list[Hit], threshold: Callable[[str], float]) -> bool:
     return any(h.score >= threshold(h.entity) for h in hits) or len(hits) >= 2
 
 
+_NOT_DIGIT = re.compile(r"\D")
+_SPACE = re.compile(r"\s")
+_ASCII_DIGIT = re.compile(r"[0-9]")
+
+
 def _value_key(hit: Hit) -> str:
     v = hit.value
     if hit.entity == "EMAIL_ADDRESS":
         return v.lower()
-    if any(c.isdigit() for c in v) and hit.entity not in ("JP_ADDRESS", "DATE_OF_BIRTH"):
-        return re.sub(r"\D", "", v)
-    return re.sub(r"\s", "", v)
+    if hit.entity not in ("JP_ADDRESS", "DATE_OF_BIRTH") and (
+        _ASCII_DIGIT.search(v) if v.isascii() else any(c.isdigit() for c in v)
+    ):
+        return _NOT_DIGIT.sub("", v)
+    return _SPACE.sub("", v)
 
 
 class Scanner:
@@ -396,7 +403,11 @@ class Scanner:
                 seg_records = max(seg_records, records)
                 per_entity_records[entity] += records
                 samples: list[str] = []
+                seen: set[str] = set()  # values masked already (a list repeats them)
                 for h, _ in items:
+                    if h.value in seen:
+                        continue
+                    seen.add(h.value)
                     m = mask(entity, h.value)
                     if m not in samples:
                         samples.append(m)

@@ -39,9 +39,17 @@ class JapaneseNameRecognizer(LocalRecognizer):
         from sudachipy import Dictionary, SplitMode
 
         dictionary = Dictionary(dict="core")
+        # (fields={"pos"} tokenizes 15 % faster but joins numbers differently: 09.4444 is cut in three)
         self._tokenizer = dictionary.create(SplitMode.C)
-        self._surname = dictionary.pos_matcher([("名詞", "固有名詞", "人名", "姓")])
-        self._given = dictionary.pos_matcher([("名詞", "固有名詞", "人名", "名")])
+        surname = set(dictionary.pos_matcher([("名詞", "固有名詞", "人名", "姓")]))
+        given = set(dictionary.pos_matcher([("名詞", "固有名詞", "人名", "名")]))
+        # part-of-speech ids: a set lookup per morpheme instead of two matcher calls
+        tags: list[tuple[str, ...]] = []
+        while (tag := dictionary.pos_of(len(tags))) is not None:
+            tags.append(tag)
+        self._surname = frozenset(i for i, t in enumerate(tags) if t in surname)
+        self._given = frozenset(i for i, t in enumerate(tags) if t in given)
+        self._names = self._surname | self._given
 
     def _score_context(self, ctx: str, score: float) -> float:
         if self._context is not None and self._context.search(ctx):
@@ -52,19 +60,20 @@ class JapaneseNameRecognizer(LocalRecognizer):
         """Names in `text` (at most ~49 KB of UTF-8: the caller chunks)."""
         assert self._tokenizer is not None
         morphemes = list(self._tokenizer.tokenize(text))
+        pos = [m.part_of_speech_id() for m in morphemes]
+        names, surname, given = self._names, self._surname, self._given
         hits: list[Hit] = []
-        i, n = 0, len(morphemes)
-        while i < n:
+        n = len(morphemes)
+        j = 0
+        for i in [i for i, p in enumerate(pos) if p in names]:
+            if i < j:
+                continue  # the given name of the full name before
             m = morphemes[i]
-            is_sei, is_mei = self._surname(m), self._given(m)
-            if not (is_sei or is_mei):
-                i += 1
-                continue
             start, end, j = m.begin(), m.end(), i + 1
             score = self.PART_SCORE
-            if is_sei:
+            if pos[i] in surname:
                 k = j + 1 if j < n and morphemes[j].surface() in (" ", "\u3000") else j
-                if k < n and self._given(morphemes[k]):
+                if k < n and pos[k] in given:
                     end, j, score = morphemes[k].end(), k + 1, self.FULL_NAME_SCORE
             if j < n and morphemes[j].surface() in HONORIFICS:
                 score += self.HONORIFIC_BONUS
@@ -75,7 +84,6 @@ class JapaneseNameRecognizer(LocalRecognizer):
             hits.append(
                 Hit("PERSON", start, end, min(1.0, self._score_context(ctx, score)), text[start:end], "sudachi")
             )
-            i = j
         return hits
 
     def analyze(
