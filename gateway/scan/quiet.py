@@ -16,24 +16,58 @@ import re
 from dataclasses import dataclass
 
 from gateway.scan.model import Hit, ScanContext
-from gateway.scan.recognizers.base import digits
+from gateway.scan.recognizers.base import digits, first_char_alternation
 from gateway.scan.recognizers.jp_address import address_key, own_postal_codes
 from gateway.scan.recognizers.jp_phone import national
 
+
+def _fast(*items: tuple[str, str]) -> str:
+    pattern = first_char_alternation(items)
+    assert pattern is not None
+    return pattern
+
+
 _QUOTE_PREFIX = re.compile(r"^(?:\s*>)+\s?")
 _SEPARATOR = re.compile(r"^\s*(?:--\s*|[-=_*~#・━─―‐—+※=]{3,}.*|[-=_*~━─―]{2,}\s*\S{0,30}\s*[-=_*~━─―]{2,})\s*$")
-_ATTRIBUTION = re.compile(
-    r"(?:wrote|のメッセージ|書きました|書き込みました|から:)\s*[:：]?\s*$|"
-    r"<[^<>\s]+@[^<>\s]+>\s*[:：]\s*$|"
-    r"^\s*(?:From|To|Cc|Sent|Date|Subject|差出人|送信者|宛先|送信日時|日時|件名|CC)\s*[:：]|"
-    r"-{3,}\s*(?:Original Message|Forwarded message|転送メッセージ|元のメッセージ)",
-    re.IGNORECASE,
+# A reply attribution or forwarded header, as four patterns that each start with what they look
+# for (one alternation under re.IGNORECASE was tried at every position of every line):
+#   (?:wrote|のメッセージ|書きました|書き込みました|から:)\s*[:：]?\s*$
+#   <[^<>\s]+@[^<>\s]+>\s*[:：]\s*$
+#   ^\s*(?:From|To|Cc|Sent|Date|Subject|差出人|送信者|宛先|送信日時|日時|件名|CC)\s*[:：]
+#   -{3,}\s*(?:Original Message|Forwarded message|転送メッセージ|元のメッセージ)
+_ATTRIBUTION_END = re.compile(
+    _fast(("w", "rote"), ("の", "メッセージ"), ("書", "きました"), ("書", "き込みました"), ("か", "ら:"))
+    + r"\s*[:：]?\s*$"
 )
-_MARKER = re.compile(
-    r"TEL|FAX|電話|携帯|Mobile|E-?mail|Mail\s*[:：]|メール|〒|URL|https?://|株式会社|有限会社|合同会社|\(株\)|"
-    r"Co\.,?\s?Ltd|Inc\.|Corporation|事業部|\S部(?:\s|$)|\S課(?:\s|$)|部長|課長|室長|担当|Dept",
-    re.IGNORECASE,
+_ATTRIBUTION_ADDRESS = re.compile(r"<[^<>\s]+@[^<>\s]+>\s*[:：]\s*$")
+_ATTRIBUTION_HEADER = re.compile(
+    r"\s*(?:From|To|Cc|Sent|Date|Subject|差出人|送信者|宛先|送信日時|日時|件名|CC)\s*[:：]", re.IGNORECASE
 )
+_ATTRIBUTION_FORWARD = re.compile(
+    r"---+\s*(?:Original Message|Forwarded message|転送メッセージ|元のメッセージ)", re.IGNORECASE
+)
+
+
+def _attribution(line: str) -> bool:
+    return bool(
+        _ATTRIBUTION_END.search(line)
+        or _ATTRIBUTION_ADDRESS.search(line)
+        or _ATTRIBUTION_HEADER.match(line)
+        or _ATTRIBUTION_FORWARD.search(line)
+    )
+
+
+# TEL|FAX|電話|携帯|Mobile|E-?mail|Mail\s*[:：]|メール|〒|URL|https?://|株式会社|有限会社|合同会社|\(株\)|
+# Co\.,?\s?Ltd|Inc\.|Corporation|事業部|\S部(?:\s|$)|\S課(?:\s|$)|部長|課長|室長|担当|Dept under re.IGNORECASE,
+# written to start with a class (\S部 as 部 with \S behind it: only whether a line has one is asked)
+_MARKER_ITEMS = (
+    ("T", "EL"), ("F", "AX"), ("電", "話"), ("携", "帯"), ("M", "obile"), ("E", "-?mail"), ("M", r"ail\s*[:：]"),
+    ("メ", "ール"), ("〒", ""), ("U", "RL"), ("h", "ttps?://"), ("株", "式会社"), ("有", "限会社"), ("合", "同会社"),
+    ("(", r"株\)"), ("C", r"o\.,?\s?Ltd"), ("I", r"nc\."), ("C", "orporation"), ("事", "業部"),
+    ("部", r"(?<=\S部)(?:\s|$)"), ("課", r"(?<=\S課)(?:\s|$)"), ("部", "長"), ("課", "長"), ("室", "長"),
+    ("担", "当"), ("D", "ept"),
+)  # fmt: skip
+_MARKER = re.compile(_fast(*_MARKER_ITEMS))
 _ORG = re.compile(
     r"株式会社|有限会社|合同会社|\(株\)|Co\.,?\s?Ltd|Inc\.|Corporation|LLC|GmbH|事業部|\S部(?:\s|$)|\S課(?:\s|$)|https?://|www\.",
     re.IGNORECASE,
@@ -113,7 +147,7 @@ def zones(text: str) -> Zones:
     # at changes between quoted and unquoted lines.
     parts: list[list[Line]] = [[]]
     for i, ln in enumerate(lines):
-        if _ATTRIBUTION.search(ln.content):
+        if _attribution(ln.content):
             z.all.append((ln.start, ln.end + 1))
             parts.append([])
             continue
@@ -153,8 +187,10 @@ def _signatures(part: list[Line], z: Zones) -> None:
     while first > 0 and part[first - 1].content.strip():
         first -= 1
     block = part[first : last + 1]
+    if first in covered or first == 0 or len(block) < 2:
+        return
     markers = sum(1 for ln in block if _MARKER.search(ln.content))
-    if first not in covered and first > 0 and len(block) >= 2 and markers >= 2 and _looks_like_signature(block):
+    if markers >= 2 and _looks_like_signature(block):
         z.all.append((block[0].start, block[-1].end + 1))
 
 

@@ -123,37 +123,48 @@ ContextFn = Callable[[int], str]
 CASE_EXTRA = {"i": "\u0130\u0131", "k": "\u212a", "s": "\u017f"}
 
 
-def words_regex(words: Iterable[str]) -> re.Pattern[str] | None:
-    """One regex for context words: ASCII words match case-insensitively and not inside a longer word.
-
-    Matches and spans are those of the alternation `w1|w2|...` (longest first) under re.IGNORECASE,
-    written so that the regex starts with the class of every character that can start a word, each
-    word's first character looked for behind it: a pattern that starts with a class lets the regex
-    engine skip in C to the next such character, where re.IGNORECASE over the whole alternation
-    tried every word at every position (4-5 times slower on Japanese text)."""
-    ordered = sorted(set(words), key=len, reverse=True)
-    if not ordered:
-        return None
+def first_char_alternation(items: Iterable[tuple[str, str]]) -> str | None:
+    """The case-insensitive alternation `f1 r1|f2 r2|...` of items (first character, rest as a regex),
+    written as `[every first character](?i:(?<=f1)(?:r1|...)|...)`: a pattern that starts with a
+    class lets the regex engine skip in C to the next character that can start an item, where
+    re.IGNORECASE over a plain alternation tries every item at every position (4-5 times slower on
+    Japanese text). Matches and spans are those of the plain alternation (items with the same first
+    character keep their order; only one group can start at a position). None when a first character
+    is a cased letter outside ASCII (whose case partners are not listed here)."""
     groups: dict[str, list[str]] = {}
     starts: set[str] = set()
-    for w in ordered:
-        first = w[0]
+    for first, rest in items:
         if first.isascii() and first.isalpha():
             key = first.lower()
             starts.update(key + key.upper() + CASE_EXTRA.get(key, ""))
         elif first.lower() != first or first.upper() != first:
-            return _plain_words_regex(ordered)  # a cased letter outside ASCII starts a word
+            return None
         else:
             key = first
             starts.add(first)
+        groups.setdefault(key, []).append(rest)
+    if not groups:
+        return None
+    alts = [f"(?<={re.escape(key)})(?:{'|'.join(rests)})" for key, rests in groups.items()]
+    return "[" + "".join(re.escape(c) for c in sorted(starts)) + "](?i:" + "|".join(alts) + ")"
+
+
+def words_regex(words: Iterable[str]) -> re.Pattern[str] | None:
+    """One regex for context words: ASCII words match case-insensitively and not inside a longer word.
+    Matches and spans are those of `w1|w2|...` (longest first) under re.IGNORECASE, written to start
+    with a class (first_char_alternation)."""
+    ordered = sorted(set(words), key=len, reverse=True)
+    if not ordered:
+        return None
+    items = []
+    for w in ordered:
         rest = re.escape(w[1:])
         if w.isascii() and w[:1].isalnum():
             # the left boundary as a look-behind after the word
             rest += r"(?<![A-Za-z]" + re.escape(w) + r")(?![a-z])"
-        groups.setdefault(key, []).append(rest)
-    alts = [f"(?<={re.escape(key)})(?:{'|'.join(rests)})" for key, rests in groups.items()]
-    head = "[" + "".join(re.escape(c) for c in sorted(starts)) + "]"
-    return re.compile(head + "(?i:" + "|".join(alts) + ")")
+        items.append((w[0], rest))
+    fast = first_char_alternation(items)
+    return re.compile(fast) if fast is not None else _plain_words_regex(ordered)
 
 
 def _plain_words_regex(ordered: list[str]) -> re.Pattern[str]:
