@@ -238,14 +238,14 @@ class Own:
                 or (quoted and _under(domain, self.recipient_domains))
             )
         if e in ("JP_PHONE_NUMBER", "PHONE_NUMBER"):
-            return national(v) in self.numbers or digits(v) in self.numbers
+            return bool(self.numbers) and (national(v) in self.numbers or digits(v) in self.numbers)
         if e == "JP_ADDRESS":
             if not self.postal:
                 return False
             key = address_key(v)
             return any(_same_place(key, o) for o in self.postal)
         if e == "JP_POSTAL_CODE":
-            return digits(v) in self.postal_codes
+            return bool(self.postal_codes) and digits(v) in self.postal_codes
         if e == "JP_BANK_ACCOUNT":
-            return digits(v) in self.accounts
+            return bool(self.accounts) and digits(v) in self.accounts
         return False

@@ -281,7 +281,14 @@ class Recognizer(LocalRecognizer):
             or (self.CONTEXT_PATTERN is not None and self.CONTEXT_PATTERN.search(text))
         )
 
-    def find(self, text: str, context: ContextFn | None = None, *, table: bool = False) -> list[Hit]:
+    def find(
+        self,
+        text: str,
+        context: ContextFn | None = None,
+        *,
+        table: bool = False,
+        covered: Callable[[int, int, float], bool] | None = None,
+    ) -> list[Hit]:
         """All matches in `text` (NFKC-normalised), scored; the caller applies the threshold.
 
         Score = pattern score, + CONTEXT_BOOST with a context word on the line (`wide`) or in the
@@ -289,6 +296,10 @@ class Recognizer(LocalRecognizer):
         value or in the header. In a table (`table=True`) a row is not a line of prose: context is the
         near window and the header only. Whether the text holds a context or anti word at all is
         looked up once per call, so windows are only searched where a word can be found.
+
+        `covered(start, end, pattern score)` True skips a match before it is scored: for a caller
+        that knows the match can change nothing (JpAddressRecognizer: inside addresses already found
+        with at least the best score the match could reach).
         """
         hits: list[Hit] = []
         if self.LITERALS and not any(w in text for w in self.LITERALS):
@@ -297,17 +308,21 @@ class Recognizer(LocalRecognizer):
         anti_here = False
         headers: dict[str, tuple[bool, bool]] = {}
         for pattern, rx in self._patterns(text):
-            if pattern.name in self.NEEDS_CONTEXT and context is None:
+            needs_context = pattern.name in self.NEEDS_CONTEXT
+            has_v = "v" in rx.groupindex
+            if needs_context and context is None:
                 if words_here is None:
                     words_here = self._words_in(text)
                     anti_here = self._anti is not None and self._anti.search(text) is not None
                 if not words_here:
                     continue  # no context word anywhere: this pattern cannot count
             for m in rx.finditer(text):
-                if "v" in rx.groupindex and m.group("v") is not None:
+                if has_v and m.group("v") is not None:
                     start, end = m.span("v")
                 else:
                     start, end = m.span()
+                if covered is not None and covered(start, end, pattern.score):
+                    continue
                 if words_here is None:
                     words_here = self._words_in(text)
                     anti_here = self._anti is not None and self._anti.search(text) is not None
@@ -322,7 +337,7 @@ class Recognizer(LocalRecognizer):
                     words_here
                     and self._words_in(self.window(text, start, end) if table else self.wide(text, start, end))
                 )
-                if pattern.name in self.NEEDS_CONTEXT and not has_context:
+                if needs_context and not has_context:
                     continue
                 value = text[start:end]
                 if self.validate(value) is False:

@@ -20,6 +20,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from bisect import bisect_right
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -134,7 +135,7 @@ _BUILDING = re.compile(
 )
 # タワー is as often a tower block of flats as offices: only the words below mark an office.
 _OFFICE_BUILDING = re.compile(r"ビル|会館|センター|ホール|ドーム|[0-9]F|[0-9]階")
-_POSTAL_BEFORE = re.compile(r"(?<![0-9])([0-9]{3})-?([0-9]{4})(?![0-9])[^0-9\n]{0,14}\n?[^0-9\n]{0,14}$")
+_POSTAL_BEFORE = re.compile(r"([0-9](?<![0-9][0-9])[0-9]{2})-?([0-9]{4})(?![0-9])[^0-9\n]{0,14}\n?[^0-9\n]{0,14}$")
 
 KNOWN_TOWN = 0.7
 UNKNOWN_TOWN = 0.45
@@ -276,13 +277,37 @@ class JpAddressRecognizer(Recognizer):
                 return score - penalty
         return score
 
-    def find(self, text: str, context: ContextFn | None = None, *, table: bool = False) -> list[Hit]:
+    def find(
+        self,
+        text: str,
+        context: ContextFn | None = None,
+        *,
+        table: bool = False,
+        covered: Callable[[int, int, float], bool] | None = None,
+    ) -> list[Hit]:
         hits = [self._score(text, p, context, table) for p in self.parse(text)]
         # A pattern hit overlapping a gazetteer hit: one address, the gazetteer's span, the better score.
         # Gazetteer hits are sorted and do not overlap, so their ends are sorted too.
         ends = [h.end for h in hits]
+
+        def known(start: int, end: int, pattern_score: float) -> bool:
+            """Whether a pattern match lies on gazetteer hits that all score at least what it can
+            reach (its pattern score and a context word; adjust only lowers): it would change nothing."""
+            i = bisect_right(ends, start)
+            if i >= len(hits) or hits[i].start >= end:
+                return False
+            best = min(1.0, pattern_score + self.CONTEXT_BOOST)
+            while i < len(hits) and hits[i].start < end:
+                if hits[i].score < best:
+                    return False
+                i += 1
+            return True
+
+        def skip(start: int, end: int, pattern_score: float) -> bool:
+            return known(start, end, pattern_score) or (covered is not None and covered(start, end, pattern_score))
+
         out = list(hits)
-        for h in super().find(text, context, table=table):
+        for h in super().find(text, context, table=table, covered=skip):
             i = bisect_right(ends, h.start)
             if i >= len(hits) or hits[i].start >= h.end:
                 out.append(h)
