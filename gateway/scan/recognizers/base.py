@@ -231,6 +231,8 @@ class Recognizer(LocalRecognizer):
         self._ascii = [(p, re.compile(ascii_digit_pattern(p.regex), self.FLAGS)) for p in self.PATTERNS]
         self._context = words_regex(self.CONTEXT)
         self._anti = words_regex(self.ANTI_CONTEXT)
+        # one pass for all of LITERALS (an alternation of literals skips ahead in C), not one per word
+        self._literals = re.compile("|".join(map(re.escape, self.LITERALS))) if self.LITERALS else None
 
     def load(self) -> None:  # patterns compile in __init__; nothing to load
         pass
@@ -238,6 +240,11 @@ class Recognizer(LocalRecognizer):
     def validate(self, value: str) -> bool | None:
         """False drops the match (bad check digit, impossible date); True/None keep it."""
         return None
+
+    def rejects(self, value: str) -> bool:
+        """A cheap look at a match before its context is searched: True only where `validate` is
+        False and `shorter` offers nothing (IntlPhoneRecognizer: a Japanese number)."""
+        return False
 
     def shorter(self, value: str) -> Iterator[str]:
         """Prefixes of an invalid match to try, longest first (an IBAN followed by a word in capitals)."""
@@ -302,10 +309,11 @@ class Recognizer(LocalRecognizer):
         with at least the best score the match could reach).
         """
         hits: list[Hit] = []
-        if self.LITERALS and not any(w in text for w in self.LITERALS):
+        if self._literals is not None and self._literals.search(text) is None:
             return hits
         words_here: bool | None = None
         anti_here = False
+        rejects = self.rejects if type(self).rejects is not Recognizer.rejects else None
         headers: dict[str, tuple[bool, bool]] = {}
         for pattern, rx in self._patterns(text):
             needs_context = pattern.name in self.NEEDS_CONTEXT
@@ -321,7 +329,9 @@ class Recognizer(LocalRecognizer):
                     start, end = m.span("v")
                 else:
                     start, end = m.span()
-                if covered is not None and covered(start, end, pattern.score):
+                if (covered is not None and covered(start, end, pattern.score)) or (
+                    rejects is not None and rejects(text[start:end])
+                ):
                     continue
                 if words_here is None:
                     words_here = self._words_in(text)

@@ -44,6 +44,9 @@ class IntlPhoneRecognizer(Recognizer):
     CONTEXT_BOOST = 0.3
     NEEDS_CONTEXT = ("phone_national",)
 
+    def rejects(self, value: str) -> bool:
+        return value.startswith("0") and valid_jp_phone(value)  # JP_PHONE_NUMBER's, before any context
+
     def validate(self, value: str) -> bool | None:
         try:
             if value.startswith("+"):
