@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Container
 
 from gateway.scan.model import Hit
 from gateway.scan.recognizers.base import words_regex
@@ -141,13 +141,17 @@ def kana_reading(value: str) -> bool:
     return _KANA_READING.fullmatch(value) is not None
 
 
-def read_cells(text: str, start: int) -> dict[int, list[tuple[int, str]]]:
-    """Filled cells per column from offset `start` on: (offset of the stripped value, value)."""
+def read_cells(text: str, start: int, skip: Container[int] = ()) -> dict[int, list[tuple[int, str]]]:
+    """Filled cells per column from offset `start` on: (offset of the stripped value, value); the
+    columns in `skip` are left out."""
     cols: dict[int, list[tuple[int, str]]] = {}
     pos = start
     for line in text[start:].split("\n"):
         cell_start = pos
         for i, cell in enumerate(line.split("\t")):
+            if i in skip:
+                cell_start += len(cell) + 1
+                continue
             value = cell.strip()
             if value and not _EMPTY.match(value):
                 cols.setdefault(i, []).append((cell_start + len(cell) - len(cell.lstrip()), value))
@@ -183,7 +187,8 @@ def content_columns(
 
     `start` is the offset of the first data row; `hits` the pattern hits of the table (any score).
     """
-    cols = read_cells(text, start)
+    # columns typed by their header are not read again (neither loop below looks at them)
+    cols = read_cells(text, start, skip=set(columns))
     out: list[Hit] = []
     # cells where the name tokenizer saw a surname or a given name (at any score)
     # cells that begin with a name the tokenizer knows (a surname first, as Japanese names are written)
