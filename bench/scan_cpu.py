@@ -26,6 +26,7 @@ _TREE = Path(sys.argv[sys.argv.index("--tree") + 1]) if "--tree" in sys.argv els
 sys.path.insert(0, str(_TREE.resolve()))
 
 import argparse  # noqa: E402
+import gc  # noqa: E402
 import json  # noqa: E402
 import logging  # noqa: E402
 import os  # noqa: E402
@@ -38,8 +39,10 @@ FIGURES = (("1kb", "1 KB mail", "ms"), ("5kb", "5 KB mail", "ms"), ("10kb", "10 
            ("sheet", "5,572-row sheet", "ms"), ("rss", "peak RSS", "MB"))  # fmt: skip
 
 
-def measure(runs: int) -> dict[str, float]:
-    """Medians of CPU time per scan (ms), in this process, of the checkout on sys.path[0]."""
+def measure(runs: int, freeze: bool = False) -> dict[str, float]:
+    """Medians of CPU time per scan (ms), in this process, of the checkout on sys.path[0]. With `freeze`
+    the objects alive after the scanner is built (models, gazetteer) are moved out of the cyclic
+    garbage collector's reach (gc.freeze()), as a long-lived worker could do after loading them."""
     import gateway.scan.offline  # noqa: F401  (before presidio)
     from bench.scan import japanese_mail
     from gateway.content import Segment
@@ -54,6 +57,8 @@ def measure(runs: int) -> dict[str, float]:
     sheet = [bulk_sheet().segment()]
     for _ in range(5):
         scanner.scan(mails["1kb"])
+    if freeze:
+        gc.freeze()
 
     def cpu_ms(segments: list[Segment], n: int) -> float:
         times = []
@@ -81,22 +86,23 @@ def line(figures: dict[str, float]) -> str:
     )
 
 
-def child(tree: Path, runs: int) -> dict[str, float]:
+def child(tree: Path, runs: int, freeze: bool) -> dict[str, float]:
     env = dict(os.environ, PYTHONPATH=str(tree))
+    extra = ["--freeze"] if freeze else []
     out = subprocess.run(
-        [sys.executable, str(Path(__file__).resolve()), "--tree", str(tree), "--runs", str(runs), "--json"],
+        [sys.executable, str(Path(__file__).resolve()), "--tree", str(tree), "--runs", str(runs), "--json", *extra],
         cwd=tree, env=env, check=True, capture_output=True, text=True,
     )  # fmt: skip
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
-def compare(old: Path, new: Path, runs: int, rounds: int) -> None:
+def compare(old: Path, new: Path, runs: int, rounds: int, freeze: bool) -> None:
     print(f"CPU time (process time, median per scan), {rounds} rounds alternating old / new")
     print(f"  old: {old}\n  new: {new}")
     got: dict[str, list[dict[str, float]]] = {"old": [], "new": []}
     for r in range(rounds):
         for name, tree in (("old", old), ("new", new)):
-            got[name].append(child(tree, runs))
+            got[name].append(child(tree, runs, freeze))
             print(f"  round {r + 1} {name}: {line(got[name][-1])}", flush=True)
     print(f"{'':18}{'old':>22}{'new':>22}{'new / old':>12}")
     for k, label, unit in FIGURES:
@@ -120,13 +126,14 @@ def main() -> None:
         "--against", type=Path, help="another checkout (e.g. a worktree of an older commit) to compare with"
     )
     ap.add_argument("--rounds", type=int, default=3, help="with --against: processes per checkout, alternating")
+    ap.add_argument("--freeze", action="store_true", help="gc.freeze() once the scanner is built (both checkouts)")
     ap.add_argument("--tree", type=Path, help=argparse.SUPPRESS)
     ap.add_argument("--json", action="store_true", help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.against is not None:
-        compare(args.against.resolve(), Path(__file__).resolve().parents[1], args.runs, args.rounds)
+        compare(args.against.resolve(), Path(__file__).resolve().parents[1], args.runs, args.rounds, args.freeze)
         return
-    figures = measure(args.runs)
+    figures = measure(args.runs, args.freeze)
     print(json.dumps(figures) if args.json else line(figures))
 
 
