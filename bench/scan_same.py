@@ -4,8 +4,9 @@
 
 Each checkout, in a process of its own (its own scanner, corpora and generators), scans ~10,000
 texts with the fast stage and writes every hit of `Scanner.find` (entity, span, score, value,
-source) and every finding of `Scanner.scan` (counts, records, masked samples, sources), and for the
-generated texts every recognizer's raw matches at any score. The texts: the per-form sets of
+source), every finding of `Scanner.scan` (counts, records, masked samples, sources) and its
+previews (`heads`, where the checkout has them), and for the generated texts every recognizer's
+raw matches at any score. The texts: the per-form sets of
 bench/accuracy.py for seeds 7 and 3, the address corpus and its benign mails, the unit corpus, the
 5,572-row sheet, the bench mails, and generated texts of numbers, separators, dates, e-mail
 addresses, context words, kana, kanji and digits of other scripts (a tenth of them as tables).
@@ -110,7 +111,8 @@ def dump(path: Path, fuzz: int) -> None:
              list(f.sources)]
             for f in res.findings
         )  # fmt: skip
-        out.write(json.dumps([tag, found, findings, res.records], ensure_ascii=False) + "\n")
+        heads = sorted(getattr(res, "heads", {}).items())  # the masked previews, where the checkout has them
+        out.write(json.dumps([tag, found, findings, res.records, heads], ensure_ascii=False) + "\n")
 
     for seed in (7, 3):
         for fs in form_sets(seed, 40):
