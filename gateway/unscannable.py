@@ -45,6 +45,9 @@ class Reason(StrEnum):
     OCR_UNAVAILABLE = "ocr-unavailable"
     LIMIT_OCR_TIME = "limit-ocr-time"
     LIMIT_IMAGE_PIXELS = "limit-image-pixels"
+    IMAGE_UNDECODABLE = "image-undecodable"
+    METAFILE_TEXT = "metafile-text"
+    EXTERNAL_BODY = "external-body"
     INTERNAL_ERROR = "internal-error"
     # AMBIGUOUS_MIME
     DUPLICATE_CONTENT_TYPE = "duplicate-content-type"
@@ -62,7 +65,10 @@ TEXT: dict[Reason, tuple[str, str]] = {
     Reason.PARSE_ERROR: ("File could not be parsed", "ファイルを解析できませんでした"),
     Reason.UNDECODABLE_TEXT: ("Text in an undecodable character set", "文字コードを判別できないテキスト"),
     Reason.ZIP_BOMB: ("Archive built to exhaust resources", "解凍爆弾と見られるアーカイブ"),
-    Reason.XML_DOCTYPE: ("Office file with a DOCTYPE (entity bomb)", "DOCTYPE を含む Office ファイル"),
+    Reason.XML_DOCTYPE: (
+        "Office file or drawing (SVG) with a DOCTYPE (entity bomb)",
+        "DOCTYPE を含む Office ファイル・図 (SVG)",
+    ),
     Reason.MALFORMED_MIME: ("Malformed MIME structure", "MIME 構造の異常"),
     Reason.PARTIAL_MESSAGE: (
         "Part of a message split into several mails (message/partial)",
@@ -92,6 +98,18 @@ TEXT: dict[Reason, tuple[str, str]] = {
         "画像の文字の読み取り (OCR) が時間の上限を超過",
     ),
     Reason.LIMIT_IMAGE_PIXELS: ("Image too large to read", "画像が大きすぎて読み取れません"),
+    Reason.IMAGE_UNDECODABLE: (
+        "Image that cannot be decoded (broken or of an unreadable format)",
+        "画像を解読できません (破損しているか読み取りに対応していない形式)",
+    ),
+    Reason.METAFILE_TEXT: (
+        "Drawing (EMF/WMF) whose text cannot be read",
+        "図 (EMF/WMF) の文字を読み取れません",
+    ),
+    Reason.EXTERNAL_BODY: (
+        "Content stored elsewhere, not in the message (message/external-body)",
+        "本文がメールの外に置かれています (message/external-body)",
+    ),
     Reason.INTERNAL_ERROR: ("Internal error while reading", "読み取り中の内部エラー"),
     Reason.DUPLICATE_CONTENT_TYPE: ("Duplicate Content-Type headers", "Content-Type ヘッダーの重複"),
     Reason.DUPLICATE_BOUNDARY: ("Duplicate MIME boundary parameters", "MIME 境界パラメータの重複"),

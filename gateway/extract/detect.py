@@ -27,9 +27,14 @@ _MAGIC: list[tuple[bytes, str]] = [
     (b"II*\x00", "image/tiff"),
     (b"MM\x00*", "image/tiff"),
     (b"\x00\x00\x01\x00", "image/x-icon"),
+    (b"VCLMTF", "svm"),
 ]
 
 IMAGES = frozenset(t for _, t in _MAGIC if t.startswith("image/")) | {"image/webp"}
+METAFILES = frozenset({"image/emf", "image/wmf"})  # Windows metafiles: records, not pixels (metafile.py)
+SVG = "image/svg+xml"
+_WMF_TYPES = ("image/wmf", "image/x-wmf", "application/x-msmetafile", "windows/metafile")
+_SVG_START = re.compile(rb"^\s*(?:<\?xml[^>]*\?>\s*)?(?:<!--.*?-->\s*)*<(?:\w+:)?svg\b", re.S)
 UNSUPPORTED = {
     "rar": "RAR archive",
     "7z": "7-Zip archive",
@@ -39,6 +44,7 @@ UNSUPPORTED = {
     "zstd": "zstd data",
     "exe": "Windows executable",
     "elf": "ELF executable",
+    "svm": "StarView metafile (a LibreOffice drawing)",
 }
 
 _EXT_TEXT = {
@@ -87,6 +93,13 @@ def sniff(data: bytes, name: str = "", declared: str = "") -> str:
             return kind
     if data.startswith(b"RIFF") and data[8:12] == b"WEBP":
         return "image/webp"
+    if head.startswith(b"\x01\x00\x00\x00") and data[40:44] == b" EMF":
+        return "image/emf"
+    if head.startswith(b"\xd7\xcd\xc6\x9a") or (
+        head[:6] in (b"\x01\x00\x09\x00\x00\x03", b"\x02\x00\x09\x00\x00\x03", b"\x01\x00\x09\x00\x00\x01")
+        and (name.lower().endswith(".wmf") or declared.lower() in _WMF_TYPES)
+    ):
+        return "image/wmf"
     if b"%PDF-" in data[:1024]:
         return "pdf"
     if not is_text(data):
@@ -98,6 +111,8 @@ def sniff(data: bytes, name: str = "", declared: str = "") -> str:
         return "rtf"
     if start.startswith(b"begin:vcalendar"):
         return "calendar"
+    if _SVG_START.match(start) or (start.startswith(b"<?xml") and b"<svg" in start):
+        return SVG
     if start.startswith((b"<!doctype html", b"<html")) or (b"<body" in start and b"</" in start):
         return "html"
     if _looks_like_mail(data[:8192]) and ext not in (".csv", ".tsv", ".txt"):

@@ -11,26 +11,19 @@ import re
 from gateway.content import AttachmentInfo
 from gateway.extract import archive, office, ole, ooxml
 from gateway.extract.context import Context, LimitExceeded, Unscannable, Where
-from gateway.extract.detect import IMAGES, UNSUPPORTED, classify_zip, sniff
-from gateway.extract.images import read_image
+from gateway.extract.detect import IMAGES, METAFILES, SVG, UNSUPPORTED, classify_zip, sniff
+from gateway.extract.images import read_image, read_metafile, small_thumbnail
 from gateway.extract.pdf import read_pdf
 from gateway.extract.rtf import rtf_to_text
+from gateway.extract.svg import read_svg
 from gateway.extract.text import decode, read_calendar, read_html, read_table_text
 from gateway.extract.tnef import read_tnef
 from gateway.extract.uu import read_uuencoded
 from gateway.unscannable import Reason
 
 _SPREADSHEETS = {"xlsx", "xlsm", "ods", "xls"}
-_ODF_NOT_FILES = (
-    "pictures/",
-    "thumbnails/",
-    "configurations2/",
-    "meta-inf/",
-    "media/",
-    "fonts/",
-    "objectreplacements/",
-    "layout-cache",
-)
+_ODF_NOT_FILES = ("configurations2/", "meta-inf/", "fonts/", "layout-cache")
+_ODF_PICTURES = ("pictures/", "media/", "thumbnails/", "objectreplacements/")
 _GENERATED = re.compile(r"^part [0-9.#]+$")  # the name given to a part that has none
 _ENCRYPTED = {Reason.ENCRYPTED_ZIP, Reason.ENCRYPTED_PDF, Reason.ENCRYPTED_OFFICE}
 
@@ -114,8 +107,17 @@ def _dispatch(
     if kind in IMAGES:
         read_image(ctx, data, where)
         return kind
+    if kind in METAFILES:
+        read_metafile(ctx, data, where, kind)
+        return kind
+    if kind == SVG:
+        read_svg(ctx, data, where, read_data_images)
+        return kind
     if kind in UNSUPPORTED:
-        raise Unscannable(Reason.UNSUPPORTED_FORMAT, f"{UNSUPPORTED[kind]} cannot be read")
+        reason = Reason.IMAGE_UNDECODABLE if kind == "svm" else Reason.UNSUPPORTED_FORMAT
+        raise Unscannable(reason, f"{UNSUPPORTED[kind]} cannot be read")
+    if declared.lower().startswith("image"):
+        raise Unscannable(Reason.IMAGE_UNDECODABLE, f"picture of a format that cannot be decoded ({declared})")
     raise Unscannable(Reason.UNKNOWN_FORMAT, f"unknown binary format (declared {declared or 'nothing'})")
 
 
@@ -171,14 +173,30 @@ def _read_zip(ctx: Context, data: bytes, where: Where, state: dict[str, object])
         if kind == "ods":
             office.read_spreadsheet(ctx, data, where, kind)
         office.read_odf_text(ctx, parts, where, kind, cells_read=kind == "ods")
-        for name, blob in parts.items():  # embedded files (not pictures, thumbnails, settings)
+        for name, blob in parts.items():  # embedded files and pictures (not settings, fonts)
             lower = name.lower()
             if lower.endswith((".xml", "/")) or lower == "mimetype" or lower.startswith(_ODF_NOT_FILES):
+                continue
+            if lower.startswith(_ODF_PICTURES):
+                if _odf_rendering(lower, blob, parts):
+                    continue
+                read_file(ctx, blob, name.rsplit("/", 1)[-1], "image", where.inside(name))
                 continue
             read_file(ctx, blob, name.rsplit("/", 1)[-1], "", where.inside(name))
     else:
         raise Unscannable(Reason.UNSUPPORTED_FORMAT, "Office package of an unknown kind")
     return kind
+
+
+def _odf_rendering(lower: str, blob: bytes, parts: dict[str, bytes]) -> bool:
+    """Pictures an ODF package keeps of itself, not read: its thumbnail (at the size LibreOffice
+    writes) and the replacement picture of an embedded object whose own content is read."""
+    if lower.startswith("thumbnails/"):
+        return small_thumbnail(blob)
+    if lower.startswith("objectreplacements/"):
+        obj = lower.removeprefix("objectreplacements/")
+        return any(n.lower() in (f"{obj}/content.xml", f"./{obj}/content.xml") for n in parts)
+    return False
 
 
 def _read_ole(ctx: Context, data: bytes, where: Where, state: dict[str, object]) -> str:

@@ -136,7 +136,7 @@ def read_text(ctx: Context, image: Image, where: Where, sheet: str = "") -> None
     try:
         api.SetImage(image)
         finished = bool(api.Recognize(timeout=max(1, int(budget * 1000))))
-        text = api.GetUTF8Text() or ""  # after a timeout: what was recognised until then
+        text = _utf8_text(api)  # after a timeout: what was recognised until then
         lines = _lines(api)
     finally:
         api.Clear()
@@ -155,6 +155,14 @@ def read_text(ctx: Context, image: Image, where: Where, sheet: str = "") -> None
     if not finished:
         detail = f"OCR stopped after {spent:.1f} s (limit {budget:g} s); the text read until then is scanned"
         ctx.unscannable(Reason.LIMIT_OCR_TIME, detail, where, sheet)
+
+
+def _utf8_text(api: Any) -> str:
+    """The recognised text; "" for an image with none (tesserocr raises "No text returned" then)."""
+    try:
+        return str(api.GetUTF8Text() or "")
+    except RuntimeError:
+        return ""
 
 
 # -- OCR text to segments -----------------------------------------------------------------------

@@ -9,12 +9,16 @@ tracked changes, field codes, alt text; slide masters, layouts, notes, comments;
 (legacy and threaded), header/footer of sheets, sheet names, defined names, drawings and charts;
 document properties; parts that nothing refers to. altChunk parts (HTML, RTF, text, MHT) and
 embedded objects (a workbook in a document, an OLE object) are read as nested files with their
-provenance. Kept unread, by content type: images (no text layer), fonts, VBA projects, printer
-settings, and the people/author lists of comments (the colleagues who wrote them, like display names).
+provenance, and so are pictures (`word/media/image1.png`: OCR by the size rules of any image; EMF/WMF
+by their records; SVG as text), each distinct picture once; the package's own thumbnail is not read
+when it has the size Office writes (it shows the parts, which are read). Kept unread, by content
+type: video and audio, fonts, VBA projects, printer settings, and the people/author lists of
+comments (the colleagues who wrote them, like display names).
 """
 
 from __future__ import annotations
 
+import hashlib
 import posixpath
 import re
 from collections.abc import Callable, Iterator
@@ -27,6 +31,7 @@ from defusedxml import DTDForbidden, EntitiesForbidden, ExternalReferenceForbidd
 from defusedxml.ElementTree import fromstring
 
 from gateway.extract.context import Context, LimitExceeded, Unscannable, Where
+from gateway.extract.images import small_thumbnail
 from gateway.unscannable import Reason
 
 # read_file(ctx, data, name, declared_type, where) -> None, passed in to avoid an import cycle
@@ -42,7 +47,7 @@ _CT_NS = "{http://schemas.openxmlformats.org/package/2006/content-types}"
 _REL_NS = "{http://schemas.openxmlformats.org/package/2006/relationships}"
 
 _SKIP_TYPES = re.compile(
-    r"^image/|^video/|^audio/|font(?!table)|vbaproject|vbadata|printersettings|digital-signature|\.people\+xml|"
+    r"^video/|^audio/|font(?!table)|vbaproject|vbadata|printersettings|digital-signature|\.people\+xml|"
     r"commentauthors|\.person\+xml|extended-properties\+xml|keymapcustomizations|"
     r"^application/vnd\.openxmlformats-package\.(relationships|core-properties-thumbnail)",
     re.I,
@@ -337,6 +342,8 @@ def read_package(
         walk.order.append(part)
         walk.label[part] = f"unreferenced part {pkg.names[part]}"
     ct_label = kind
+    thumbnails = {rel.target for rel in pkg.rels("") if rel.type.lower().endswith("/thumbnail")}
+    pictures: set[bytes] = set()
     for part in walk.order:
         if _structural(part):
             continue
@@ -346,6 +353,13 @@ def read_package(
         label = walk.label.get(part, "")
         blob = pkg.parts[part]
         name = pkg.names[part]
+        if ct.startswith("image/"):
+            digest = hashlib.blake2b(blob, digest_size=16).digest()
+            if digest in pictures or (part in thumbnails and small_thumbnail(blob)):
+                continue  # the same picture at two names; a thumbnail of the document itself
+            pictures.add(digest)
+            read_file(ctx, blob, posixpath.basename(name), ct, where.inside(name))
+            continue
         if _is_xml(ct, part, blob):
             if cells_read and _is_workbook(ct):
                 _workbook(ctx, pkg.tree(part), where)

@@ -205,4 +205,4 @@ def test_huge_broken_and_truncated_images_are_unscannable() -> None:
     assert [f.reason for f in huge.unscannable] == ["limit-image-pixels"]
     whole = images.encode(images.table_image(PEOPLE[:4]))
     cut = extract_message(mail((whole[: len(whole) // 2], "cut.png", "image/png")))
-    assert [f.reason for f in cut.unscannable] == ["parse-error"]
+    assert [f.reason for f in cut.unscannable] == ["image-undecodable"]

@@ -186,6 +186,6 @@ def test_html_attachment_and_image_and_utf16_without_bom() -> None:
     assert not png.findings and png.attachments[0].detected_type == "image/png"
     assert not png.attachments[0].text_extracted and png.stats["ocr_skipped"] == 1
     broken = run(b"\x89PNG\r\n\x1a\n" + b"\0" * 100, "logo.png", "image/png")  # cannot be decoded
-    assert [f.reason for f in broken.findings] == ["parse-error"]
+    assert [f.reason for f in broken.findings] == ["image-undecodable"]
     u16 = run("氏名 山田 太郎\n".encode("utf-16-le"), "a.txt")
     assert files(u16)[0].text.strip() == "氏名 山田 太郎"
