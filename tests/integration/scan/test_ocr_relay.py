@@ -1,13 +1,15 @@
 """Images through the whole gateway: SMTP in, the inspection pool's OCR lane, a recording sink out.
-A customer list in a screenshot, an inline image or a scanned PDF page is held for an external
-recipient and never relayed; a signature logo passes; with OCR missing the image is held as
-UNSCANNABLE (its own reason in the sender's notice), never passed unread."""
+A customer list in a screenshot, an inline image, a scanned PDF page or a screenshot pasted into a
+docx is held for an external recipient and never relayed; a signature logo (alone or in a docx)
+passes; with OCR missing the image is held as UNSCANNABLE (its own reason in the sender's notice),
+never passed unread."""
 
 from __future__ import annotations
 
 import email
 import email.parser
 import email.policy
+import io
 import smtplib
 import time
 from collections.abc import Iterator
@@ -81,6 +83,22 @@ def message(test_id: str, body: str, *attachments: tuple[bytes, str, str], inlin
     return m.as_bytes()
 
 
+def docx_with(*pictures: bytes) -> bytes:
+    """A Word document with the pictures pasted in its body."""
+    import docx
+
+    document = docx.Document()
+    document.add_paragraph("先日の件、画面を貼り付けます。")
+    for picture in pictures:
+        document.add_picture(io.BytesIO(picture))
+    out = io.BytesIO()
+    document.save(out)
+    return out.getvalue()
+
+
+DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
+
+
 def send(node: Node, raw: bytes) -> None:
     with smtplib.SMTP("127.0.0.1", node.port, timeout=60) as client:
         client.sendmail(SENDER, [EXTERNAL], raw)
@@ -126,12 +144,14 @@ def test_customer_lists_in_images_are_held_and_logos_pass(node: Node) -> None:
         "ocr-screenshot": message("ocr-screenshot", "一覧を送ります。", (table, "scan.png", "image/png")),
         "ocr-inline": message("ocr-inline", "下記の通りです。", inline=table),
         "ocr-scanned-pdf": message("ocr-scanned-pdf", "スキャンしました。", (scanned, "名簿.pdf", "application/pdf")),
+        "ocr-docx": message("ocr-docx", "報告書をお送りします。", (docx_with(table), "報告.docx", DOCX)),
     }
     logo = message(
         "ocr-logo",
         "よろしくお願いいたします。\n株式会社さくら",
         (images.encode(images.logo()), "logo.png", "image/png"),
         (images.encode(images.icon()), "x.png", "image/png"),
+        (docx_with(images.encode(images.logo()), images.encode(images.icon())), "案内.docx", DOCX),
     )
     for raw in [*cases.values(), logo]:
         send(node, raw)
@@ -143,6 +163,9 @@ def test_customer_lists_in_images_are_held_and_logos_pass(node: Node) -> None:
     (pdf_notice,) = notice_for(node, "名簿.pdf")
     assert "電話番号" in pdf_notice  # the entity by its Japanese label, not its code
     assert not any(phone in pdf_notice for _, _, phone in PEOPLE)  # masked samples only
+    assert node.sink.wait_until(lambda got: len(notice_for(node, "報告.docx")) >= 1, timeout=60)
+    (docx_notice,) = notice_for(node, "報告.docx")
+    assert "電話番号" in docx_notice and "word/media/image1.png" in docx_notice
 
 
 def test_with_ocr_missing_an_image_is_held_as_unscannable(tmp_path: Path) -> None:
