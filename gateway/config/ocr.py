@@ -56,6 +56,14 @@ class OcrSettings(BaseModel):
         description="A PDF page whose text layer has fewer non-blank characters than this, and that "
         "draws an image, is rendered and read with OCR (a scanned page).",
     )
+    pdf_image_share: float = Field(
+        default=0.1,
+        ge=0,
+        le=1,
+        description="On a PDF page that has a text layer, an image drawn over at least this share of the "
+        "page (and not too small by its own pixels) is rendered and read with OCR: a pasted screenshot. "
+        "0.1 of A4 is about 10x6 cm; letterhead logos, stamps and signatures stay below it. 1: never.",
+    )
     pdf_dpi: int = Field(default=200, ge=72, le=600, description="Resolution PDF pages are rendered at for OCR.")
 
     @field_validator("languages")

@@ -7,6 +7,7 @@ import base64
 import binascii
 import hashlib
 import re
+from urllib.parse import unquote
 
 from gateway.content import AttachmentInfo
 from gateway.extract import archive, office, ole, ooxml
@@ -229,8 +230,14 @@ def _read_ole(ctx: Context, data: bytes, where: Where, state: dict[str, object])
     return kind
 
 
-# An image inside HTML itself (<img src="data:...">, CSS url(data:...)): it travels and is shown.
-_DATA_IMAGE = re.compile(r"data:(image/[a-z0-9.+-]+)(?:;[a-z0-9=._-]+)*?;base64,([a-z0-9+/=\s]+)", re.I)
+# An image inside HTML itself (<img src="data:...">, <img srcset="data:... 1x, data:... 2x">, <source
+# srcset>, CSS url(data:...)): it travels and is shown. Base64 may be wrapped over lines, but a blank
+# followed by a srcset descriptor ("2x", "300w") ends it. SVG also comes percent-encoded or as is.
+_DATA_IMAGE = re.compile(
+    r"data:(image/[a-z0-9.+-]+)(?:;[a-z0-9=._-]+)*?;base64,((?:[a-z0-9+/=]|\s(?!\s*\d+(?:\.\d+)?[xwh]\b))+)"
+    r"|data:image/svg\+xml(?:;[a-z0-9=._-]+)*,(%3csvg[^\"'\s)]*|<svg\b.*?</svg>)",
+    re.I | re.S,
+)
 MAX_DATA_IMAGES = 100
 
 
@@ -244,6 +251,11 @@ def read_data_images(ctx: Context, html: str, where: Where) -> None:
         if number > MAX_DATA_IMAGES:
             ctx.unscannable(Reason.LIMIT_ATTACHMENTS, f"more than {MAX_DATA_IMAGES} data: images", where)
             return
+        if m.group(3):  # SVG as text
+            data = unquote(m.group(3)).encode("utf-8", "surrogatepass")
+            ctx.take_bytes(len(data), inner)
+            read_file(ctx, data, name, "image/svg+xml", inner)
+            continue
         ctx.take_bytes(len(m.group(2)) * 3 // 4, inner)
         try:
             data = base64.b64decode(re.sub(r"\s+", "", m.group(2)))

@@ -237,6 +237,14 @@ def _walk(
             "the rest of the message travels separately",
             here,
         )
+    if ctype == "message/external-body":
+        access = part.get_param("access-type") or "?"
+        ctx.unscannable(
+            Reason.EXTERNAL_BODY,
+            f"message/external-body (access-type {str(access)[:40]}): the content is stored elsewhere and "
+            "fetched by the recipient's client",
+            here,
+        )
     if ctype in ("message/rfc822", "message/global") and isinstance(part.get_payload(), list):
         inner = part.get_payload(0)
         if not isinstance(inner, Message):

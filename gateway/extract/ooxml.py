@@ -342,6 +342,8 @@ def read_package(
         walk.order.append(part)
         walk.label[part] = f"unreferenced part {pkg.names[part]}"
     ct_label = kind
+    shared: list[str] = []  # shared-string parts, read after the sheets for the strings no cell uses
+    used: set[int] = set()
     thumbnails = {rel.target for rel in pkg.rels("") if rel.type.lower().endswith("/thumbnail")}
     pictures: set[bytes] = set()
     for part in walk.order:
@@ -365,13 +367,19 @@ def read_package(
                 _workbook(ctx, pkg.tree(part), where)
                 continue
             if cells_read and ("worksheet+xml" in ct or "sharedstrings+xml" in ct):
-                _sheet_extras(ctx, blob, name, ct, where, label)
+                refuse_doctype(blob, name)
+                if "sharedstrings" in ct:
+                    shared.append(part)
+                else:
+                    used |= _sheet_extras(ctx, blob, where, label)
                 continue
             _read_xml_part(ctx, blob, name, ct, ct_label, where, label)
         elif cells_read and _is_workbook(ct):
             continue  # xlsb: calamine read it
         else:
             read_file(ctx, blob, posixpath.basename(name), ct, where.inside(name))
+    for part in shared:
+        _unused_strings(ctx, pkg, part, used, where)
     if walk.links:
         ctx.text("\n".join(walk.links), "attachment", where, kind, sheet="links")
 
@@ -518,14 +526,21 @@ _HEADER_FOOTER = re.compile(
 )
 
 
-def _sheet_extras(ctx: Context, blob: bytes, name: str, ct: str, where: Where, label: str) -> None:
-    """A worksheet whose cells were read already: its headers and footers, found without parsing
-    the (large) sheet."""
-    refuse_doctype(blob, name)
-    if "worksheet" not in ct:
-        return
-    if b"\x00" in blob[:64]:
-        return  # UTF-16 sheet: calamine read the cells; headers are looked for in UTF-8 only
+_SHARED_CELL = re.compile(rb"""<(?:\w+:)?c\b[^>]*?\bt\s*=\s*["']s["'][^>]*>\s*<(?:\w+:)?v>\s*(\d+)\s*<""")
+_FORMULA = re.compile(rb"<(?:\w+:)?f\b[^>/]*>([^<]*)</(?:\w+:)?f>")
+_LITERAL = re.compile(r'"((?:[^"]|"")*)"')
+_SI = re.compile(rb"<(?:\w+:)?si\b")
+
+
+def _sheet_extras(ctx: Context, blob: bytes, where: Where, label: str) -> set[int]:
+    """A worksheet whose cells were read already: its headers and footers and the text literals of
+    its formulas (="山田 " & A1: the cell shows a value, the formula keeps the text), found without
+    parsing the (large) sheet. Returns the shared strings its cells use."""
+    if b"\x00" in blob[:64]:  # UTF-16 (the DOCTYPE check came first): the same searches in UTF-8
+        try:
+            blob = blob.decode("utf-16").encode("utf-8")
+        except UnicodeDecodeError as e:
+            raise Unscannable(Reason.PARSE_ERROR, f"worksheet in broken UTF-16: {e}") from e
     texts = [
         f"{kind.decode()} {part.decode().lower()}: {_unescape(body)}"
         for kind, part, body in _HEADER_FOOTER.findall(blob)
@@ -533,6 +548,21 @@ def _sheet_extras(ctx: Context, blob: bytes, name: str, ct: str, where: Where, l
     ]
     if texts:
         ctx.text("\n".join(texts), "attachment", where, "xlsx", sheet=f"{label} header/footer".strip())
+    if b"<f" in blob or b":f" in blob:
+        literals = [lit.replace('""', '"') for f in _FORMULA.findall(blob) for lit in _LITERAL.findall(_unescape(f))]
+        if any(lit.strip() for lit in literals):
+            ctx.text("\n".join(literals), "attachment", where, "xlsx", sheet=f"{label} formulas".strip())
+    return {int(i) for i in _SHARED_CELL.findall(blob)}
+
+
+def _unused_strings(ctx: Context, pkg: Package, part: str, used: set[int], where: Where) -> None:
+    """Shared strings that no cell shows still travel in the file (a deleted column's names)."""
+    if len(_SI.findall(pkg.parts[part])) <= len(used):
+        return  # every string is used (the common case): nothing more to parse
+    strings = [
+        s for i, si in enumerate(pkg.tree(part).iter(S_NS + "si")) if i not in used and (s := "".join(_itertext(si)))
+    ]
+    ctx.text("\n".join(strings), "attachment", where, "xlsx", sheet="shared strings no cell uses")
 
 
 def _workbook(ctx: Context, root: Element, where: Where) -> None:

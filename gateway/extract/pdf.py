@@ -17,8 +17,9 @@ from typing import Any
 from pypdf import PdfReader
 from pypdf.errors import FileNotDecryptedError, PdfReadError
 
+from gateway.config.ocr import OcrSettings
 from gateway.extract.context import Context, LimitExceeded, Unscannable, Where
-from gateway.extract.pdf_scan import read_scanned_pages
+from gateway.extract.pdf_scan import read_page_images, read_scanned_pages
 from gateway.unscannable import Reason
 
 # read_file(ctx, data, name, declared_type, where) -> None, passed in to avoid an import cycle
@@ -51,6 +52,7 @@ def read_pdf(ctx: Context, data: bytes, where: Where, read_file: ReadFile | None
         ctx.unscannable(Reason.LIMIT_PDF_PAGES, f"PDF has {count} pages; the first {limit} were read", where)
     failed = 0
     scanned: list[int] = []  # pages with no text layer to speak of: perhaps a scan, read with OCR
+    pictured: list[int] = []  # pages with a text layer and an image that may be a screenshot
     for number in range(min(count, limit)):
         if ctx.text_room(where) <= 0:
             ctx.limit_reached(where)
@@ -65,8 +67,12 @@ def read_pdf(ctx: Context, data: bytes, where: Where, read_file: ReadFile | None
         ctx.text(text, "attachment", where, "application/pdf", sheet=f"page {number + 1}")
         if len("".join(text.split())) < ctx.limits.ocr.pdf_page_chars:
             scanned.append(number)
+        elif _large_image(pages[number], ctx.limits.ocr):
+            pictured.append(number)
     if scanned:
         read_scanned_pages(ctx, data, scanned, where)
+    if pictured:
+        read_page_images(ctx, data, pictured, where)
     if failed:
         ctx.unscannable(Reason.PARSE_ERROR, f"text of {failed} of {count} PDF pages could not be read", where)
     for name, channel in (
@@ -86,6 +92,36 @@ def read_pdf(ctx: Context, data: bytes, where: Where, read_file: ReadFile | None
     _xfa(ctx, reader, where)
     if read_file is not None:
         _embedded(ctx, reader, where, read_file, limit)
+
+
+def _large_image(page: Any, settings: OcrSettings) -> bool:
+    """Whether the page uses an image XObject (directly or in a form, two levels deep) that is not too
+    small by its own pixels to hold text: read from the resource dictionaries, nothing decoded, so a
+    page of text costs a dictionary lookup. Where it is drawn, and how large, PDFium tells after."""
+    if settings.pdf_image_share >= 1:
+        return False
+
+    def walk(resources: Any, depth: int) -> bool:
+        try:
+            xobjects = _resolve(_resolve(resources).get("/XObject")) if resources is not None else None
+        except Exception:
+            return False
+        if not xobjects:
+            return False
+        for ref in list(xobjects.values())[:200]:
+            obj = _resolve(ref)
+            subtype = obj.get("/Subtype")
+            if subtype == "/Image":
+                if not settings.skipped(int(obj.get("/Width", 0) or 0), int(obj.get("/Height", 0) or 0)):
+                    return True
+            elif subtype == "/Form" and depth < 2 and walk(obj.get("/Resources"), depth + 1):
+                return True
+        return False
+
+    try:
+        return walk(page.get("/Resources"), 0)
+    except Exception:
+        return True  # unreadable resources: let PDFium look
 
 
 def _str(value: Any) -> str:

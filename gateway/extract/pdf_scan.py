@@ -1,5 +1,7 @@
 """Scanned PDF pages: a page with (almost) no text layer that draws images or shapes is rendered
-with PDFium (pypdfium2) and read with OCR, like an image attachment."""
+with PDFium (pypdfium2) and read with OCR, like an image attachment. On a page that has a text
+layer, each image drawn over at least `pdf_image_share` of the page (a pasted screenshot) is
+rendered alone, at the image's place and size, and read the same way."""
 
 from __future__ import annotations
 
@@ -45,6 +47,49 @@ def read_scanned_pages(ctx: Context, data: bytes, pages: list[int], where: Where
             except Exception as e:
                 detail = f"{sheet} could not be rendered: {type(e).__name__}: {e}"[:300]
                 ctx.unscannable(Reason.PARSE_ERROR, detail, where, sheet)
+            finally:
+                page.close()
+    finally:
+        doc.close()
+
+
+def read_page_images(ctx: Context, data: bytes, pages: list[int], where: Where) -> None:
+    """OCR the large images on the given 0-based pages (each has a text layer of its own)."""
+    import pypdfium2 as pdfium
+    import pypdfium2.raw as pdfium_c
+
+    settings = ctx.limits.ocr
+    try:
+        doc = pdfium.PdfDocument(data)
+    except Exception as e:
+        detail = f"PDF images could not be rendered for OCR: {type(e).__name__}: {e}"[:300]
+        ctx.unscannable(Reason.PARSE_ERROR, detail, where)
+        return
+    try:
+        for number in pages:
+            try:
+                page = doc[number]
+            except Exception as e:
+                ctx.unscannable(Reason.PARSE_ERROR, f"page {number + 1}: {type(e).__name__}: {e}"[:300], where)
+                continue
+            try:
+                width, height = page.get_size()
+                boxes = [o.get_bounds() for o in page.get_objects(filter=[pdfium_c.FPDF_PAGEOBJ_IMAGE], max_depth=4)]
+                large = [b for b in boxes if (b[2] - b[0]) * (b[3] - b[1]) >= settings.pdf_image_share * width * height]
+                for k, (left, bottom, right, top) in enumerate(large, 1):
+                    sheet = f"page {number + 1} image {k}"
+                    if not ocr.may_read(ctx, where, sheet):
+                        break
+                    scale = settings.pdf_dpi / 72
+                    area = (right - left) * (top - bottom)
+                    if area * scale * scale > settings.max_pixels:
+                        scale = math.sqrt(settings.max_pixels / max(1.0, area))
+                    crop = (max(0.0, left), max(0.0, bottom), max(0.0, width - right), max(0.0, height - top))
+                    image = page.render(scale=scale, crop=crop, grayscale=True).to_pil()
+                    ocr.read_text(ctx, image, where, sheet)
+            except Exception as e:
+                detail = f"images of page {number + 1} could not be rendered: {type(e).__name__}: {e}"[:300]
+                ctx.unscannable(Reason.PARSE_ERROR, detail, where, f"page {number + 1}")
             finally:
                 page.close()
     finally:

@@ -96,13 +96,19 @@ def _prose(rng: random.Random, size: int, company: str) -> str:
     return "\r\n".join([*lines, "", "--", "株式会社サンプル 営業部"]) + "\r\n"
 
 
+LOGO_SIDE = 190  # 190x190 = 36,100 pixels: under extract.ocr.min_pixels (40,000), skipped as a logo
+
+
 def _pad_ooxml(data: bytes, size: int, rng: random.Random, media: str) -> bytes:
-    """An Office file is mostly pictures: add one (random bytes) until the file has about `size` bytes.
-    Like every part Office writes, it has a content type (image/png): a part of no known type would be
-    unreadable, and the gateway rightly holds such a file."""
+    """An Office file is mostly pictures: add logo-sized ones until the file has about `size` bytes.
+    Each is a real PNG of random pixels (so it does not compress), 190x190 at most: decodable and
+    skipped by the OCR size rules, as a signature logo or an icon is, so that mail is not held for it
+    and the bench still pays what a picture costs (unzipping, hashing, reading its header). Like every
+    part Office writes, each has a content type (image/png)."""
     if len(data) >= size:
         return data
     png = b'<Default Extension="png" ContentType="image/png"/>'
+    folder, _, _ = media.rpartition("/")
     out = io.BytesIO()
     with zipfile.ZipFile(io.BytesIO(data)) as src, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as z:
         for info in src.infolist():
@@ -112,9 +118,23 @@ def _pad_ooxml(data: bytes, size: int, rng: random.Random, media: str) -> bytes:
             z.writestr(info, body)
         # From a generator of its own: the file's length depends on the time stamps python-docx and
         # xlsxwriter write (they compress differently), and the mix must not change with the clock.
-        picture = random.Random(rng.random()).randbytes(size - len(data))
-        z.writestr(zipfile.ZipInfo(media), picture, compress_type=zipfile.ZIP_STORED)
+        own = random.Random(rng.random())
+        missing, number = size - len(data), 1
+        while missing > 1024:
+            height = max(16, min(LOGO_SIDE, missing // (LOGO_SIDE * 3)))
+            picture = _noise_png(own, LOGO_SIDE, height)
+            z.writestr(zipfile.ZipInfo(f"{folder}/image{number}.png"), picture, compress_type=zipfile.ZIP_STORED)
+            missing -= len(picture)
+            number += 1
     return out.getvalue()
+
+
+def _noise_png(rng: random.Random, width: int, height: int) -> bytes:
+    from PIL import Image
+
+    buf = io.BytesIO()
+    Image.frombytes("RGB", (width, height), rng.randbytes(width * height * 3)).save(buf, "PNG", compress_level=1)
+    return buf.getvalue()
 
 
 def _xlsx(rng: random.Random, size: int) -> bytes:

@@ -206,3 +206,35 @@ def test_huge_broken_and_truncated_images_are_unscannable() -> None:
     whole = images.encode(images.table_image(PEOPLE[:4]))
     cut = extract_message(mail((whole[: len(whole) // 2], "cut.png", "image/png")))
     assert [f.reason for f in cut.unscannable] == ["image-undecodable"]
+
+
+def _page_with(picture: bytes, x: float, y: float, scale: float = 1.0) -> bytes:
+    """An A4 page with a text layer (a letter) and `picture` (an image-only PDF page) drawn at (x, y)."""
+    from pypdf import Transformation
+
+    letter = fx.pdf(["お世話になっております。先日のご依頼の件、下記の通りご報告いたします。", "以上"][:1])
+    writer = PdfWriter()
+    page = writer.add_blank_page(595, 842)
+    page.merge_page(PdfReader(io.BytesIO(letter)).pages[0])
+    page.merge_transformed_page(
+        PdfReader(io.BytesIO(picture)).pages[0], Transformation().scale(scale, scale).translate(x, y)
+    )
+    out = io.BytesIO()
+    writer.write(out)
+    return out.getvalue()
+
+
+def test_screenshot_on_a_pdf_page_with_text_is_read(scanner: Scanner) -> None:
+    shot = images.image_pdf(images.table_image(PEOPLE[:8]), dpi=150)  # 480 pt wide: 40% of the page
+    extraction, result = scan(scanner, mail((_page_with(shot, 50, 380), "報告.pdf", "application/pdf")))
+    assert not extraction.unscannable
+    ocr = [s for s in extraction.segments if "OCR" in s.path]
+    assert {s.sheet for s in ocr} == {"page 1 image 1"}
+    assert phones(result) >= 6
+    assert all(f.where.startswith("attachment 報告.pdf › OCR › sheet page 1 image 1") for f in result.personal)
+
+
+def test_logo_on_a_pdf_page_with_text_is_not_read() -> None:
+    logo = images.image_pdf(images.logo(600, 200), dpi=300)  # 144x48 pt: a letterhead logo
+    extraction = extract_message(mail((_page_with(logo, 400, 760), "letter.pdf", "application/pdf")))
+    assert not extraction.findings and "ocr_images" not in extraction.stats

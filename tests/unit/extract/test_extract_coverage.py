@@ -8,6 +8,7 @@ and checks that it is found there (`where` names the place) or that the message 
 from __future__ import annotations
 
 import base64
+import io
 from email import encoders
 from email.header import Header
 from email.mime.base import MIMEBase
@@ -652,3 +653,43 @@ def test_docx_document_variables_in_settings(scanner: Scanner) -> None:
     members["word/settings.xml"] = settings.replace("</w:settings>", var + "</w:settings>").encode()
     found = office_places(scanner, cf.rezip(members), "a.docx")
     assert found == ["attachment a.docx › sheet settings › part 2"]
+
+
+def _xlsx_members(formula: str = "", extra_string: str = "") -> bytes:
+    import xlsxwriter
+
+    out = io.BytesIO()
+    book = xlsxwriter.Workbook(out, {"in_memory": True})
+    sheet = book.add_worksheet("集計")
+    sheet.write_row(0, 0, ["商品", "数量"])
+    sheet.write_row(1, 0, ["りんご", 3])
+    if formula:
+        sheet.write_formula("C2", formula)  # cached value 0: only the formula keeps the text
+    book.close()
+    members = cf.zip_members(out.getvalue())
+    if extra_string:
+        strings = members["xl/sharedStrings.xml"].decode()
+        members["xl/sharedStrings.xml"] = strings.replace("</sst>", f"<si><t>{extra_string}</t></si></sst>").encode()
+    return cf.rezip(members)
+
+
+def test_xlsx_text_literal_in_a_formula(scanner: Scanner) -> None:
+    found = office_places(scanner, _xlsx_members(formula=f'="携帯 {PHONE}"&B2'), "集計.xlsx")
+    assert found == ["attachment 集計.xlsx › sheet 集計 formulas › part 2"]
+
+
+def test_xlsx_shared_string_no_cell_uses(scanner: Scanner) -> None:
+    found = office_places(scanner, _xlsx_members(extra_string=f"山田 太郎 {PHONE}"), "集計.xlsx")
+    assert found == ["attachment 集計.xlsx › sheet shared strings no cell uses › part 2"]
+    x = extract_message(with_attachment(_xlsx_members(), "集計.xlsx"))  # all used: no such segment
+    assert not [s for s in x.segments if "shared strings" in s.sheet]
+
+
+def test_message_external_body_is_unscannable() -> None:
+    m = base()
+    ext = MIMEBase("message", "external-body", **{"access-type": "URL", "URL": "https://files.example/list.csv"})
+    ext.set_payload("Content-Type: text/csv\r\nContent-ID: <list@example>\r\n\r\n")
+    m.attach(ext)
+    x = extract_message(m.as_bytes())
+    ((reason, detail),) = [(f.reason, f.detail) for f in x.unscannable]
+    assert reason == "external-body" and "URL" in detail

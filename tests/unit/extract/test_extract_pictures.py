@@ -201,3 +201,40 @@ def test_docx_picture_with_ocr_off_is_unscannable_never_a_pass() -> None:
     x = extract_message(with_attachment(out.getvalue(), DOCX), ExtractLimits(ocr=OcrSettings(enabled=False)))
     ((reason, where),) = reasons(x)
     assert reason == "ocr-unavailable" and where == f"attachment {DOCX} › {media} › part 2"
+
+
+# -- HTML srcset and SVG data: images ---------------------------------------------------------------
+
+
+def _html_mail(html: str) -> bytes:
+    from email.mime.multipart import MIMEMultipart
+    from email.mime.text import MIMEText
+
+    m = MIMEMultipart("alternative")
+    m["From"], m["To"], m["Subject"] = "taro@example.co.jp", "hanako@partner.example", "資料"
+    m.attach(MIMEText("ご確認ください。", "plain", "utf-8"))
+    m.attach(MIMEText(f"<html><body><p>ご確認ください。</p>{html}</body></html>", "html", "utf-8"))
+    return m.as_bytes()
+
+
+def test_srcset_data_images_are_each_read() -> None:
+    import base64
+
+    one, two = (base64.b64encode(png(800, 500 + i)).decode() for i in range(2))
+    wrapped = "\n".join(two[i : i + 76] for i in range(0, len(two), 76))  # base64 over lines
+    html = f'<img srcset="data:image/png;base64,{one} 1x, data:image/png;base64,{wrapped} 2x" alt="">'
+    x = extract_message(_html_mail(html), ExtractLimits(ocr=OcrSettings(enabled=False)))
+    assert sorted((f.reason, f.attachment) for f in x.unscannable) == [
+        ("ocr-unavailable", "inline image 1"),
+        ("ocr-unavailable", "inline image 2"),
+    ]
+
+
+def test_svg_data_image_percent_encoded_in_html(scanner: Scanner) -> None:
+    from urllib.parse import quote
+
+    drawing = pf.svg(PHONE).decode().split("?>", 1)[1]
+    html = f'<picture><source srcset="data:image/svg+xml;charset=utf-8,{quote(drawing)} 1x"><img src="x.png"></picture>'
+    x, result = inspect(scanner, _html_mail(html))
+    assert not x.unscannable
+    assert phones(result) == ["attachment inline image 1 › part 2"]
