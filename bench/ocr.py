@@ -7,6 +7,11 @@ Cases (rendered here with Pillow and the Noto CJK font, tests/support/images.py)
   scanned png  an A4 page scanned at 150 dpi (1240x1754, grey, dust, 0.4° skew) with a 12-row list
   scanned pdf  the same page as an image-only PDF page (rendered at extract.ocr.pdf_dpi, then read)
   logo, icon   a 240x80 signature logo and a 24x24 icon: skipped by size, never read
+  docx shot    a Word document (python-docx) with the 20-row screenshot pasted in its body
+  docx logos   a Word document with a logo and three icons in it: skipped by size
+  pdf text+shot  an A4 page with a text layer and the screenshot drawn over 40% of it: the image's
+               place is rendered at pdf_dpi and read (extract.ocr.pdf_image_share)
+  pdf text+logo  the same page with a letterhead logo instead: the page is looked at, nothing read
 Each is one attachment of a short mail, extracted in-process (the same code the inspection worker
 runs); the baseline is a plain 5 KB mail in the same process, so the ratio says what one image
 costs against a plain mail. CPU is this process's user+system time (Tesseract runs in it). With
@@ -63,7 +68,58 @@ def cases() -> dict[str, bytes]:
         "scanned page pdf": mail("スキャン", (images.image_pdf(page), "scan.pdf", "application/pdf")),
         "logo (skipped)": mail("署名", (images.encode(images.logo()), "logo.png", "image/png")),
         "icon (skipped)": mail("署名", (images.encode(images.icon()), "icon.png", "image/png")),
+        "docx shot": mail("報告", (_docx(images.encode(images.table_image(people))), "報告.docx", _DOCX)),
+        "docx logos": mail(
+            "案内",
+            (
+                _docx(images.encode(images.logo()), *[images.encode(images.icon(s)) for s in (16, 24, 32)]),
+                "案内.docx",
+                _DOCX,
+            ),
+        ),
+        "pdf text+shot": mail(
+            "報告",
+            (_pdf_page(images.image_pdf(images.table_image(people[:8])), 50, 380), "報告.pdf", "application/pdf"),
+        ),
+        "pdf text+logo": mail(
+            "報告",
+            (_pdf_page(images.image_pdf(images.logo(600, 200), dpi=300), 400, 760), "letter.pdf", "application/pdf"),
+        ),
     }
+
+
+_DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
+
+
+def _docx(*pictures: bytes) -> bytes:
+    import io
+
+    import docx
+
+    document = docx.Document()
+    document.add_paragraph("先日の件、画面を貼り付けます。")
+    for picture in pictures:
+        document.add_picture(io.BytesIO(picture))
+    out = io.BytesIO()
+    document.save(out)
+    return out.getvalue()
+
+
+def _pdf_page(picture: bytes, x: float, y: float) -> bytes:
+    """An A4 page with a text layer and `picture` (an image-only PDF page) drawn at (x, y)."""
+    import io
+
+    from pypdf import PdfReader, PdfWriter, Transformation
+
+    from tests.unit.extract.extract_fixtures import pdf
+
+    writer = PdfWriter()
+    page = writer.add_blank_page(595, 842)
+    page.merge_page(PdfReader(io.BytesIO(pdf(["お世話になっております。下記の通りご報告いたします。"]))).pages[0])
+    page.merge_transformed_page(PdfReader(io.BytesIO(picture)).pages[0], Transformation().translate(x, y))
+    out = io.BytesIO()
+    writer.write(out)
+    return out.getvalue()
 
 
 def in_process(all_cases: dict[str, bytes], repeat: int) -> None:
