@@ -30,11 +30,23 @@ _ENCRYPTED = {Reason.ENCRYPTED_ZIP, Reason.ENCRYPTED_PDF, Reason.ENCRYPTED_OFFIC
 
 
 def read_file(ctx: Context, data: bytes, name: str, declared: str, where: Where) -> None:
+    _read(ctx, data, name, declared, where, attached=True)
+
+
+def read_picture(ctx: Context, data: bytes, name: str, declared: str, where: Where) -> None:
+    """A picture that is a part of a document (`word/media/image1.png`), not a file someone attached:
+    read like one, but neither its part name read as a file name nor the picture counted among the
+    message's attachments (the attachment facts of the rules; the identical-file comparison of
+    misaddressed mail, which a letterhead logo in every document would mislead)."""
+    _read(ctx, data, name, declared, where, attached=False)
+
+
+def _read(ctx: Context, data: bytes, name: str, declared: str, where: Where, attached: bool) -> None:
     state: dict[str, object] = {"type": "unknown", "encrypted": False}
     before = len(ctx.out.segments)
     try:
         ctx.count_file(where)
-        if name and not _GENERATED.match(name):
+        if attached and name and not _GENERATED.match(name):
             ctx.text(name, "filename", where, field="file name")
             before = len(ctx.out.segments)
         if len(data) > ctx.limits.max_attachment_bytes:
@@ -56,6 +68,8 @@ def read_file(ctx: Context, data: bytes, name: str, declared: str, where: Where)
         ctx.unscannable(Reason.PARSE_ERROR, f"{state['type']}: structure nested too deeply", where)
     except Exception as e:
         ctx.unscannable(Reason.PARSE_ERROR, f"{state['type']}: {type(e).__name__}: {e}"[:300], where)
+    if not attached:
+        return
     ctx.attachment(
         AttachmentInfo(
             name=name,
@@ -133,7 +147,7 @@ def _read_zip(ctx: Context, data: bytes, where: Where, state: dict[str, object])
             office.read_spreadsheet(ctx, data, where, kind, strict=True)
             return True
 
-        found = ooxml.read_ooxml(ctx, members, where, read_file, cells)
+        found = ooxml.read_ooxml(ctx, members, where, read_file, read_picture, cells)
         if found is not None:
             found = "xlsm" if found == "xlsx" and kind == "xlsm" else found
             state["type"] = found
@@ -181,7 +195,7 @@ def _read_zip(ctx: Context, data: bytes, where: Where, state: dict[str, object])
             if lower.startswith(_ODF_PICTURES):
                 if _odf_rendering(lower, blob, parts):
                     continue
-                read_file(ctx, blob, name.rsplit("/", 1)[-1], "image", where.inside(name))
+                read_picture(ctx, blob, name.rsplit("/", 1)[-1], "image", where.inside(name))
                 continue
             read_file(ctx, blob, name.rsplit("/", 1)[-1], "", where.inside(name))
     else:

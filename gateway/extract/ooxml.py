@@ -332,10 +332,18 @@ def _rid_targets(pkg: Package, part: str) -> dict[str, str]:
 
 
 def read_package(
-    ctx: Context, pkg: Package, main: str, kind: str, where: Where, read_file: ReadFile, cells_read: bool
+    ctx: Context,
+    pkg: Package,
+    main: str,
+    kind: str,
+    where: Where,
+    read_file: ReadFile,
+    cells_read: bool,
+    read_picture: ReadFile,
 ) -> None:
     """Read every part of the package. `cells_read`: the sheets' cells were read already (calamine),
-    so worksheet cells and shared strings are not read twice."""
+    so worksheet cells and shared strings are not read twice. Embedded files go to `read_file`,
+    pictures to `read_picture` (parts of the document, not attachments)."""
     walk = _walk(pkg, main, kind)
     orphans = sorted(p for p in pkg.parts if p not in walk.label and not _structural(p))
     for part in orphans:
@@ -360,7 +368,7 @@ def read_package(
             if digest in pictures or (part in thumbnails and small_thumbnail(blob)):
                 continue  # the same picture at two names; a thumbnail of the document itself
             pictures.add(digest)
-            read_file(ctx, blob, posixpath.basename(name), ct, where.inside(name))
+            read_picture(ctx, blob, posixpath.basename(name), ct, where.inside(name))
             continue
         if _is_xml(ct, part, blob):
             if cells_read and _is_workbook(ct):
@@ -586,6 +594,7 @@ def read_ooxml(
     members: dict[str, bytes],
     where: Where,
     read_file: ReadFile,
+    read_picture: ReadFile,
     read_cells: Callable[[], bool],
 ) -> str | None:
     """Read an OOXML package; return its kind, or None when it is not one (read it as a zip)."""
@@ -604,7 +613,7 @@ def read_ooxml(
         if not cells:
             _read_sheets(ctx, pkg, main, where)
             cells = True
-    read_package(ctx, pkg, main, kind, where, read_file, cells)
+    read_package(ctx, pkg, main, kind, where, read_file, cells, read_picture)
     return kind
 
 

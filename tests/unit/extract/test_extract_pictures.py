@@ -155,6 +155,10 @@ def test_logos_icons_thumbnails_and_repeats_cost_no_ocr() -> None:
     x = extract_message(with_attachment(cf.rezip(members), DOCX))
     assert not x.findings
     assert x.stats["ocr_skipped"] == 3 and "ocr_images" not in x.stats  # image4 is image1 again
+    # Parts of the document, not attachments: a letterhead logo in every document must not make
+    # two documents "the same file" for the misaddressed-mail comparison, nor count as files.
+    assert [a.name for a in x.attachments] == [DOCX]
+    assert not [s for s in x.segments if s.kind == "filename" and s.path]
 
 
 def test_large_thumbnail_and_large_pictures_are_read_not_skipped() -> None:
