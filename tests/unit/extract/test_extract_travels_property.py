@@ -4,7 +4,8 @@ or that travels in a text part, is in a segment, or the message has an UNSCANNAB
 Messages are built from random places (header fields, display names, plain and HTML bodies in
 several charsets, hidden HTML, MIME preamble and epilogue, file names in RFC 2231 or encoded words,
 text and CSV attachments, uuencoded blocks, forwarded messages, Word headers and bodies, PDF form
-fields and annotations, xlsx cell comments), each holding a unique marker ("zq" and eight digits)
+fields and annotations, xlsx cell comments and formula literals, EMF/WMF/SVG pictures in a docx, an
+SVG image in an HTML srcset), each holding a unique marker ("zq" and eight digits)
 whose digits may be split by characters that hide them (zero-width, joiners, soft hyphen, BOM,
 combining marks)."""
 
@@ -18,12 +19,14 @@ from email.mime.base import MIMEBase
 from email.mime.message import MIMEMessage
 from email.mime.multipart import MIMEMultipart
 from email.mime.text import MIMEText
+from urllib.parse import quote
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from gateway.extract import extract_message
 from tests.unit.extract import coverage_fixtures as cf
+from tests.unit.extract import picture_fixtures as pf
 from tests.unit.extract.extract_fixtures import pdf
 
 BLANK = pdf(["ご確認ください。"])
@@ -49,6 +52,11 @@ PLACES = [
     "xlsx-comment",
     "pdf-field",
     "pdf-annotation",
+    "docx-emf",
+    "docx-wmf",
+    "docx-svg",
+    "xlsx-formula",
+    "html-srcset-svg",
 ]
 
 
@@ -138,6 +146,19 @@ def build(placed: list[tuple[str, str]], charset: str) -> bytes:
             parts.append(_attachment(cf.pdf_with(BLANK, field_value=text), "d.pdf", "application/pdf"))
         elif kind == "pdf-annotation":
             parts.append(_attachment(cf.pdf_with(BLANK, annotation=text), "e.pdf", "application/pdf"))
+        elif kind == "docx-emf":
+            drawing = pf.emf(pf.exttextoutw(f"図 {text}"))
+            parts.append(_attachment(pf.docx_with_picture(drawing, "image1.emf", "image/x-emf"), "f.docx"))
+        elif kind == "docx-wmf":  # 8-bit text: what Shift_JIS cannot carry is dropped as a writer would
+            drawing = pf.wmf_text(f"図 {text}".encode("cp932", "ignore").decode("cp932"))
+            parts.append(_attachment(pf.docx_with_picture(drawing, "image2.wmf", "image/x-wmf"), "g.docx"))
+        elif kind == "docx-svg":
+            parts.append(_attachment(pf.docx_with_picture(pf.svg(text), "image3.svg", "image/svg+xml"), "h.docx"))
+        elif kind == "xlsx-formula":
+            parts.append(_attachment(_xlsx_formula(text), "i.xlsx"))
+        elif kind == "html-srcset-svg":
+            svg = quote(pf.svg(text).decode().split("?>", 1)[1])
+            html.append(f'<img srcset="data:image/svg+xml;charset=utf-8,{svg} 1x" src="x.png">')
     m["To"] = Header(to_name, "utf-8").encode() + " <hanako@partner.example>"
     try:
         body.encode(charset)
@@ -172,6 +193,18 @@ def test_every_travelling_text_is_in_a_segment_or_unscannable(
     texts = [s.text for s in x.segments]
     missing = [(place, plain) for place, (plain, _) in placed if not any(plain in t for t in texts)]
     assert not missing, (missing, [(s.where, s.text[:80]) for s in x.segments])
+
+
+def _xlsx_formula(text: str) -> bytes:
+    import io
+
+    import xlsxwriter
+
+    out = io.BytesIO()
+    book = xlsxwriter.Workbook(out, {"in_memory": True})
+    book.add_worksheet("s").write_formula("A1", f'="{text}"')
+    book.close()
+    return out.getvalue()
 
 
 def _fits(text: str) -> bool:
