@@ -7,6 +7,7 @@ and the attribute values a viewer shows (aria-label, alt, title). Raster images 
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from xml.etree.ElementTree import Element
 
@@ -55,7 +56,17 @@ def _attributes(el: Element, lines: list[str]) -> None:
             lines.append(value.strip())
 
 
+_DECLARATION = re.compile(rb"""^(\s*<\?xml[^>]*encoding\s*=\s*["'])([A-Za-z0-9._-]+)(["'])""")
+# Japanese drawing tools still write SVG in these; expat reads none of them, so it is read as UTF-8.
+_JAPANESE = {b"shift_jis": "cp932", b"sjis": "cp932", b"cp932": "cp932", b"windows-31j": "cp932", b"euc-jp": "euc-jp"}
+
+
 def read_svg(ctx: Context, data: bytes, where: Where, read_images: ReadImages) -> None:
+    m = _DECLARATION.match(data[:200])
+    codec = _JAPANESE.get(m.group(2).lower()) if m else None
+    if m and codec:
+        text = data[m.end() :].decode(codec, "replace")
+        data = m.group(1) + b"UTF-8" + m.group(3) + text.encode("utf-8")
     root = xml(data, where.path[-1] if where.path else where.attachment or "SVG")
     lines = svg_lines(root)
     ctx.text("\n".join(lines), "attachment", where, "image/svg+xml")

@@ -242,3 +242,31 @@ def test_svg_data_image_percent_encoded_in_html(scanner: Scanner) -> None:
     x, result = inspect(scanner, _html_mail(html))
     assert not x.unscannable
     assert phones(result) == ["attachment inline image 1 › part 2"]
+
+
+@pytest.mark.parametrize("kind", ["emf", "wmf"])
+def test_broken_metafiles_are_read_or_unscannable_never_a_crash(kind: str) -> None:
+    import random
+
+    rng = random.Random(14)
+    shot = Image.open(io.BytesIO(png(300, 200)))
+    whole = (
+        pf.emf(pf.exttextoutw(f"携帯 {PHONE}"), pf.stretchdibits(shot), pf.emf_plus_drawstring("x"))
+        if kind == "emf"
+        else pf.wmf_text(f"携帯 {PHONE}")
+    )
+    for _ in range(150):
+        data = bytearray(whole[: rng.randrange(8, len(whole) + 1)])
+        for _ in range(rng.randrange(0, 4)):  # and a few bytes changed
+            data[rng.randrange(len(data))] = rng.randrange(256)
+        x = extract_message(with_attachment(bytes(data), f"a.{kind}", f"image/x-{kind}"))
+        assert all(f.reason != "internal-error" for f in x.findings)
+        assert x.attachments and x.attachments[0].name == f"a.{kind}"
+
+
+def test_svg_in_shift_jis(scanner: Scanner) -> None:
+    drawing = pf.svg(PHONE).decode().replace('encoding="UTF-8"', 'encoding="Shift_JIS"').encode("cp932")
+    x, result = inspect(scanner, with_attachment(drawing, "map.svg", "image/svg+xml"))
+    assert not x.unscannable
+    assert phones(result) == ["attachment map.svg › part 2"]
+    assert any("連絡先" in s.text for s in x.segments)
