@@ -1,10 +1,12 @@
 """Scanned PDF pages: a page with (almost) no text layer that draws images or shapes is rendered
 with PDFium (pypdfium2) and read with OCR, like an image attachment. On a page that has a text
 layer, each image drawn over at least `pdf_image_share` of the page (a pasted screenshot) is
-rendered alone, at the image's place and size, and read the same way."""
+rendered alone, at the image's place and size, and read the same way; the same image drawn again
+(a background on every page) once."""
 
 from __future__ import annotations
 
+import hashlib
 import math
 
 from gateway.extract import ocr
@@ -59,6 +61,7 @@ def read_page_images(ctx: Context, data: bytes, pages: list[int], where: Where) 
     import pypdfium2.raw as pdfium_c
 
     settings = ctx.limits.ocr
+    seen: set[bytes] = set()
     try:
         doc = pdfium.PdfDocument(data)
     except Exception as e:
@@ -74,10 +77,19 @@ def read_page_images(ctx: Context, data: bytes, pages: list[int], where: Where) 
                 continue
             try:
                 width, height = page.get_size()
-                boxes = [o.get_bounds() for o in page.get_objects(filter=[pdfium_c.FPDF_PAGEOBJ_IMAGE], max_depth=4)]
-                large = [b for b in boxes if (b[2] - b[0]) * (b[3] - b[1]) >= settings.pdf_image_share * width * height]
-                for k, (left, bottom, right, top) in enumerate(large, 1):
+                objects = page.get_objects(filter=[pdfium_c.FPDF_PAGEOBJ_IMAGE], max_depth=4)
+                large = [
+                    (o, b)
+                    for o in objects
+                    if (b := o.get_bounds())
+                    and (b[2] - b[0]) * (b[3] - b[1]) >= settings.pdf_image_share * width * height
+                ]
+                for k, (obj, (left, bottom, right, top)) in enumerate(large, 1):
                     sheet = f"page {number + 1} image {k}"
+                    digest = hashlib.blake2b(obj.get_data(decode_simple=False), digest_size=16).digest()
+                    if digest in seen:  # the same picture again (a background on every page): read once
+                        continue
+                    seen.add(digest)
                     if not ocr.may_read(ctx, where, sheet):
                         break
                     scale = settings.pdf_dpi / 72

@@ -238,3 +238,16 @@ def test_logo_on_a_pdf_page_with_text_is_not_read() -> None:
     logo = images.image_pdf(images.logo(600, 200), dpi=300)  # 144x48 pt: a letterhead logo
     extraction = extract_message(mail((_page_with(logo, 400, 760), "letter.pdf", "application/pdf")))
     assert not extraction.findings and "ocr_images" not in extraction.stats
+
+
+def test_the_same_image_on_every_pdf_page_is_read_once() -> None:
+    shot = images.image_pdf(images.table_image(PEOPLE[:8]), dpi=150)
+    page = PdfReader(io.BytesIO(_page_with(shot, 50, 380))).pages[0]
+    writer = PdfWriter()
+    for _ in range(3):  # a report whose every page carries the same picture
+        writer.add_page(page)
+    out = io.BytesIO()
+    writer.write(out)
+    extraction = extract_message(mail((out.getvalue(), "報告.pdf", "application/pdf")))
+    assert not extraction.unscannable and extraction.stats["ocr_images"] == 1
+    assert {s.sheet for s in extraction.segments if "OCR" in s.path} == {"page 1 image 1"}
