@@ -351,7 +351,7 @@ def read_package(
         walk.label[part] = f"unreferenced part {pkg.names[part]}"
     ct_label = kind
     shared: list[str] = []  # shared-string parts, read after the sheets for the strings no cell uses
-    used: set[int] = set()
+    used: set[bytes] = set()
     thumbnails = {rel.target for rel in pkg.rels("") if rel.type.lower().endswith("/thumbnail")}
     pictures: set[bytes] = set()
     for part in walk.order:
@@ -535,15 +535,15 @@ _HEADER_FOOTER = re.compile(
 
 
 _SHARED_CELL = re.compile(rb"""<(?:\w+:)?c\b[^>]*?\bt\s*=\s*["']s["'][^>]*>\s*<(?:\w+:)?v>\s*(\d+)\s*<""")
+_SHARED_CELL_FAST = re.compile(rb't="s"><v>(\d+)</v>')  # as Excel, xlsxwriter and openpyxl write it
 _FORMULA = re.compile(rb"<(?:\w+:)?f\b[^>/]*>([^<]*)</(?:\w+:)?f>")
 _LITERAL = re.compile(r'"((?:[^"]|"")*)"')
-_SI = re.compile(rb"<(?:\w+:)?si\b")
 
 
-def _sheet_extras(ctx: Context, blob: bytes, where: Where, label: str) -> set[int]:
+def _sheet_extras(ctx: Context, blob: bytes, where: Where, label: str) -> set[bytes]:
     """A worksheet whose cells were read already: its headers and footers and the text literals of
     its formulas (="山田 " & A1: the cell shows a value, the formula keeps the text), found without
-    parsing the (large) sheet. Returns the shared strings its cells use."""
+    parsing the (large) sheet. Returns the shared strings its cells use (their indices as written)."""
     if b"\x00" in blob[:64]:  # UTF-16 (the DOCTYPE check came first): the same searches in UTF-8
         try:
             blob = blob.decode("utf-16").encode("utf-8")
@@ -560,13 +560,18 @@ def _sheet_extras(ctx: Context, blob: bytes, where: Where, label: str) -> set[in
         literals = [lit.replace('""', '"') for f in _FORMULA.findall(blob) for lit in _LITERAL.findall(_unescape(f))]
         if any(lit.strip() for lit in literals):
             ctx.text("\n".join(literals), "attachment", where, "xlsx", sheet=f"{label} formulas".strip())
-    return {int(i) for i in _SHARED_CELL.findall(blob)}
+    ids = _SHARED_CELL_FAST.findall(blob)
+    if len(ids) < blob.count(b't="s"') or b"t='s'" in blob or b":c " in blob:  # written another way
+        ids = _SHARED_CELL.findall(blob)
+    return set(ids)
 
 
-def _unused_strings(ctx: Context, pkg: Package, part: str, used: set[int], where: Where) -> None:
+def _unused_strings(ctx: Context, pkg: Package, part: str, written: set[bytes], where: Where) -> None:
     """Shared strings that no cell shows still travel in the file (a deleted column's names)."""
-    if len(_SI.findall(pkg.parts[part])) <= len(used):
+    blob = pkg.parts[part]
+    if blob.count(b"<si") + blob.count(b":si") <= len(written):  # at least the strings there are
         return  # every string is used (the common case): nothing more to parse
+    used = {int(i) for i in written}
     strings = [
         s for i, si in enumerate(pkg.tree(part).iter(S_NS + "si")) if i not in used and (s := "".join(_itertext(si)))
     ]
