@@ -48,10 +48,11 @@ _REL_NS = "{http://schemas.openxmlformats.org/package/2006/relationships}"
 
 _SKIP_TYPES = re.compile(
     r"^video/|^audio/|font(?!table)|vbaproject|vbadata|printersettings|digital-signature|\.people\+xml|"
-    r"commentauthors|\.person\+xml|extended-properties\+xml|keymapcustomizations|"
+    r"commentauthors|\.person\+xml|keymapcustomizations|"
     r"^application/vnd\.openxmlformats-package\.(relationships|core-properties-thumbnail)",
     re.I,
 )
+_COUNT_OR_FLAG = re.compile(r"[0-9.]*|true|false")  # app.xml's statistics: Pages 1, ScaleCrop false
 _XML_TYPES = re.compile(r"\+xml$|^(application|text)/xml$|vmldrawing$", re.I)
 _DECLARED_ENCODING = re.compile(rb"""^\s*<\?xml[^>]*encoding\s*=\s*["']([A-Za-z0-9._-]+)""")
 _XML_ENCODINGS = {"utf-8", "utf8", "utf-16", "utf16", "utf-16le", "utf-16be", "us-ascii", "ascii", "iso-8859-1"}
@@ -284,7 +285,7 @@ def _label(part: str, rel_type: str, parent: str, slide_no: dict[str, int], shee
         return sheets[part]
     if short == "notesslide":
         return f"notes {parent.removeprefix('slide ')}" if parent.startswith("slide ") else f"notes {_num(part)}"
-    if short in ("core-properties", "metadata/core-properties", "custom-properties"):
+    if short in ("core-properties", "metadata/core-properties", "extended-properties", "custom-properties"):
         return "document properties" if short != "custom-properties" else "custom properties"
     if short in ("slidelayout", "slidemaster", "notesmaster", "handoutmaster"):
         words = {
@@ -424,6 +425,9 @@ def _read_xml_part(ctx: Context, blob: bytes, name: str, ct: str, kind: str, whe
         _blocks(root, A, lines, tables)
     elif "pivotcache" in ct:
         _pivot_cache(root, lines)
+    elif "extended-properties+xml" in ct:  # app.xml: Manager, Company, titles; not its counts and flags
+        _generic(root, lines)
+        lines[:] = [line for line in lines if not _COUNT_OR_FLAG.fullmatch(line.strip())]
     elif "settings+xml" in ct:  # Word's settings: document variables carry text (hidden data); any other too
         lines.extend(f"{el.get(W + 'name') or ''}: {el.get(W + 'val') or ''}" for el in root.iter(W + "docVar"))
         _generic(root, lines)

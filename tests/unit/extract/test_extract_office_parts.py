@@ -144,3 +144,17 @@ def test_a_broken_styles_part_is_a_parse_error(docx_members: dict[str, bytes]) -
     data = planted(docx_members, "word/styles.xml", "<w:style>")
     x = extract_message(with_attachment(data, "a.docx"))
     assert [f.reason for f in x.unscannable] == ["parse-error"]
+
+
+@pytest.mark.parametrize("element", ["Manager", "Company", "HyperlinkBase"])
+def test_the_extended_properties_are_read(scanner: Scanner, docx_members: dict[str, bytes], element: str) -> None:
+    """docProps/app.xml travels with the file and Office shows Manager and Company in its properties."""
+    data = planted(docx_members, "docProps/app.xml", f"<{element}>携帯 {PHONE}</{element}>")
+    found = phones(scanner, data)
+    assert len(found) == 1 and found[0].startswith("attachment 計画.docx › sheet document properties"), found
+
+
+def test_the_statistics_of_the_extended_properties_are_not_text(docx_members: dict[str, bytes]) -> None:
+    x = extract_message(with_attachment(cf.rezip(docx_members), "計画.docx"))
+    props = [s.text for s in x.segments if "document properties" in s.where and "Word" in s.text]
+    assert props and not [line for line in props[0].splitlines() if line.strip() in ("0", "1", "false")], props
