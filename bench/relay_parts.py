@@ -6,7 +6,15 @@
   same load from Postfix's smtp-source (20 sessions, one connection per message, 5 KB);
 - pipeline: `gateway worker` alone with the relay-all policy (an empty rules directory) draining an
   inbound queue filled beforehand;
-- delivery: `gateway deliver` alone draining an outbound queue filled beforehand into smtp-sink.
+- delivery: `gateway deliver` alone draining an outbound queue filled beforehand into smtp-sink;
+- pipeline with the shipped rules (full inspection): `gateway worker` with the shipped rules, draining
+  the inbound queue into the outbound queue; its CPU is split between the pipeline process and the
+  inspection workers (`gw-inspect`), measured from the first claim, so loading the models is not
+  counted (replacing a worker after `inspection.recycle_after` messages is).
+
+--profile DIR runs each drained part under cProfile with a CPU-time clock of its main thread (the event
+  loop; time.thread_time: the other threads are neither profiled nor counted) and
+writes DIR/<part>.prof (the pipeline process only; its inspection workers are not profiled).
 
 CPU per message is the part's process CPU (user + system) over the messages it handled, so the figures
 add up to what one message costs the node (bench/relay_throughput.py runs them together).
@@ -23,7 +31,17 @@ from pathlib import Path
 
 import yaml
 
-from bench.relay_throughput import BARE_AIOSMTPD, SMTP_SINK, SMTP_SOURCE, cpu_seconds, sink_command, start, stop
+from bench.relay_throughput import (
+    BARE_AIOSMTPD,
+    SMTP_SINK,
+    SMTP_SOURCE,
+    ProcessCPU,
+    cpu_seconds,
+    parse_settings,
+    sink_command,
+    start,
+    stop,
+)
 from gateway.message import Envelope, QueuedMessage, new_message_id
 from gateway.store import open_store
 from gateway.store.base import Queue
@@ -35,7 +53,24 @@ BODY = (
 )
 
 
-def config(tmp: str, sink_port: int, smtp_port: int) -> Path:
+def profiled(out: Path) -> list[str]:
+    """The command prefix that runs `python -m gateway ...` under cProfile (CPU time) into `out`."""
+    code = (
+        "import cProfile, runpy, sys, time\n"
+        "sys.argv = ['gateway', *sys.argv[1:]]\n"
+        "profile = cProfile.Profile(time.thread_time)\n"
+        "profile.enable()\n"
+        "try:\n    runpy.run_module('gateway', run_name='__main__')\n"
+        "except SystemExit:\n    pass\n"
+        f"finally:\n    profile.disable()\n    profile.dump_stats({str(out)!r})\n"
+    )
+    return [sys.executable, "-c", code]
+
+
+SETTINGS: dict[str, dict[str, object]] = {}  # --set options
+
+
+def config(tmp: str, sink_port: int, smtp_port: int, shipped: bool = False) -> Path:
     (Path(tmp) / "rules").mkdir(exist_ok=True)
     data = {
         "log_level": "WARNING",
@@ -48,6 +83,10 @@ def config(tmp: str, sink_port: int, smtp_port: int) -> Path:
         "inspection": {"workers": 1},
         "policy": {"rules_dir": f"{tmp}/rules", "watch": False},
     }
+    if shipped:  # the shipped rules read the content: two inspection workers, as a default node
+        del data["policy"], data["inspection"]
+    for section, values in SETTINGS.items():
+        data.setdefault(section, {}).update(values)  # type: ignore[attr-defined]
     path = Path(tmp) / "config.yaml"
     path.write_text(yaml.safe_dump(data))
     return path
@@ -74,12 +113,15 @@ def receive(cmd: list[str], port: int, messages: int) -> tuple[float, float]:
     return messages / seconds, 1000 * used / messages
 
 
-def drain(part: str, queue: Queue, messages: int) -> tuple[float, float]:
-    """(msg/s, CPU ms per message) of `gateway <part>` emptying a queue filled beforehand."""
+def drain(
+    part: str, queue: Queue, messages: int, shipped: bool = False, profile: str = ""
+) -> tuple[float, dict[str, float]]:
+    """(msg/s, CPU ms per message of each process role) of `gateway <part>` emptying a queue filled
+    beforehand."""
     with tempfile.TemporaryDirectory(prefix="gw-parts-") as tmp:
         sink_port = free_port()
         sink = start(sink_command(sink_port), sink_port)
-        path = config(tmp, sink_port, free_port())
+        path = config(tmp, sink_port, free_port(), shipped)
         store = open_store(f"sqlite:///{tmp}/gateway.db")
         envelope = Envelope("bench@example.co.jp", ("partner@partner.example",), "127.0.0.1", "bench")
         for first in range(0, messages, 200):
@@ -90,48 +132,66 @@ def drain(part: str, queue: Queue, messages: int) -> tuple[float, float]:
                 ],
                 queue,
             )
-        process = subprocess.Popen([sys.executable, "-m", "gateway", part, "--config", str(path)])
+        name = f"{part}-shipped" if shipped else part
+        command = profiled(Path(profile) / f"{name}.prof") if profile else [sys.executable]
+        module = [] if profile else ["-m", "gateway"]
+        process = subprocess.Popen([*command, *module, part, "--config", str(path)])
         try:
             while store.counts()[queue] == messages:  # started (models loaded, first claim)
                 time.sleep(0.005)
-            left, before, t0 = store.counts()[queue], sum(cpu_seconds(process.pid)), time.perf_counter()
+            left, sampler, t0 = store.counts()[queue], ProcessCPU(process.pid).start(), time.perf_counter()
             while store.counts()[queue] > 0:
                 time.sleep(0.01)
             seconds = time.perf_counter() - t0
-            used = sum(cpu_seconds(process.pid)) - before
+            roles = sampler.stop()
         finally:
             process.terminate()
             process.wait()
             stop(sink)
             store.close()
-    return left / seconds, 1000 * used / left
+    used = {role: 1000 * sum(cpu) / left for role, cpu in roles.items() if role != "tracker"}
+    return left / seconds, used
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--messages", type=int, default=4000)
+    parser.add_argument(
+        "--parts", default="receive,pipeline,delivery,shipped", help="which parts: receive,pipeline,delivery,shipped"
+    )
+    parser.add_argument("--profile", default="", help="a directory for cProfile files (CPU time) of the drained parts")
+    parser.add_argument("--set", action="append", default=[], metavar="SECTION.KEY=VALUE", help="a config setting")
     args = parser.parse_args()
+    SETTINGS.update(parse_settings(args.set))
+    wanted = set(args.parts.split(","))
     if not SMTP_SOURCE or not SMTP_SINK:
         sys.exit("bench/relay_parts.py needs Postfix's smtp-source and smtp-sink")
     n = args.messages
-    port = free_port()
-    bare = receive([sys.executable, "-c", BARE_AIOSMTPD, str(port)], port, n)
-    with tempfile.TemporaryDirectory(prefix="gw-parts-") as tmp:
+    rows: list[tuple[str, tuple[float, float]]] = []
+    if "receive" in wanted:
         port = free_port()
-        path = config(tmp, free_port(), port)
-        gateway = receive([sys.executable, "-m", "gateway", "smtp", "--config", str(path)], port, n)
-    pipeline = drain("worker", Queue.INBOUND, n)
-    delivery = drain("deliver", Queue.OUTBOUND, n)
-    print(f"{n} messages of {len(BODY)} bytes; CPU per message is the part's process CPU")
-    for name, (rate, cpu) in [
-        ("bare aiosmtpd, receive", bare),
-        ("gateway smtp, receive", gateway),
-        ("gateway worker, relay-all", pipeline),
-        ("gateway deliver", delivery),
+        rows.append(("bare aiosmtpd, receive", receive([sys.executable, "-c", BARE_AIOSMTPD, str(port)], port, n)))
+        with tempfile.TemporaryDirectory(prefix="gw-parts-") as tmp:
+            port = free_port()
+            path = config(tmp, free_port(), port)
+            command = [sys.executable, "-m", "gateway", "smtp", "--config", str(path)]
+            rows.append(("gateway smtp, receive", receive(command, port, n)))
+    split = ""
+    for key, name, part, queue, shipped in [
+        ("pipeline", "gateway worker, relay-all", "worker", Queue.INBOUND, False),
+        ("delivery", "gateway deliver", "deliver", Queue.OUTBOUND, False),
+        ("shipped", "gateway worker, shipped", "worker", Queue.INBOUND, True),
     ]:
+        if key in wanted:
+            rate, roles = drain(part, queue, n, shipped, args.profile)
+            rows.append((name, (rate, sum(roles.values()))))
+            if shipped:
+                split = ", ".join(f"{'pipeline' if r == 'first' else r} {ms:.2f}" for r, ms in sorted(roles.items()))
+    print(f"{n} messages of {len(BODY)} bytes; CPU per message is the part's process CPU (children included)")
+    for name, (rate, cpu) in rows:
         print(f"{name:28} {rate:7.0f} msg/s   CPU {cpu:.2f} ms/msg")
-    total = gateway[1] + pipeline[1] + delivery[1]
-    print(f"{'gateway, all three':28} {'':7}         CPU {total:.2f} ms/msg (bare receive: {bare[1]:.2f})")
+    if split:
+        print(f"{'  shipped, per process':28} {'':7}         CPU ms/msg: {split}")
 
 
 if __name__ == "__main__":

@@ -12,9 +12,17 @@ until its queues are empty), the ratios a/b and a/c, CPU per message and the gat
     python -m bench.relay_throughput [--messages 2000] [--sessions 20] [--sizes 5120,102400]
                                      [--store sqlite|redis] [--receivers 2] [--deliverers 1]
                                      [--pipeline relay-all|shipped|both] [--no-ner]
+                                     [--set section.key=value] [--profile DIR]
 
 --receivers and --deliverers set smtp.processes and relay.processes (README, "Using every core of
-one node"); the issue-2 figures are with 2 and 1.
+one node"); the issue-2 figures are with 2 and 1. --set section.key=value changes a config setting
+(repeatable). --profile DIR samples every process of the node with py-spy (`pip install py-spy`;
+threads holding the GIL only, so waiting is not counted) into DIR/<pipeline>-<size>.txt, with the
+role of each process in a .roles.json beside it.
+
+CPU per message is printed per role of process (the first process: pipeline, holds, web; gw-smtp,
+gw-deliver, gw-inspect, gw-ocr), from /proc, over the load only (start-up and loading the models are
+not counted; a worker replaced during the load is, models included).
 
 The load comes from Postfix's smtp-source when installed (a C client, so the client does not eat the
 server's CPU), else from a Python client in a separate process.
@@ -23,6 +31,7 @@ server's CPU), else from a Python client in a separate process.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import shutil
 import signal
@@ -30,6 +39,7 @@ import smtplib
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -134,6 +144,69 @@ def children(pid: int) -> list[int]:
     return [int(p) for p in out]
 
 
+def _comm(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/comm").read_text().strip()
+    except OSError:
+        return ""
+
+
+class ProcessCPU:
+    """CPU time of every process of a node from start() to stop(), including the workers that were
+    replaced during the run (a thread reads /proc every `interval` and keeps the last figure of each
+    process). Each process is named by its role: `first` (pipeline, holds, web) and the name the
+    gateway gives its children (logsetup.name_process: gw-smtp, gw-deliver, gw-inspect, gw-ocr)."""
+
+    def __init__(self, root: int, interval: float = 0.25) -> None:
+        self.root = root
+        self.interval = interval
+        self.seen: dict[int, tuple[str, float]] = {}
+        self.base: dict[int, float] = {}  # CPU of the processes alive at start, not counted
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def start(self) -> ProcessCPU:
+        self._sample()
+        self.base = {pid: used for pid, (_, used) in self.seen.items()}
+        self._thread.start()
+        return self
+
+    def _sample(self) -> None:
+        for pid in [self.root, *children(self.root)]:
+            used, name = sum(cpu_seconds(pid)), _comm(pid)
+            if not name:
+                continue  # gone between the listing and the read
+            role = "first" if pid == self.root else name.removeprefix("gw-")
+            if role.startswith("python") and pid in self.seen:
+                role = self.seen[pid][0]  # named itself after a sample
+            self.seen[pid] = (role, used)
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.interval):
+            self._sample()
+
+    def stop(self) -> dict[str, list[float]]:
+        """CPU seconds per role, one figure per process."""
+        self._sample()
+        self._stop.set()
+        self._thread.join()
+        roles: dict[str, list[float]] = {}
+        for pid, (role, used) in self.seen.items():
+            roles.setdefault(role, []).append(used - self.base.get(pid, 0.0))
+        return roles
+
+
+def print_cpu(roles: dict[str, list[float]], messages: int) -> None:
+    """CPU per message per role (ms), with the count of processes of each role seen during the run."""
+    total = sum(sum(v) for v in roles.values())
+    parts = [
+        f"{role} {1000 * sum(used) / messages:.2f} ({len(used)} proc)"
+        for role, used in sorted(roles.items(), key=lambda kv: -sum(kv[1]))
+        if sum(used) > 0.005
+    ]
+    print(f"    CPU per message, ms: {', '.join(parts)}; all {1000 * total / messages:.2f}")
+
+
 def start(
     cmd: list[str], port: int, env: dict[str, str] | None = None, log: Path | None = None
 ) -> subprocess.Popen[bytes]:
@@ -188,6 +261,8 @@ def bench_gateway(
     deliverers: int = 0,
     ner: bool = True,
     relay_all: bool = False,
+    profile: str = "",
+    settings: dict[str, dict[str, object]] | None = None,
 ) -> tuple[float, float, float]:
     sink_port, gw_port = free_port(), free_port()
     with tempfile.TemporaryDirectory(prefix="gw-bench-") as tmp:
@@ -213,6 +288,8 @@ def bench_gateway(
             "recipients": {"dns": {"enabled": False}},
             "scan": {} if ner else {"ner_window_chars": 0},
         }
+        for section, values in (settings or {}).items():
+            config.setdefault(section, {}).update(values)  # type: ignore[attr-defined]
         if relay_all:  # no rules: nothing reads the content, so nothing is extracted or scanned
             (Path(tmp) / "rules").mkdir()
             config["policy"] = {"rules_dir": f"{tmp}/rules", "watch": False}
@@ -225,6 +302,17 @@ def bench_gateway(
             [sys.executable, "-m", "gateway", "run", "--config", str(path)], gw_port, log=Path(tmp) / "gateway.log"
         )
         time.sleep(1.0)  # let extra receive processes bind too
+        sampler = ProcessCPU(gateway.pid).start()  # CPU from here: start-up and loading the models are not counted
+        spy = None
+        if profile:  # CPU samples of every process of the node (idle threads are not sampled)
+            out = Path(profile) / f"{'relay-all' if relay_all else 'shipped'}-{size}.txt"
+            spy_args = ["record", "--subprocesses", "--gil", "--format", "raw", "--rate", "200"]
+            spy = subprocess.Popen(
+                ["py-spy", *spy_args, "-o", str(out), "-p", str(gateway.pid)],
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+            )
+            time.sleep(1.0)
         try:
             t0 = time.perf_counter()
             accepted_s = send_load(gw_port, messages, sessions, size)
@@ -237,19 +325,30 @@ def bench_gateway(
             delivered_s = time.perf_counter() - t0
             reader.close()
             rss = peak_rss_mb([gateway.pid, *children(gateway.pid)])
-            user, system = cpu_seconds(gateway.pid)
-            others = sorted((sum(cpu_seconds(p)) for p in children(gateway.pid)), reverse=True)
+            print_cpu(sampler.stop(), messages)
+            if spy is not None:
+                spy.send_signal(signal.SIGINT)
+                spy.wait(60)
+                roles = {pid: role for pid, (role, _) in sampler.seen.items()}
+                out.with_suffix(".roles.json").write_text(json.dumps(roles))
             print(
-                f"    CPU per message: first process {1000 * (user + system) / messages:.2f} ms "
-                f"({1000 * system / messages:.2f} ms system); child processes "
-                + ", ".join(f"{1000 * c / messages:.2f}" for c in others)
-                + " ms (children alive at the end: receive, delivery and inspection processes; inspection workers"
-                " include loading their models; workers recycled during the run are not counted)"
+                "    (per role: the CPU of its processes during the load, over the messages; workers replaced"
+                " during the run count, loading their models included)"
             )
         finally:
             stop(gateway)
             stop(sink)
     return messages / accepted_s, messages / delivered_s, rss
+
+
+def parse_settings(items: list[str]) -> dict[str, dict[str, object]]:
+    """`--set section.key=value` options (YAML values) as config sections."""
+    settings: dict[str, dict[str, object]] = {}
+    for item in items:
+        key, _, value = item.partition("=")
+        section, _, name = key.partition(".")
+        settings.setdefault(section, {})[name] = yaml.safe_load(value)
+    return settings
 
 
 def main() -> None:
@@ -267,7 +366,16 @@ def main() -> None:
         default="both",
         help="relay-all: no rules (parse, recipients, decide relay); shipped: the shipped rules, full inspection",
     )
+    parser.add_argument("--profile", default="", help="a directory: py-spy CPU samples of every process (raw)")
+    parser.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="SECTION.KEY=VALUE",
+        help="a config setting for the gateway, e.g. inspection.recycle_after=100000 (YAML value)",
+    )
     args = parser.parse_args()
+    settings = parse_settings(args.set)
     print(
         f"load: {args.messages} messages over {args.sessions} sessions, client: "
         f"{'smtp-source' if SMTP_SOURCE else 'python smtplib'}; store: {args.store}; "
@@ -291,6 +399,8 @@ def main() -> None:
                 args.deliverers,
                 ner=not args.no_ner,
                 relay_all=pipeline == "relay-all",
+                profile=args.profile,
+                settings=settings,
             )
             print(
                 f"(a) gateway, {pipeline:9} accepted/s {accepted:8.0f}   delivered/s {delivered:8.0f}   "

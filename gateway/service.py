@@ -193,8 +193,9 @@ async def serve(
 
 def _serve_part(config: Config, part: str) -> None:
     """A child process of `gateway run` (gateway/processes.py)."""
-    from gateway.logsetup import setup_logging
+    from gateway.logsetup import name_process, setup_logging
 
+    name_process(part)
     setup_logging(config.log_level)
     if part != "smtp" and config.smtp.processes > 1:
         os.nice(config.worker.nice)

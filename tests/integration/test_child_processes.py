@@ -48,6 +48,10 @@ def _nice(pid: int) -> int:
     return int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[16])
 
 
+def _comm(pid: int) -> str:
+    return Path(f"/proc/{pid}/comm").read_text().strip()
+
+
 def _alive(pid: int) -> bool:
     """Running, in any state but zombie (exited, not yet reaped by its parent or by init)."""
     try:
@@ -80,6 +84,9 @@ def test_mail_flows_through_child_processes_and_a_dead_child_is_replaced(tmp_pat
             assert [_nice(pid) for pid in _started(log, "smtp")] == [base, base]
             assert _nice(_started(log, "deliver")[0]) == min(base + 5, 19)
             assert _nice(gateway.process.pid) == min(base + 5, 19)
+            # Each child is named for its part where ps, top and /proc show it.
+            assert [_comm(pid) for pid in _started(log, "smtp")] == ["gw-smtp", "gw-smtp"]
+            assert _comm(_started(log, "deliver")[0]) == "gw-deliver"
             _send(port, 0, 10)
             assert sink.wait_for(10, timeout=60)
 
