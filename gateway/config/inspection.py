@@ -20,9 +20,19 @@ class InspectionConfig(BaseModel):
         "500 MB with GiNZA) and inspects one message at a time.",
     )
     recycle_after: int = Field(
-        default=500,
+        default=20_000,
         ge=1,
-        description="A worker is replaced by a fresh one after this many messages, so no parser state accumulates.",
+        description="A worker is replaced by a fresh one after this many messages, so no parser state "
+        "accumulates. A fresh worker loads its models again (about 3 s of CPU with GiNZA, as much as "
+        "inspecting a few hundred plain mails), so this is rare; `recycle_growth_bytes` catches a worker "
+        "that grows sooner.",
+    )
+    recycle_growth_bytes: int = Field(
+        default=256 * MiB,
+        ge=16 * MiB,
+        description="A worker whose resident memory after a message exceeds what it held when its models "
+        "had loaded by more than this is replaced by a fresh one (memory a parser kept, or a large "
+        "message's heap that stays resident).",
     )
     memory_bytes: int = Field(
         default=1024 * MiB,

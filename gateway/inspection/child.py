@@ -6,6 +6,9 @@ Protocol over one duplex pipe (pickled tuples):
     parent → worker   (raw, ExtractLimits, ScanContext, ocr_mode)   or  None (exit)
     worker → parent   ("extracted", Extraction)   then   ("scanned", ScanResult, recycle)
 
+`recycle` asks the parent for a fresh worker: the message ran out of memory, or the worker's resident
+set has grown by more than `growth_bytes` since its models loaded.
+
 `ocr_mode` "defer" (a worker of the main lane): images are not read, and when the message has one
 that could hold text the worker answers ("extracted", Extraction with stats["ocr_deferred"]) only,
 without scanning: the parent sends the message to a worker of the OCR lane ("run"), which reads all.
@@ -31,9 +34,11 @@ from multiprocessing.connection import Connection
 
 from gateway.config.scan import ScanConfig
 from gateway.content import Extraction
+from gateway.logsetup import name_process
 from gateway.unscannable import Reason, unscannable
 
 EXIT_MEMORY = 75
+MAIN, OCR_LANE = "inspect", "ocr"  # the two lanes of the pool; a worker is named gw-<lane>
 SCAN_CPU_GRACE = 5  # CPU seconds past the scanner's own (cooperative) time budget before SIGXCPU
 
 _WARM_UP = (
@@ -70,8 +75,11 @@ def _limit_memory(limit: int | None) -> None:
     resource.setrlimit(resource.RLIMIT_AS, (limit or resource.RLIM_INFINITY, resource.RLIM_INFINITY))
 
 
-def serve(conn: Connection, scan_json: str, memory_bytes: int, nice: int = 0) -> None:
+def serve(
+    conn: Connection, scan_json: str, memory_bytes: int, nice: int = 0, lane: str = MAIN, growth_bytes: int = 0
+) -> None:
     """Process entry (spawned: nothing is inherited from the parent but this pipe)."""
+    name_process(lane)
     if nice:
         os.nice(nice)
     # Tesseract's OpenMP threads would fight the other workers for the cores; read when libgomp loads.
@@ -80,14 +88,14 @@ def serve(conn: Connection, scan_json: str, memory_bytes: int, nice: int = 0) ->
     signal.signal(signal.SIGXCPU, signal.SIG_DFL)
     resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
     try:
-        _serve(conn, scan_json, memory_bytes)
+        _serve(conn, scan_json, memory_bytes, growth_bytes)
     except MemoryError:
         os._exit(EXIT_MEMORY)
     except (EOFError, OSError, KeyboardInterrupt):
         pass
 
 
-def _serve(conn: Connection, scan_json: str, memory_bytes: int) -> None:
+def _serve(conn: Connection, scan_json: str, memory_bytes: int, growth_bytes: int = 0) -> None:
     from gateway.extract import extract_message
     from gateway.scan.engine import Scanner
     from gateway.scan.model import ScanContext, ScanResult
@@ -100,7 +108,8 @@ def _serve(conn: Connection, scan_json: str, memory_bytes: int) -> None:
         conn.send(("error", f"{type(e).__name__}: {e}"))
         return
     status = proc_status("VmSize", "VmRSS")
-    conn.send(("ready", {"pid": os.getpid(), "vm_bytes": status.get("VmSize", 0), "rss_bytes": status.get("VmRSS", 0)}))
+    ready_rss = status.get("VmRSS", 0)
+    conn.send(("ready", {"pid": os.getpid(), "vm_bytes": status.get("VmSize", 0), "rss_bytes": ready_rss}))
     budget_s = scanner.config.time_budget_seconds
 
     while True:
@@ -144,7 +153,10 @@ def _serve(conn: Connection, scan_json: str, memory_bytes: int) -> None:
         )
         result.heads = {}  # only the assembled previews cross the pipe
         del extraction
-        result.stats["peak_rss_bytes"] = float(proc_status("VmHWM").get("VmHWM", 0))
+        status = proc_status("VmHWM", "VmRSS")
+        result.stats["peak_rss_bytes"] = float(status.get("VmHWM", 0))
+        if growth_bytes and status.get("VmRSS", 0) - ready_rss > growth_bytes:
+            recycle = True
         result.stats["request_cpu_seconds"] = _cpu_used() - started_cpu
         result.stats["worker_pid"] = float(os.getpid())
         conn.send(("scanned", result, recycle))

@@ -17,8 +17,8 @@ Whatever happens to a message comes back as an (Extraction, ScanResult) pair, ne
   worker-failed   the worker died otherwise (signal, crash), or none could be restarted
 The UNSCANNABLE finding goes into the Extraction when extraction failed (the scan never ran) and into
 the ScanResult when the scan failed. A worker that died or was killed is replaced by a fresh one, as is
-a worker that served `recycle_after` messages or ran out of memory; the fresh one loads its models
-while the others go on, and is waited for when its turn comes.
+a worker that served `recycle_after` messages, ran out of memory or grew by `recycle_growth_bytes`; the
+fresh one loads its models while the others go on, and is waited for when its turn comes.
 
 Two lanes. Every message goes to a main worker first, which reads no image ("defer"): a message
 with an image or a scanned PDF page that could hold text comes back marked, the main worker is
@@ -51,7 +51,7 @@ from gateway.config.inspection import InspectionConfig
 from gateway.config.scan import ScanConfig
 from gateway.content import Extraction
 from gateway.extract.ocr import DEFER, RUN
-from gateway.inspection.child import EXIT_MEMORY, SCAN_CPU_GRACE, serve
+from gateway.inspection.child import EXIT_MEMORY, MAIN, OCR_LANE, SCAN_CPU_GRACE, serve
 from gateway.inspection.gate import SmallFirstGate
 from gateway.scan.model import ScanContext, ScanResult
 from gateway.scan.ner import ScanModelError
@@ -100,12 +100,13 @@ def peak_rss_bytes(pid: int) -> int:
 class _Worker:
     """One worker process and the parent's end of its pipe."""
 
-    def __init__(self, scan_json: str, memory_bytes: int, nice: int = 0) -> None:
+    def __init__(
+        self, scan_json: str, memory_bytes: int, nice: int = 0, lane: str = MAIN, growth_bytes: int = 0
+    ) -> None:
         self.conn: Connection
         self.conn, child = _mp.Pipe()
-        self.proc: BaseProcess = _mp.Process(
-            target=serve, args=(child, scan_json, memory_bytes, nice), name="gateway-inspect", daemon=True
-        )
+        args = (child, scan_json, memory_bytes, nice, lane, growth_bytes)
+        self.proc: BaseProcess = _mp.Process(target=serve, args=args, name=f"gateway-{lane}", daemon=True)
         self.proc.start()
         child.close()
         self.ready = False
@@ -152,9 +153,10 @@ class _Worker:
 class _Slot:
     """A place for one worker; the executor thread that holds the slot owns its worker."""
 
-    def __init__(self, worker: _Worker | None, nice: int = 0) -> None:
+    def __init__(self, worker: _Worker | None, nice: int = 0, lane: str = MAIN) -> None:
         self.worker = worker
         self.nice = nice
+        self.lane = lane
 
 
 def ocr_limits(limits: ExtractLimits) -> ExtractLimits:
@@ -215,7 +217,7 @@ class InspectPool:
             if self.settings.ocr_workers:
                 self._ocr_slots = SmallFirstGate()
                 for _ in range(self.settings.ocr_workers):  # each worker starts on the lane's first message
-                    self._ocr_slots.put(_Slot(None, self.settings.ocr_nice))
+                    self._ocr_slots.put(_Slot(None, self.settings.ocr_nice, OCR_LANE))
             # More threads than workers: requests wait in the gate (small first), not in FIFO order here.
             self._executor = ThreadPoolExecutor(max(self.size, REQUEST_THREADS), thread_name_prefix="inspect")
             self._state = "running"
@@ -356,10 +358,10 @@ class InspectPool:
         if not (isinstance(reply, tuple) and reply[0] == "scanned"):
             reason, detail = self._death(slot, "personal-data scan", budget + SCAN_CPU_GRACE)
             return extraction, ScanResult(findings=[unscannable(reason, detail)])
-        _, result, out_of_memory = reply
+        _, result, recycle = reply  # out of memory, or grown past recycle_growth_bytes
         result.stats["wall_seconds"] = time.monotonic() - scanned
         worker.served += 1
-        if out_of_memory or worker.served >= self.settings.recycle_after:
+        if recycle or worker.served >= self.settings.recycle_after:
             self._replace(slot)
         return extraction, result
 
@@ -381,11 +383,14 @@ class InspectPool:
 
     # -- workers ----------------------------------------------------------------------------------
 
-    def _spawn(self, nice: int | None = None) -> _Worker:
+    def _spawn(self, nice: int | None = None, lane: str = MAIN) -> _Worker:
         with self._lock:
             if self._state == "closed":
                 raise PoolClosed("the inspection pool has been closed")
-            worker = _Worker(self._scan_json, self.settings.memory_bytes, self.settings.nice if nice is None else nice)
+            nice = self.settings.nice if nice is None else nice
+            worker = _Worker(
+                self._scan_json, self.settings.memory_bytes, nice, lane, self.settings.recycle_growth_bytes
+            )
             self._live.add(worker)
             return worker
 
@@ -400,7 +405,7 @@ class InspectPool:
             self._discard(slot.worker)
             self.replaced += 1
         try:
-            slot.worker = self._spawn(slot.nice)
+            slot.worker = self._spawn(slot.nice, slot.lane)
         except (PoolClosed, OSError) as e:
             slot.worker = None
             if not isinstance(e, PoolClosed):

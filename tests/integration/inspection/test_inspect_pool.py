@@ -171,6 +171,24 @@ def test_workers_are_recycled_after_n_messages() -> None:
     assert pool.replaced == 2
 
 
+def test_a_worker_that_grew_is_recycled() -> None:
+    """Plain mail leaves a worker's resident set where it was; a 40,000-row list grows it past
+    recycle_growth_bytes, so the next message goes to a fresh worker."""
+    rows = "".join(f"{i},山田{i},yamada{i}@example.com,090-1234-{i % 10000:04d}\n" for i in range(40_000))
+    big = with_attachment(rows.encode(), "list.csv", "text/csv")
+    pool = InspectPool(SCAN, InspectionConfig(workers=1, recycle_growth_bytes=16 * MiB))
+    try:
+        pids = [int(pool.inspect_sync(m)[1].stats["worker_pid"]) for m in [PLAIN, PLAIN, PLAIN, big, PLAIN, PLAIN]]
+    finally:
+        pool.close_sync()
+    assert pids[0] == pids[1] == pids[2] == pids[3] != pids[4] == pids[5]
+    assert pool.replaced == 1
+
+
+def test_workers_are_named_for_their_lane(pool: InspectPool) -> None:
+    assert [Path(f"/proc/{pid}/comm").read_text().strip() for pid in pool.worker_pids()] == ["gw-inspect"] * 2
+
+
 async def test_missing_model_stops_start_up() -> None:
     pool = InspectPool(ScanConfig(ja_model="no_such_model"), InspectionConfig(workers=1))
     with pytest.raises(PoolStartError, match="no_such_model"):
