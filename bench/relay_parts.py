@@ -23,6 +23,7 @@ add up to what one message costs the node (bench/relay_throughput.py runs them t
 from __future__ import annotations
 
 import argparse
+import os
 import subprocess
 import sys
 import tempfile
@@ -113,6 +114,19 @@ def receive(cmd: list[str], port: int, messages: int) -> tuple[float, float]:
     return messages / seconds, 1000 * used / messages
 
 
+def thread_cpu(pid: int) -> tuple[float, float]:
+    """CPU seconds of a process's main thread (its event loop) and of its other threads alive now."""
+    main = others = 0.0
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        fields = (task / "stat").read_text().rsplit(")", 1)[1].split()
+        used = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        if int(task.name) == pid:
+            main = used
+        else:
+            others += used
+    return main, others
+
+
 def drain(
     part: str, queue: Queue, messages: int, shipped: bool = False, profile: str = ""
 ) -> tuple[float, dict[str, float]]:
@@ -140,16 +154,19 @@ def drain(
             while store.counts()[queue] == messages:  # started (models loaded, first claim)
                 time.sleep(0.005)
             left, sampler, t0 = store.counts()[queue], ProcessCPU(process.pid).start(), time.perf_counter()
+            main0, threads0 = thread_cpu(process.pid)
             while store.counts()[queue] > 0:
                 time.sleep(0.01)
             seconds = time.perf_counter() - t0
             roles = sampler.stop()
+            main, threads = thread_cpu(process.pid)
+            roles["first: main thread"], roles["first: other threads"] = [main - main0], [threads - threads0]
         finally:
             process.terminate()
             process.wait()
             stop(sink)
             store.close()
-    used = {role: 1000 * sum(cpu) / left for role, cpu in roles.items() if role != "tracker"}
+    used = {role: 1000 * sum(cpu) / left for role, cpu in roles.items() if role not in ("tracker", "python")}
     return left / seconds, used
 
 
@@ -184,7 +201,7 @@ def main() -> None:
     ]:
         if key in wanted:
             rate, roles = drain(part, queue, n, shipped, args.profile)
-            rows.append((name, (rate, sum(roles.values()))))
+            rows.append((name, (rate, sum(ms for role, ms in roles.items() if ":" not in role))))
             if shipped:
                 split = ", ".join(f"{'pipeline' if r == 'first' else r} {ms:.2f}" for r, ms in sorted(roles.items()))
     print(f"{n} messages of {len(BODY)} bytes; CPU per message is the part's process CPU (children included)")

@@ -99,9 +99,10 @@ async def inspect(envelope: Envelope, raw: bytes, tools: Inspectors, content: bo
     )
 
 
-def decide(envelope: Envelope, facts: Facts, policy: Policy) -> Verdict:
-    """Every rule over the facts: the strongest enforced hit decides; all hits and misses are kept."""
-    verdict = policy.decide(envelope, facts)
+def decide(envelope: Envelope, facts: Facts, policy: Policy, explain: bool = True) -> Verdict:
+    """Every rule over the facts: the strongest enforced hit decides; all hits and misses are kept
+    (with explain, each miss says which test failed: for people, `gateway check`)."""
+    verdict = policy.decide(envelope, facts, explain)
     verdict.facts = {
         "envelope": {"mail_from": envelope.mail_from, "rcpt_to": list(envelope.rcpt_tos)},
         **facts.to_json(),
@@ -112,17 +113,18 @@ def decide(envelope: Envelope, facts: Facts, policy: Policy) -> Verdict:
 
 
 async def decide_message(
-    envelope: Envelope, raw: bytes, tools: Inspectors, policy: Policy, all_content: bool = True
+    envelope: Envelope, raw: bytes, tools: Inspectors, policy: Policy, all_content: bool = True, explain: bool = True
 ) -> Verdict:
     """parse → inspect → decide, without side effects. With all_content=False the content is
-    inspected only if some rule reads it (the pipeline); `gateway check` shows every finding."""
+    inspected only if some rule reads it (the pipeline); `gateway check` shows every finding and
+    why each rule missed (explain; the pipeline keeps the misses without saying why)."""
     content = all_content or policy.reads_content
     people = policy.directory.people
     tools.addressing.use_directory(((p.name, p.address) for p in people.values()), people)
     try:
-        return decide(envelope, await inspect(envelope, raw, tools, content), policy)
+        return decide(envelope, await inspect(envelope, raw, tools, content), policy, explain)
     except ContentNotInspected:  # a sender group's rules read the content after all
-        return decide(envelope, await inspect(envelope, raw, tools, True), policy)
+        return decide(envelope, await inspect(envelope, raw, tools, True), policy, explain)
 
 
 async def dispose(
@@ -143,6 +145,6 @@ async def process(
     it was claimed: a reload never changes the rules half-way through a message)."""
     raw = lease.raw if lease.raw is not None else await asyncio.to_thread(store.raw, lease.message.id)
     with SCAN_SECONDS.time():
-        verdict = await decide_message(lease.message.envelope, raw, tools, policy, all_content=False)
+        verdict = await decide_message(lease.message.envelope, raw, tools, policy, all_content=False, explain=False)
     await dispose(store, lease, verdict, raw, holds)
     return verdict

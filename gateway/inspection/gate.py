@@ -12,53 +12,63 @@ import itertools
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Generic, TypeVar
 
 T = TypeVar("T")
 
 
 @dataclass
-class _Waiter:
+class _Waiter(Generic[T]):
     size: int
     since: float
     seq: int
+    ready: threading.Event = field(default_factory=threading.Event)
+    item: T | None = None
 
 
 class SmallFirstGate(Generic[T]):
+    """A free item goes straight to the waiter chosen for it, and only that thread wakes: with dozens
+    of requests waiting for two workers, waking them all on every hand-over (a Condition's notify_all)
+    cost more CPU than the pipeline's own work on a plain mail. The choice (small first, the long
+    waiter before all) is made when an item is handed over, so nobody needs to wake up to re-check."""
+
     def __init__(
         self, small_bytes: int = 64 * 1024, max_wait: float = 5.0, clock: Callable[[], float] = time.monotonic
     ):
         self.small_bytes = small_bytes
         self.max_wait = max_wait
         self.clock = clock
-        self._cond = threading.Condition()
-        self._free: list[T] = []
-        self._waiting: list[_Waiter] = []
+        self._lock = threading.Lock()
+        self._free: list[T] = []  # only while nobody waits
+        self._waiting: list[_Waiter[T]] = []
         self._seq = itertools.count()
 
     def put(self, item: T) -> None:
-        with self._cond:
-            self._free.append(item)
-            self._cond.notify_all()
+        with self._lock:
+            if not self._waiting:
+                self._free.append(item)
+                return
+            chosen = self._next()
+            self._waiting.remove(chosen)
+            chosen.item = item
+        chosen.ready.set()
 
     def get(self, size: int) -> T:
         """Block until an item is free and this request is the one to get it."""
-        with self._cond:
-            me = _Waiter(size, self.clock(), next(self._seq))
-            self._waiting.append(me)
-            try:
-                while not (self._free and self._next() is me):
-                    self._cond.wait(timeout=self.max_wait)
+        with self._lock:
+            if self._free:
                 return self._free.pop(0)  # the longest idle first
-            finally:
-                self._waiting.remove(me)
-                self._cond.notify_all()
+            me: _Waiter[T] = _Waiter(size, self.clock(), next(self._seq))
+            self._waiting.append(me)
+        me.ready.wait()
+        assert me.item is not None
+        return me.item
 
-    def _next(self) -> _Waiter:
+    def _next(self) -> _Waiter[T]:
         now = self.clock()
 
-        def rank(w: _Waiter) -> tuple[int, int, int]:
+        def rank(w: _Waiter[T]) -> tuple[int, int, int]:
             if now - w.since >= self.max_wait:
                 return (0, 0, w.seq)  # waited long enough: oldest first
             return (1, 0 if w.size < self.small_bytes else w.size, w.seq)

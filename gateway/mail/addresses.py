@@ -21,6 +21,7 @@ anything ambiguous: every one of those is a way to make two parsers disagree abo
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass, field
 from enum import Enum
@@ -95,6 +96,7 @@ class Address:
         return self.normalised
 
 
+@functools.lru_cache(maxsize=4096)
 def normalise_domain(domain: str) -> str:
     """'Example.CO.JP' -> 'example.co.jp'; '例え.jp' -> 'xn--r8jz45g.jp'. Raises AddressError."""
     if not domain or _CONTROL.search(domain) or any(c.isspace() for c in domain):
@@ -174,10 +176,13 @@ def _check_addr_spec_local(local: str) -> None:
             raise AddressError("non-printable character in local part")
 
 
+@functools.lru_cache(maxsize=4096)
 def parse_address(text: str) -> Address:
     """One addr-spec, no display name and no angle brackets: 'taro@example.co.jp'.
 
-    Raises AddressError for anything that is not exactly one plain address.
+    Raises AddressError for anything that is not exactly one plain address. The same addresses come
+    back in message after message (and several times in one: envelope, headers, history), so valid
+    ones are remembered (bounded; an Address is immutable; an error is never cached).
     """
     if not text or len(text) > 320:
         raise AddressError("empty or overlong address")
