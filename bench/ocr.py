@@ -18,7 +18,8 @@ costs against a plain mail. CPU is this process's user+system time (Tesseract ru
 --threads N, Tesseract's OpenMP may use N threads (the gateway sets OMP_THREAD_LIMIT=1: on two
 shared cores more threads cost more wall time, not less). With --pool, the same mails also go
 through an inspection pool (1 main worker, 1 OCR-lane worker; Sudachi only): wall time per mail,
-first the lane's start-up. Figures only, nothing is asserted.
+first the lane's start-up, then the peak RSS of each worker (VmHWM; --node: two main workers with
+the shipped scan settings, GiNZA included, as a default node has). Figures only, nothing is asserted.
 """
 
 from __future__ import annotations
@@ -149,12 +150,15 @@ def in_process(all_cases: dict[str, bytes], repeat: int) -> None:
         )
 
 
-def through_pool(all_cases: dict[str, bytes], repeat: int) -> None:
+def through_pool(all_cases: dict[str, bytes], repeat: int, node: bool = False) -> None:
     from gateway.config.inspection import InspectionConfig
-    from gateway.inspection.pool import InspectPool
+    from gateway.inspection.pool import InspectPool, peak_rss_bytes
     from gateway.scan import ScanConfig
 
-    pool = InspectPool(ScanConfig(ner_window_chars=0), InspectionConfig(workers=1, ocr_workers=1))
+    if node:  # as a default node: two main workers with the shipped scan settings (GiNZA)
+        pool = InspectPool(ScanConfig(), InspectionConfig(workers=2, ocr_workers=1))
+    else:
+        pool = InspectPool(ScanConfig(ner_window_chars=0), InspectionConfig(workers=1, ocr_workers=1))
     try:
         pool.start_sync()
         t = time.perf_counter()
@@ -171,6 +175,13 @@ def through_pool(all_cases: dict[str, bytes], repeat: int) -> None:
                 f"  {name:20s} wall {statistics.median(walls) * 1000:8.1f} ms   {lane:8s}   "
                 f"personal data {sorted(scan.entities())}"
             )
+        peaks = []
+        for pid in pool.worker_pids():
+            lane = Path(f"/proc/{pid}/comm").read_text().strip()
+            peaks.append(peak_rss_bytes(pid))
+            print(f"  peak RSS {lane:10s} {peaks[-1] / 2**20:6.0f} MB")
+        mine = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+        print(f"  peak RSS this process {mine / 2**20:.0f} MB; workers together {sum(peaks) / 2**20:.0f} MB")
     finally:
         pool.close_sync()
 
@@ -180,13 +191,16 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=3, help="runs per case (the median is printed)")
     parser.add_argument("--threads", type=int, default=1, help="OMP_THREAD_LIMIT for Tesseract (gateway: 1)")
     parser.add_argument("--pool", action="store_true", help="also through an inspection pool with its OCR lane")
+    parser.add_argument(
+        "--node", action="store_true", help="the pool as a default node: 2 main workers with GiNZA, 1 OCR worker"
+    )
     args = parser.parse_args()
     os.environ["OMP_THREAD_LIMIT"] = str(args.threads)  # before libtesseract (and its libgomp) loads
     all_cases = cases()
     print(f"OMP_THREAD_LIMIT={args.threads}; cores {os.cpu_count()}; median of {args.repeat}")
     in_process(all_cases, args.repeat)
     if args.pool:
-        through_pool(all_cases, args.repeat)
+        through_pool(all_cases, args.repeat, args.node)
 
 
 if __name__ == "__main__":

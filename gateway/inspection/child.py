@@ -3,15 +3,19 @@
 Protocol over one duplex pipe (pickled tuples):
 
     worker → parent   ("ready", {"pid", "vm_bytes", "rss_bytes"})  or  ("error", "why the models did not load")
-    parent → worker   (raw, ExtractLimits, ScanContext, ocr_mode)   or  None (exit)
-    worker → parent   ("extracted", Extraction)   then   ("scanned", ScanResult, recycle)
+    parent → worker   ("inspect", raw, ExtractLimits, ScanContext, ocr_mode)
+                      or ("scan", Extraction, ScanContext)   or  None (exit)
+    worker → parent   ("extracted", Extraction, recycle)   then   ("scanned", ScanResult, recycle)
 
 `recycle` asks the parent for a fresh worker: the message ran out of memory, or the worker's resident
 set has grown by more than `growth_bytes` since its models loaded.
 
 `ocr_mode` "defer" (a worker of the main lane): images are not read, and when the message has one
-that could hold text the worker answers ("extracted", Extraction with stats["ocr_deferred"]) only,
-without scanning: the parent sends the message to a worker of the OCR lane ("run"), which reads all.
+that could hold text the worker answers ("extracted", ...) only, with stats["ocr_deferred"], without
+scanning: the parent sends the message to a worker of the OCR lane ("run"). A worker of the OCR lane
+(`lane` "ocr") loads no scanner (no Sudachi, GiNZA or gazetteer: hundreds of MB it would not use): it
+reads the message with OCR and answers ("extracted", ...) only; the parent sends the text it read to
+a main worker as a "scan" request.
 
 Limits are set on this process before each phase of each request, so a message cannot take more than
 its share whatever came before it:
@@ -30,15 +34,22 @@ import math
 import os
 import resource
 import signal
+from collections.abc import Callable
 from multiprocessing.connection import Connection
+from typing import TYPE_CHECKING
 
 from gateway.config.scan import ScanConfig
 from gateway.content import Extraction
 from gateway.logsetup import name_process
 from gateway.unscannable import Reason, unscannable
 
+if TYPE_CHECKING:  # the models load in the worker only (and not at all in the OCR lane)
+    from gateway.scan.engine import Scanner
+    from gateway.scan.model import ScanContext
+
 EXIT_MEMORY = 75
 MAIN, OCR_LANE = "inspect", "ocr"  # the two lanes of the pool; a worker is named gw-<lane>
+INSPECT, SCAN = "inspect", "scan"  # the two kinds of request
 SCAN_CPU_GRACE = 5  # CPU seconds past the scanner's own (cooperative) time budget before SIGXCPU
 
 _WARM_UP = (
@@ -88,37 +99,49 @@ def serve(
     signal.signal(signal.SIGXCPU, signal.SIG_DFL)
     resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
     try:
-        _serve(conn, scan_json, memory_bytes, growth_bytes)
+        _serve(conn, scan_json, memory_bytes, growth_bytes, lane)
     except MemoryError:
         os._exit(EXIT_MEMORY)
     except (EOFError, OSError, KeyboardInterrupt):
         pass
 
 
-def _serve(conn: Connection, scan_json: str, memory_bytes: int, growth_bytes: int = 0) -> None:
+def _serve(conn: Connection, scan_json: str, memory_bytes: int, growth_bytes: int = 0, lane: str = MAIN) -> None:
     from gateway.extract import extract_message
-    from gateway.scan.engine import Scanner
-    from gateway.scan.model import ScanContext, ScanResult
-    from gateway.scan.preview import attachment_previews
 
+    scanner = None
     try:
-        scanner = Scanner(ScanConfig.model_validate_json(scan_json))
-        scanner.scan(extract_message(_WARM_UP).segments, ScanContext())  # every module imported, caches warm
+        if lane == OCR_LANE:  # reads only: its text is scanned by a main worker, which has the models
+            extract_message(_WARM_UP)
+        else:
+            from gateway.scan.engine import Scanner
+            from gateway.scan.model import ScanContext
+
+            scanner = Scanner(ScanConfig.model_validate_json(scan_json))
+            scanner.scan(extract_message(_WARM_UP).segments, ScanContext())  # every module imported, caches warm
     except Exception as e:
         conn.send(("error", f"{type(e).__name__}: {e}"))
         return
     status = proc_status("VmSize", "VmRSS")
     ready_rss = status.get("VmRSS", 0)
     conn.send(("ready", {"pid": os.getpid(), "vm_bytes": status.get("VmSize", 0), "rss_bytes": ready_rss}))
-    budget_s = scanner.config.time_budget_seconds
+
+    def grown() -> tuple[bool, float]:
+        status = proc_status("VmHWM", "VmRSS")
+        return bool(growth_bytes and status.get("VmRSS", 0) - ready_rss > growth_bytes), float(status.get("VmHWM", 0))
 
     while True:
         request = conn.recv()
         if request is None:
             return
-        raw, limits, context, ocr_mode = request
         started_cpu = _cpu_used()
         ceiling = proc_status("VmSize").get("VmSize", 0) + memory_bytes
+        if request[0] == SCAN:  # the text an OCR worker read
+            assert scanner is not None
+            _, read, context = request
+            _scan(conn, scanner, read, context, ceiling, started_cpu, False, grown)
+            continue
+        _, raw, limits, context, ocr_mode = request
 
         _limit_memory(ceiling)
         _limit_cpu(limits.cpu_seconds)
@@ -130,34 +153,55 @@ def _serve(conn: Connection, scan_json: str, memory_bytes: int, growth_bytes: in
             _limit_memory(None)
         del raw
         extraction.stats["cpu_seconds"] = _cpu_used() - started_cpu
+        extraction.stats["worker_pid"] = float(os.getpid())
         recycle = any(f.reason == Reason.LIMIT_MEMORY for f in extraction.findings)
-        conn.send(("extracted", extraction))
+        if scanner is None:  # the OCR lane: the parent has the text scanned by a main worker
+            recycle = recycle or grown()[0]
+            conn.send(("extracted", extraction, recycle))
+            _limit_cpu(None)
+            continue
+        conn.send(("extracted", extraction, recycle))
         if extraction.stats.get("ocr_deferred"):
             _limit_cpu(None)
-            continue  # the OCR lane reads and scans this message
-
-        _limit_memory(ceiling)
-        _limit_cpu(budget_s + SCAN_CPU_GRACE)
-        try:
-            result = scanner.scan(extraction.segments, context)
-        except MemoryError:
-            result = ScanResult(findings=[unscannable(Reason.LIMIT_MEMORY, "out of memory in the personal-data scan")])
-            recycle = True
-        except Exception as e:  # a scanner bug must not pass the message: UNSCANNABLE, worker kept
-            result = ScanResult(findings=[unscannable(Reason.INTERNAL_ERROR, f"scan: {type(e).__name__}: {e}"[:300])])
-        finally:
-            _limit_memory(None)
-        cfg = scanner.config
-        result.previews = attachment_previews(
-            extraction, result.heads, cfg.preview_lines, cfg.preview_chars, cfg.preview_attachments, result.findings
-        )
-        result.heads = {}  # only the assembled previews cross the pipe
+            continue  # the OCR lane reads this message
+        _scan(conn, scanner, extraction, context, ceiling, started_cpu, recycle, grown)
         del extraction
-        status = proc_status("VmHWM", "VmRSS")
-        result.stats["peak_rss_bytes"] = float(status.get("VmHWM", 0))
-        if growth_bytes and status.get("VmRSS", 0) - ready_rss > growth_bytes:
-            recycle = True
-        result.stats["request_cpu_seconds"] = _cpu_used() - started_cpu
-        result.stats["worker_pid"] = float(os.getpid())
-        conn.send(("scanned", result, recycle))
-        _limit_cpu(None)  # what is left of this allowance must not fall on the next request's unpickling
+
+
+def _scan(
+    conn: Connection,
+    scanner: Scanner,
+    extraction: Extraction,
+    context: ScanContext,
+    ceiling: int,
+    started_cpu: float,
+    recycle: bool,
+    grown: Callable[[], tuple[bool, float]],
+) -> None:
+    """The scan phase of a request, within its limits; answers ("scanned", ScanResult, recycle)."""
+    from gateway.scan.model import ScanResult
+    from gateway.scan.preview import attachment_previews
+
+    _limit_memory(ceiling)
+    _limit_cpu(scanner.config.time_budget_seconds + SCAN_CPU_GRACE)
+    try:
+        result = scanner.scan(extraction.segments, context)
+    except MemoryError:
+        result = ScanResult(findings=[unscannable(Reason.LIMIT_MEMORY, "out of memory in the personal-data scan")])
+        recycle = True
+    except Exception as e:  # a scanner bug must not pass the message: UNSCANNABLE, worker kept
+        result = ScanResult(findings=[unscannable(Reason.INTERNAL_ERROR, f"scan: {type(e).__name__}: {e}"[:300])])
+    finally:
+        _limit_memory(None)
+    cfg = scanner.config
+    result.previews = attachment_previews(
+        extraction, result.heads, cfg.preview_lines, cfg.preview_chars, cfg.preview_attachments, result.findings
+    )
+    result.heads = {}  # only the assembled previews cross the pipe
+    del extraction
+    growth, peak = grown()
+    result.stats["peak_rss_bytes"] = peak
+    result.stats["request_cpu_seconds"] = _cpu_used() - started_cpu
+    result.stats["worker_pid"] = float(os.getpid())
+    conn.send(("scanned", result, recycle or growth))
+    _limit_cpu(None)  # what is left of this allowance must not fall on the next request's unpickling

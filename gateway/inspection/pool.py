@@ -23,8 +23,10 @@ fresh one loads its models while the others go on, and is waited for when its tu
 Two lanes. Every message goes to a main worker first, which reads no image ("defer"): a message
 with an image or a scanned PDF page that could hold text comes back marked, the main worker is
 free at once, and the message goes to a worker of the OCR lane (`inspection.ocr_workers`, started
-on the first such message, nicer than the main ones), which reads it again with OCR and scans it,
-with `extract.ocr.message_seconds` added to its CPU and wall-clock limits. So a burst of screenshots
+on the first such message, nicer than the main ones), which reads it again with OCR, with
+`extract.ocr.message_seconds` added to its CPU and wall-clock limits. The OCR lane loads no scanner
+(Sudachi, GiNZA and the gazetteer are hundreds of MB): the text it read goes back to a main worker
+to be scanned, with the scan's own limits. So a burst of screenshots
 queues in the OCR lane and never delays plain mail. Logos and icons are skipped by size in the main
 lane and never reach the OCR lane.
 
@@ -41,17 +43,18 @@ import multiprocessing
 import signal
 import threading
 import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from multiprocessing.connection import Connection
 from multiprocessing.process import BaseProcess
-from typing import Any
+from typing import Any, TypeVar, cast
 
 from gateway.config.extract import ExtractLimits
 from gateway.config.inspection import InspectionConfig
 from gateway.config.scan import ScanConfig
 from gateway.content import Extraction
 from gateway.extract.ocr import DEFER, RUN
-from gateway.inspection.child import EXIT_MEMORY, MAIN, OCR_LANE, SCAN_CPU_GRACE, serve
+from gateway.inspection.child import EXIT_MEMORY, INSPECT, MAIN, OCR_LANE, SCAN, SCAN_CPU_GRACE, serve
 from gateway.inspection.gate import SmallFirstGate
 from gateway.scan.model import ScanContext, ScanResult
 from gateway.scan.ner import ScanModelError
@@ -64,6 +67,7 @@ GRACE_SECONDS = 5.0  # wall clock past the scanner's own time budget before the 
 _TIMEOUT = object()
 
 Inspection = tuple[Extraction, ScanResult]
+_R = TypeVar("_R")
 
 
 class PoolStartError(ScanModelError):
@@ -290,19 +294,24 @@ class InspectPool:
 
     def _request(self, raw: bytes, limits: ExtractLimits, context: ScanContext) -> Inspection:
         lane = self._ocr_slots if limits.ocr.enabled else None
-        result = self._in(self._slots, raw, limits, context, DEFER if lane is not None else RUN)
+        ocr_mode = DEFER if lane is not None else RUN
+        result = self._in(self._slots, len(raw), lambda slot: self._serve(slot, raw, limits, context, ocr_mode))
         if result is not None:
             return result
         assert lane is not None  # only a deferring main worker leaves the message unanswered
         with self._lock:
             self._ocr_backlog += 1
         try:
-            return self._in(lane, raw, ocr_limits(limits), context, RUN) or extraction_failed(
-                Reason.INTERNAL_ERROR, "the OCR lane deferred a message"
-            )
+            read = self._in(lane, len(raw), lambda slot: self._read(slot, raw, ocr_limits(limits)))
         finally:
             with self._lock:
                 self._ocr_backlog -= 1
+        if isinstance(read, tuple):  # the OCR lane could not read it: nothing to scan
+            return read
+        # What the OCR lane read is scanned by a main worker (the OCR lane has no scanner).
+        size = sum(len(s.text) for s in read.segments)
+        scanned = self._in(self._slots, size, lambda slot: self._scan_only(slot, read, context))
+        return scanned or (read, ScanResult(findings=[unscannable(Reason.INTERNAL_ERROR, "scan not answered")]))
 
     @property
     def ocr_backlog(self) -> int:
@@ -310,27 +319,21 @@ class InspectPool:
         busy: the lane has its own capacity, see PipelineWorker.parked)."""
         return self._ocr_backlog
 
-    def _in(
-        self, gate: SmallFirstGate[_Slot], raw: bytes, limits: ExtractLimits, context: ScanContext, ocr_mode: str
-    ) -> Inspection | None:
-        """Inspect in a worker of `gate`'s lane; None: a main worker found images for the OCR lane."""
-        slot = gate.get(len(raw))
+    def _in(self, gate: SmallFirstGate[_Slot], size: int, serve: Callable[[_Slot], _R]) -> _R:
+        """serve(slot) with a slot of `gate`'s lane, given to the smallest waiting request first."""
+        slot = gate.get(size)
         try:
-            return self._serve(slot, raw, limits, context, ocr_mode)
+            return serve(slot)
         except BaseException:
             self._replace(slot)  # its pipe may still hold an answer meant for this request
             raise
         finally:
             gate.put(slot)
 
-    def _serve(
-        self, slot: _Slot, raw: bytes, limits: ExtractLimits, context: ScanContext, ocr_mode: str
-    ) -> Inspection | None:
-        worker = self._dispatch(slot, (raw, limits, context, ocr_mode))
-        if isinstance(worker, str):
-            return extraction_failed(Reason.WORKER_FAILED, worker)
+    def _extracted(self, slot: _Slot, worker: _Worker, limits: ExtractLimits) -> tuple[Extraction, bool] | Inspection:
+        """The worker's answer to the extraction phase and whether it asks to be replaced, or what
+        went wrong (the worker is replaced then)."""
         started = time.monotonic()
-
         reply = worker.receive(limits.wall_seconds)
         if reply is _TIMEOUT:
             self._replace(slot)
@@ -341,31 +344,67 @@ class InspectPool:
             return extraction_failed(reason, detail)
         extraction: Extraction = reply[1]
         extraction.stats["wall_seconds"] = time.monotonic() - started
-        if ocr_mode == DEFER and extraction.stats.get("ocr_deferred"):
-            worker.served += 1  # the worker does not scan it: free for the next message now
-            out_of_memory = any(f.reason == Reason.LIMIT_MEMORY for f in extraction.findings)
-            if out_of_memory or worker.served >= self.settings.recycle_after:
-                self._replace(slot)
-            return None
+        return extraction, bool(reply[2])
 
+    def _serve(
+        self, slot: _Slot, raw: bytes, limits: ExtractLimits, context: ScanContext, ocr_mode: str
+    ) -> Inspection | None:
+        """Extract and scan in a main worker; None: it found images for the OCR lane."""
+        worker = self._dispatch(slot, (INSPECT, raw, limits, context, ocr_mode))
+        if isinstance(worker, str):
+            return extraction_failed(Reason.WORKER_FAILED, worker)
+        answer = self._extracted(slot, worker, limits)
+        if isinstance(answer[1], ScanResult):  # extraction failed
+            return cast(Inspection, answer)
+        extraction, recycle = cast(tuple[Extraction, bool], answer)
+        if ocr_mode == DEFER and extraction.stats.get("ocr_deferred"):
+            self._done(slot, worker, recycle)  # the worker does not scan it: free for the next message now
+            return None
+        return extraction, self._scanned(slot, worker)
+
+    def _read(self, slot: _Slot, raw: bytes, limits: ExtractLimits) -> Extraction | Inspection:
+        """Extract (with OCR) in a worker of the OCR lane: the Extraction, or the failure."""
+        worker = self._dispatch(slot, (INSPECT, raw, limits, ScanContext(), RUN))
+        if isinstance(worker, str):
+            return extraction_failed(Reason.WORKER_FAILED, worker)
+        answer = self._extracted(slot, worker, limits)
+        if isinstance(answer[1], ScanResult):  # extraction failed
+            return cast(Inspection, answer)
+        extraction, recycle = cast(tuple[Extraction, bool], answer)
+        self._done(slot, worker, recycle)
+        return extraction
+
+    def _scan_only(self, slot: _Slot, extraction: Extraction, context: ScanContext) -> Inspection:
+        """Scan text read elsewhere (by the OCR lane) in a main worker."""
+        worker = self._dispatch(slot, (SCAN, extraction, context))
+        if isinstance(worker, str):
+            return extraction, ScanResult(findings=[unscannable(Reason.WORKER_FAILED, worker)])
+        return extraction, self._scanned(slot, worker)
+
+    def _scanned(self, slot: _Slot, worker: _Worker) -> ScanResult:
+        """The worker's answer to the scan phase (or why there is none)."""
         scanned = time.monotonic()
         budget = self.scan.time_budget_seconds
         reply = worker.receive(budget + GRACE_SECONDS)
         if reply is _TIMEOUT:
             self._replace(slot)
             detail = f"personal-data scan killed after {budget + GRACE_SECONDS:g} s (wall clock)"
-            return extraction, ScanResult(findings=[unscannable(Reason.LIMIT_TIME, detail)])
+            return ScanResult(findings=[unscannable(Reason.LIMIT_TIME, detail)])
         if not (isinstance(reply, tuple) and reply[0] == "scanned"):
             reason, detail = self._death(slot, "personal-data scan", budget + SCAN_CPU_GRACE)
-            return extraction, ScanResult(findings=[unscannable(reason, detail)])
+            return ScanResult(findings=[unscannable(reason, detail)])
         _, result, recycle = reply  # out of memory, or grown past recycle_growth_bytes
         result.stats["wall_seconds"] = time.monotonic() - scanned
+        self._done(slot, worker, recycle)
+        return result
+
+    def _done(self, slot: _Slot, worker: _Worker, recycle: bool) -> None:
+        """A request served: the worker is replaced when it asked to be or has served its count."""
         worker.served += 1
         if recycle or worker.served >= self.settings.recycle_after:
             self._replace(slot)
-        return extraction, result
 
-    def _dispatch(self, slot: _Slot, request: tuple[bytes, ExtractLimits, ScanContext, str]) -> _Worker | str:
+    def _dispatch(self, slot: _Slot, request: tuple[Any, ...]) -> _Worker | str:
         """Hand the request to the slot's worker: the worker, or why there is none."""
         problem = "no inspection worker could be started"
         for _ in (1, 2):

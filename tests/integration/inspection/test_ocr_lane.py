@@ -60,10 +60,24 @@ def test_a_screenshot_is_read_in_the_ocr_lane_and_a_logo_in_the_main_lane(pool: 
     x, scan = pool.inspect_sync(SCREENSHOT_MAIL)
     assert not x.findings and x.stats["ocr_images"] == 1 and "ocr_deferred" not in x.stats
     assert {"PERSON", "JP_PHONE_NUMBER", "JP_ADDRESS"} <= scan.entities()
-    lane_pid = int(scan.stats["worker_pid"])
+    lane_pid = int(x.stats["worker_pid"])  # read by the OCR lane, scanned by the main worker
+    assert int(scan.stats["worker_pid"]) == main_pid
     assert lane_pid != main_pid and sorted(pool.worker_pids()) == sorted([main_pid, lane_pid])
     _, scan = pool.inspect_sync(PLAIN_MAIL)
     assert int(scan.stats["worker_pid"]) == main_pid
+
+
+def test_the_ocr_lane_loads_no_scanner(pool: InspectPool) -> None:
+    """Sudachi's library and dictionary are mapped in a main worker, never in the OCR lane's."""
+    x, _ = pool.inspect_sync(SCREENSHOT_MAIL)
+    lane_pid = int(x.stats["worker_pid"])
+    (main_pid,) = [pid for pid in pool.worker_pids() if pid != lane_pid]
+
+    def maps(pid: int) -> str:
+        return Path(f"/proc/{pid}/maps").read_text()
+
+    assert "sudachi" in maps(main_pid).lower()
+    assert "sudachi" not in maps(lane_pid).lower() and "tesser" in maps(lane_pid).lower()
 
 
 def test_plain_mail_passes_a_burst_of_screenshots(pool: InspectPool) -> None:
