@@ -11,6 +11,7 @@ import email.policy
 from email.message import EmailMessage
 from typing import Any
 
+from gateway.mail.mimeparse import parse_header_block
 from gateway.mail.safe_text import one_line
 from gateway.verdict import Verdict
 
@@ -91,10 +92,11 @@ def details_of(verdict: Verdict, raw: bytes) -> dict[str, Any]:
         }
         for e in (facts.get("misaddressed") or {}).get("evidence", [])
     ]
-    # Headers only: the subject is all we need, and a body nested too deeply to parse must not stop a hold.
-    message = email.parser.BytesHeaderParser(policy=email.policy.default).parsebytes(raw)
+    subject = verdict.subject
+    if subject is None:  # a verdict the pipeline did not make: read the header block (never the body)
+        subject = subject_of(parse_header_block(raw))
     return {
-        "subject": one_line(_subject(message), 300),
+        "subject": one_line(subject, 300),
         "reasons": [
             {"rule": r.rule, "ja": one_line(r.ja, REASON_CHARS), "en": one_line(r.en, REASON_CHARS)}
             for r in verdict.reasons
@@ -138,11 +140,16 @@ def totals(findings: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return sorted(out, key=lambda t: -t["count"])
 
 
-def _subject(message: email.message.Message) -> str:
-    try:
-        return str(message.get("Subject", "") or "")
-    except (ValueError, LookupError, TypeError):  # a header the parser cannot decode: no subject
-        return ""
+def subject_of(headers: email.message.Message) -> str:
+    """The decoded Subject of a message parsed with any policy (the pipeline parses the header block
+    once, with compat32): its first Subject field as the default policy decodes it (encoded words)."""
+    for name, value in headers.raw_items():
+        if name.lower() == "subject":
+            try:
+                return str(email.policy.default.header_fetch_parse("Subject", str(value)) or "")
+            except (ValueError, LookupError, TypeError):  # a header the parser cannot decode: no subject
+                return ""
+    return ""
 
 
 def preview(raw: bytes) -> str:
