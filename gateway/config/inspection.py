@@ -40,6 +40,12 @@ class InspectionConfig(BaseModel):
         description="Address space one message may add to a worker on top of its loaded models "
         "(RLIMIT_AS); past it the message is UNSCANNABLE (limit-memory) and the worker is replaced.",
     )
+    quoted_cache_entries: int = Field(
+        default=2048,
+        ge=0,
+        description="Quoted replies each worker remembers by a hash of their text, so the same quoted "
+        "text in a later reply is not scanned again (its findings are reused, marked quoted); 0: off.",
+    )
     nice: int = Field(
         default=10,
         ge=0,

@@ -44,6 +44,7 @@ from gateway.logsetup import name_process
 from gateway.unscannable import Reason, unscannable
 
 if TYPE_CHECKING:  # the models load in the worker only (and not at all in the OCR lane)
+    from gateway.inspection.quoted import QuotedCache
     from gateway.scan.engine import Scanner
     from gateway.scan.model import ScanContext
 
@@ -87,7 +88,13 @@ def _limit_memory(limit: int | None) -> None:
 
 
 def serve(
-    conn: Connection, scan_json: str, memory_bytes: int, nice: int = 0, lane: str = MAIN, growth_bytes: int = 0
+    conn: Connection,
+    scan_json: str,
+    memory_bytes: int,
+    nice: int = 0,
+    lane: str = MAIN,
+    growth_bytes: int = 0,
+    quoted_entries: int = 0,
 ) -> None:
     """Process entry (spawned: nothing is inherited from the parent but this pipe)."""
     name_process(lane)
@@ -99,17 +106,26 @@ def serve(
     signal.signal(signal.SIGXCPU, signal.SIG_DFL)
     resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
     try:
-        _serve(conn, scan_json, memory_bytes, growth_bytes, lane)
+        _serve(conn, scan_json, memory_bytes, growth_bytes, lane, quoted_entries)
     except MemoryError:
         os._exit(EXIT_MEMORY)
     except (EOFError, OSError, KeyboardInterrupt):
         pass
 
 
-def _serve(conn: Connection, scan_json: str, memory_bytes: int, growth_bytes: int = 0, lane: str = MAIN) -> None:
+def _serve(
+    conn: Connection,
+    scan_json: str,
+    memory_bytes: int,
+    growth_bytes: int = 0,
+    lane: str = MAIN,
+    quoted_entries: int = 0,
+) -> None:
     from gateway.extract import extract_message
+    from gateway.inspection.quoted import QuotedCache
 
     scanner = None
+    quoted = QuotedCache(quoted_entries) if quoted_entries else None
     try:
         if lane == OCR_LANE:  # reads only: its text is scanned by a main worker, which has the models
             extract_message(_WARM_UP)
@@ -139,7 +155,7 @@ def _serve(conn: Connection, scan_json: str, memory_bytes: int, growth_bytes: in
         if request[0] == SCAN:  # the text an OCR worker read
             assert scanner is not None
             _, read, context = request
-            _scan(conn, scanner, read, context, ceiling, started_cpu, False, grown)
+            _scan(conn, scanner, quoted, read, context, ceiling, started_cpu, False, grown)
             continue
         _, raw, limits, context, ocr_mode = request
 
@@ -164,13 +180,14 @@ def _serve(conn: Connection, scan_json: str, memory_bytes: int, growth_bytes: in
         if extraction.stats.get("ocr_deferred"):
             _limit_cpu(None)
             continue  # the OCR lane reads this message
-        _scan(conn, scanner, extraction, context, ceiling, started_cpu, recycle, grown)
+        _scan(conn, scanner, quoted, extraction, context, ceiling, started_cpu, recycle, grown)
         del extraction
 
 
 def _scan(
     conn: Connection,
     scanner: Scanner,
+    quoted: QuotedCache | None,
     extraction: Extraction,
     context: ScanContext,
     ceiling: int,
@@ -185,7 +202,8 @@ def _scan(
     _limit_memory(ceiling)
     _limit_cpu(scanner.config.time_budget_seconds + SCAN_CPU_GRACE)
     try:
-        result = scanner.scan(extraction.segments, context)
+        segments = extraction.segments
+        result = quoted.scan(scanner, segments, context) if quoted is not None else scanner.scan(segments, context)
     except MemoryError:
         result = ScanResult(findings=[unscannable(Reason.LIMIT_MEMORY, "out of memory in the personal-data scan")])
         recycle = True

@@ -105,11 +105,17 @@ class _Worker:
     """One worker process and the parent's end of its pipe."""
 
     def __init__(
-        self, scan_json: str, memory_bytes: int, nice: int = 0, lane: str = MAIN, growth_bytes: int = 0
+        self,
+        scan_json: str,
+        memory_bytes: int,
+        nice: int = 0,
+        lane: str = MAIN,
+        growth_bytes: int = 0,
+        quoted_entries: int = 0,
     ) -> None:
         self.conn: Connection
         self.conn, child = _mp.Pipe()
-        args = (child, scan_json, memory_bytes, nice, lane, growth_bytes)
+        args = (child, scan_json, memory_bytes, nice, lane, growth_bytes, quoted_entries)
         self.proc: BaseProcess = _mp.Process(target=serve, args=args, name=f"gateway-{lane}", daemon=True)
         self.proc.start()
         child.close()
@@ -427,8 +433,14 @@ class InspectPool:
             if self._state == "closed":
                 raise PoolClosed("the inspection pool has been closed")
             nice = self.settings.nice if nice is None else nice
+            settings = self.settings
             worker = _Worker(
-                self._scan_json, self.settings.memory_bytes, nice, lane, self.settings.recycle_growth_bytes
+                self._scan_json,
+                settings.memory_bytes,
+                nice,
+                lane,
+                settings.recycle_growth_bytes,
+                settings.quoted_cache_entries,
             )
             self._live.add(worker)
             return worker
