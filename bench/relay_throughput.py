@@ -151,6 +151,18 @@ def _comm(pid: int) -> str:
         return ""
 
 
+def _unnamed_role(pid: int) -> str:
+    """The role of a process of a build that does not name its processes: inspection workers map
+    Sudachi (OCR-lane workers Tesseract), the others are receive or delivery children."""
+    try:
+        maps = Path(f"/proc/{pid}/maps").read_text()
+    except OSError:
+        return "python"
+    if "tesser" in maps:
+        return "ocr"
+    return "inspect" if "sudachi" in maps else "python"
+
+
 class ProcessCPU:
     """CPU time of every process of a node from start() to stop(), including the workers that were
     replaced during the run (a thread reads /proc every `interval` and keeps the last figure of each
@@ -179,6 +191,8 @@ class ProcessCPU:
             role = "first" if pid == self.root else name.removeprefix("gw-")
             if role.startswith("python") and pid in self.seen:
                 role = self.seen[pid][0]  # named itself after a sample
+            elif role.startswith("python"):
+                role = _unnamed_role(pid)
             self.seen[pid] = (role, used)
 
     def _run(self) -> None:
