@@ -189,10 +189,10 @@ class ProcessCPU:
             if not name:
                 continue  # gone between the listing and the read
             role = "first" if pid == self.root else name.removeprefix("gw-")
-            if role.startswith("python") and pid in self.seen:
-                role = self.seen[pid][0]  # named itself after a sample
+            if role.startswith("python") and pid in self.seen and not self.seen[pid][0].startswith("python"):
+                role = self.seen[pid][0]  # named itself (or was told apart) after an earlier sample
             elif role.startswith("python"):
-                role = _unnamed_role(pid)
+                role = _unnamed_role(pid)  # until its models have loaded, a worker looks like any child
             self.seen[pid] = (role, used)
 
     def _run(self) -> None:
