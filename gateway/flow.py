@@ -20,7 +20,7 @@ from email.message import Message
 
 from gateway.content import SEP, Extraction
 from gateway.dispositions import HANDLERS, Disposal
-from gateway.hold.details import subject_of
+from gateway.hold.details import subject_field
 from gateway.hold.workflow import HoldWorkflow
 from gateway.inspection.facts import Facts
 from gateway.inspection.tools import Inspectors
@@ -90,7 +90,7 @@ async def inspect(envelope: Envelope, raw: bytes, tools: Inspectors, content: bo
         headers, extraction, assessed, tools.addressing, pii_attachments=pii_files, compare=content
     )
     return Facts(
-        subject=subject_of(headers),
+        subject=subject_field(headers),
         size=len(raw),
         mime_defects=defects,
         extraction=extraction,
@@ -111,7 +111,7 @@ def decide(envelope: Envelope, facts: Facts, policy: Policy, explain: bool = Tru
     }
     verdict.lesson = facts.addressing.lesson.to_json()
     verdict.previews = [p.to_json() for p in facts.scan.previews]
-    verdict.subject = facts.subject  # hold details read it here: the held message is not parsed again
+    verdict.subject = facts.subject  # hold details decode it: the held message is not parsed again
     return verdict
 
 

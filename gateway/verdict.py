@@ -81,7 +81,7 @@ class Verdict:
     # masked first lines of each attachment (gateway.scan.preview): for the hold pages only, never in
     # to_json (check --json, logs) and never in notices
     previews: list[dict[str, Any]] = field(default_factory=list, repr=False)
-    subject: str | None = None  # decoded Subject, taken from the headers the pipeline parsed (hold details)
+    subject: str | None = None  # the Subject field from the headers the pipeline parsed (hold details decode it)
 
     @property
     def monitor_hits(self) -> list[RuleHit]:

@@ -92,11 +92,11 @@ def details_of(verdict: Verdict, raw: bytes) -> dict[str, Any]:
         }
         for e in (facts.get("misaddressed") or {}).get("evidence", [])
     ]
-    subject = verdict.subject
-    if subject is None:  # a verdict the pipeline did not make: read the header block (never the body)
-        subject = subject_of(parse_header_block(raw))
+    field = verdict.subject
+    if field is None:  # a verdict the pipeline did not make: read the header block (never the body)
+        field = subject_field(parse_header_block(raw))
     return {
-        "subject": one_line(subject, 300),
+        "subject": one_line(decode_subject(field), 300),
         "reasons": [
             {"rule": r.rule, "ja": one_line(r.ja, REASON_CHARS), "en": one_line(r.en, REASON_CHARS)}
             for r in verdict.reasons
@@ -140,16 +140,20 @@ def totals(findings: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return sorted(out, key=lambda t: -t["count"])
 
 
-def subject_of(headers: email.message.Message) -> str:
-    """The decoded Subject of a message parsed with any policy (the pipeline parses the header block
-    once, with compat32): its first Subject field as the default policy decodes it (encoded words)."""
+def subject_field(headers: email.message.Message) -> str:
+    """The first Subject field as it travels (encoded words not decoded: cheap, for every message)."""
     for name, value in headers.raw_items():
         if name.lower() == "subject":
-            try:
-                return str(email.policy.default.header_fetch_parse("Subject", str(value)) or "")
-            except (ValueError, LookupError, TypeError):  # a header the parser cannot decode: no subject
-                return ""
+            return str(value)
     return ""
+
+
+def decode_subject(field: str) -> str:
+    """A Subject field decoded as the default policy decodes it (encoded words), whatever policy parsed it."""
+    try:
+        return str(email.policy.default.header_fetch_parse("Subject", field) or "") if field else ""
+    except (ValueError, LookupError, TypeError):  # a header the parser cannot decode: no subject
+        return ""
 
 
 def preview(raw: bytes) -> str:

@@ -23,7 +23,7 @@ class Facts:
     scan: ScanResult = field(default_factory=ScanResult)  # personal data found
     content_inspected: bool = True  # False: no rule reads the content, so it was not extracted or scanned
     addressing: Addressing = field(default_factory=Addressing)  # content addressed to someone else
-    subject: str = ""  # decoded, for hold details and notices (not printed by to_json)
+    subject: str = ""  # the Subject field as it travels, for hold details (not printed by to_json)
 
     def to_json(self) -> dict[str, Any]:
         return {

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from gateway.flow import parse_headers
-from gateway.hold.details import details_of, subject_of
+from gateway.hold.details import decode_subject, details_of, subject_field
 from gateway.verdict import Action, Verdict
 
 SAMPLES = sorted(Path(__file__).resolve().parents[1].rglob("*.eml"))
@@ -38,12 +38,12 @@ def _default(raw: bytes) -> str:
 
 @pytest.mark.parametrize("raw", [s + b"\r\n\r\nbody\r\n" for s in SUBJECTS] + [p.read_bytes() for p in SAMPLES])
 def test_subject_from_the_pipelines_parse_is_the_default_policys(raw: bytes) -> None:
-    assert subject_of(parse_headers(raw)) == _default(raw)
+    assert decode_subject(subject_field(parse_headers(raw))) == _default(raw)
 
 
 def test_details_take_the_subject_from_the_verdict_without_the_message() -> None:
-    verdict = Verdict(Action.HOLD_SENDER, subject="見積書\r\nBcc: forged")
-    assert details_of(verdict, b"")["subject"] == "見積書 Bcc: forged"  # one safe line
+    verdict = Verdict(Action.HOLD_SENDER, subject="=?utf-8?q?=E8=A6=8B=E7=A9=8D=E6=9B=B8=0D=0ABcc:_forged?=")
+    assert details_of(verdict, b"")["subject"] == "見積書 Bcc: forged"  # decoded, one safe line
 
 
 def test_details_of_a_verdict_from_elsewhere_read_the_header_block() -> None:
