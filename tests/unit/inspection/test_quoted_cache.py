@@ -60,9 +60,10 @@ def test_another_context_is_another_entry(scanner: Scanner) -> None:
     cache = QuotedCache()
     for sender, to in [("taro@example.co.jp", "a@partner.example"), ("taro@example.co.jp", "b@other.example")]:
         segments = extract_message(reply(sender, to, "承知しました。")).segments
-        assert cache.scan(scanner, segments, context(sender, to)).to_json() == scanner.scan(
-            segments, context(sender, to)
-        ).to_json()
+        assert (
+            cache.scan(scanner, segments, context(sender, to)).to_json()
+            == scanner.scan(segments, context(sender, to)).to_json()
+        )
     assert (cache.hits, cache.misses) == (0, 2)
 
 
