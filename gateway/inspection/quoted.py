@@ -17,8 +17,9 @@ records are the sum over segments, so putting a segment's findings back gives th
 gives. Two things are message-wide, and there the cache steps aside: a quoted segment whose findings
 would count towards the bulk threshold is never reused if the message's total reaches it (the whole
 message is scanned again without the cache, so the BULK finding is the scanner's own), and a scan
-that ran out of time stores nothing. Tables and segments whose provenance is not unique in the
-message are not cached (their findings cannot be told apart).
+that ran out of time stores nothing. Tables, text inside attachments (its first lines make the
+attachment's masked preview) and segments whose provenance is not unique in the message are not
+cached.
 """
 
 from __future__ import annotations
@@ -61,7 +62,11 @@ class QuotedCache:
         candidates = {
             i: self._key(s, context)
             for i, s in enumerate(segments)
-            if s.quoted and s.kind != "table" and len(s.text) >= self.min_chars and wheres.count(wheres[i]) == 1
+            if s.quoted
+            and not s.attachment
+            and s.kind != "table"
+            and len(s.text) >= self.min_chars
+            and wheres.count(wheres[i]) == 1
         }
         if not candidates:
             return scanner.scan(segments, context)
@@ -136,4 +141,5 @@ def _merged(result: ScanResult, segments: list[Segment], reused: dict[int, _Entr
     head = [f for f in result.findings if not isinstance(f, PersonalData)]
     bulk = [f for f in result.findings if isinstance(f, PersonalData) and f.entity == BULK]
     stats = dict(result.stats, quoted_reused=float(len(reused)))
-    return ScanResult(findings=[*head, *(f for _, f in personal), *bulk], records=result.records + added, stats=stats)
+    findings = [*head, *(f for _, f in personal), *bulk]
+    return dataclasses.replace(result, findings=findings, records=result.records + added, stats=stats)

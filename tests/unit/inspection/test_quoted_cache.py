@@ -50,7 +50,7 @@ def test_replies_to_one_mail_scan_its_quote_once_and_find_what_a_full_scan_finds
         assert any(s.quoted and len(s.text) >= cache.min_chars for s in segments)
         cached = cache.scan(scanner, segments, context(sender, to))
         full = scanner.scan(segments, context(sender, to))
-        assert cached.to_json() == full.to_json()
+        assert cached.to_json() == full.to_json() and cached.heads == full.heads
         assert any(f.quoted for f in cached.personal) and "JP_MY_NUMBER" in cached.entities()
     assert (cache.hits, cache.misses) == (2, 1)
 
