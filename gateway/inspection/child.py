@@ -30,6 +30,7 @@ A MemoryError that escapes everything ends the process with EXIT_MEMORY, so the 
 
 from __future__ import annotations
 
+import gc
 import math
 import os
 import resource
@@ -98,8 +99,8 @@ def serve(
 ) -> None:
     """Process entry (spawned: nothing is inherited from the parent but this pipe)."""
     name_process(lane)
-    if nice:
-        os.nice(nice)
+    if nice > os.getpriority(os.PRIO_PROCESS, 0):  # `nice` is the value to have, not a step
+        os.setpriority(os.PRIO_PROCESS, 0, nice)
     # Tesseract's OpenMP threads would fight the other workers for the cores; read when libgomp loads.
     os.environ["OMP_THREAD_LIMIT"] = "1"
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the whole group; the parent decides
@@ -138,6 +139,9 @@ def _serve(
     except Exception as e:
         conn.send(("error", f"{type(e).__name__}: {e}"))
         return
+    # The models, dictionaries and gazetteer are ~120,000 long-lived objects: out of the collector's
+    # sight, each collection walks only what a message made (5 KB mail: 4.1-5.1 -> 3.7-4.0 ms).
+    gc.freeze()
     status = proc_status("VmSize", "VmRSS")
     ready_rss = status.get("VmRSS", 0)
     conn.send(("ready", {"pid": os.getpid(), "vm_bytes": status.get("VmSize", 0), "rss_bytes": ready_rss}))

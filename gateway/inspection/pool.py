@@ -40,6 +40,7 @@ import asyncio
 import logging
 import math
 import multiprocessing
+import os
 import signal
 import threading
 import time
@@ -199,6 +200,9 @@ class InspectPool:
         self._ocr_slots: SmallFirstGate[_Slot] | None = None  # the OCR lane, when there is one
         self._ocr_backlog = 0  # requests waiting for or in the OCR lane
         self._executor: ThreadPoolExecutor | None = None
+        # Workers' niceness counts from the node's as it started: the node nices itself later (when
+        # receiving has processes of its own), and a worker started after that must not add to it.
+        self._base_nice = os.getpriority(os.PRIO_PROCESS, 0)
 
     # -- lifecycle --------------------------------------------------------------------------------
 
@@ -432,7 +436,7 @@ class InspectPool:
         with self._lock:
             if self._state == "closed":
                 raise PoolClosed("the inspection pool has been closed")
-            nice = self.settings.nice if nice is None else nice
+            nice = self._base_nice + (self.settings.nice if nice is None else nice)
             settings = self.settings
             worker = _Worker(
                 self._scan_json,

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
+import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -183,6 +184,36 @@ def test_a_worker_that_grew_is_recycled() -> None:
         pool.close_sync()
     assert pids[0] == pids[1] == pids[2] == pids[3] != pids[4] == pids[5]
     assert pool.replaced == 1
+
+
+_NICE_SCRIPT = """
+import os, sys
+from gateway.config.inspection import InspectionConfig
+from gateway.inspection.pool import InspectPool
+from gateway.scan import ScanConfig
+pool = InspectPool(ScanConfig(ner_window_chars=0), InspectionConfig(workers=1, recycle_after=2, nice=3))
+pool.start_sync()
+base = os.getpriority(os.PRIO_PROCESS, 0)
+first = os.getpriority(os.PRIO_PROCESS, pool.worker_pids()[0])
+os.nice(5)  # as the node does once receiving has processes of its own
+raw = b"Subject: x\\r\\n\\r\\nhello\\r\\n"
+for _ in range(3):  # recycled after two messages: the third goes to a worker started after the nice
+    pool.inspect_sync(raw)
+later = os.getpriority(os.PRIO_PROCESS, pool.worker_pids()[0])
+pool.close_sync()
+print(base, first, later, pool.replaced)
+"""
+
+
+def test_a_worker_started_after_the_node_niced_itself_has_the_same_niceness() -> None:
+    """`inspection.nice` is counted from the node's niceness at start, not added again to a node that
+    has niced itself since (a replaced worker once ended at 15 instead of 10)."""
+    root = Path(__file__).resolve().parents[3]
+    out = subprocess.run(
+        [sys.executable, "-c", _NICE_SCRIPT], cwd=root, capture_output=True, text=True, timeout=300, check=True
+    )
+    base, first, later, replaced = map(int, out.stdout.split())
+    assert first == min(base + 3, 19) and later == min(base + 5, 19) and replaced == 1, out.stdout
 
 
 def test_workers_are_named_for_their_lane(pool: InspectPool) -> None:
