@@ -1,6 +1,7 @@
 """Image files (attachments, inline images, archive members, pictures inside Office packages and
 metafiles): decoded with Pillow, too-small ones (logos, icons) skipped by pixel size, the rest read
-with OCR (gateway.extract.ocr), frame by frame. Windows metafiles (EMF/WMF) are read by their
+with OCR (gateway.extract.ocr), frame by frame; the text in their metadata is read whatever their
+size (gateway.extract.image_metadata). Windows metafiles (EMF/WMF) are read by their
 records (gateway.extract.metafile): their text as text, their bitmaps as images."""
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from PIL import Image, ImageSequence
 
 from gateway.extract import metafile, ocr
 from gateway.extract.context import Context, Unscannable, Where
+from gateway.extract.image_metadata import metadata_lines
 from gateway.unscannable import Reason
 
 MAX_FRAMES = 100  # a multi-page TIFF fax or an animated GIF: every frame is a page
@@ -32,6 +34,9 @@ def read_image(ctx: Context, data: bytes, where: Where) -> None:
         width, height = image.size
     except Exception as e:
         raise Unscannable(Reason.IMAGE_UNDECODABLE, f"image could not be decoded ({type(e).__name__})") from e
+    written = metadata_lines(image)  # text chunks, comments, EXIF and XMP: read even on a logo
+    if written:
+        ctx.text("\n".join(written), "attachment", where, Image.MIME.get(image.format or "", ""), sheet="metadata")
     if settings.skipped(width, height):
         ctx.out.stats["ocr_skipped"] = ctx.out.stats.get("ocr_skipped", 0) + 1
         return

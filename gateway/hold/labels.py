@@ -116,6 +116,19 @@ WHERE_WORDS: dict[str, tuple[str, str]] = {
     "quoted": ("引用部分", "quoted text"),
 }
 
+# Sheet names and path parts the extraction gives itself (a real sheet's name is shown as it is).
+OWN_PLACES: dict[str, tuple[str, str]] = {
+    "document properties": ("文書のプロパティ", "document properties"),
+    "custom properties": ("ユーザー設定のプロパティ", "custom properties"),
+    "properties": ("プロパティ", "properties"),
+    "metadata": ("画像のメタデータ", "image metadata"),
+    "links": ("リンク先", "link targets"),
+    "workbook": ("ブック", "workbook"),
+    "shared strings no cell uses": ("どのセルにもない文字列", "shared strings no cell uses"),
+    "XFA form": ("XFAフォーム", "XFA form"),
+    "OCR": ("画像の文字 (OCR)", "text in the image (OCR)"),
+}
+
 HEADER_NAMES: dict[str, tuple[str, str]] = {
     "subject": ("件名", "the subject"),
     "from": ("差出人 (From)", "From"),
@@ -235,6 +248,10 @@ class Labels:
             return f"rows {first}–{last}" if last else f"row {first}"
         if word == "page" and rest:
             return f"{rest}ページ目" if ja else f"page {rest}"
+        if word == "sheet" and rest in OWN_PLACES:
+            return OWN_PLACES[rest][self.index]
+        if bit in OWN_PLACES:
+            return OWN_PLACES[bit][self.index]
         if word == "header" and rest.lower() in HEADER_NAMES:
             return HEADER_NAMES[rest.lower()][self.index]
         if word in WHERE_WORDS:

@@ -49,6 +49,14 @@ def test_labels_in_words() -> None:
     assert ja.where(f"attachment a.zip{SEP}inner/b.csv{SEP}row 5") == "添付ファイル「a.zip」 › 「inner/b.csv」 › 5行目"
     assert ja.where("header Subject") == "件名" and ja.where("header X-Mailer") == "ヘッダー X-Mailer"
     assert ja.count(5572) == "5,572件" and en.count(5572) == "5,572"
+    # the places the extraction names itself are words too; a real sheet of that name stays quoted
+    assert (
+        ja.where(f"attachment a.docx{SEP}sheet document properties{SEP}part 2")
+        == "添付ファイル「a.docx」 › 文書のプロパティ › パート 2"
+    )
+    assert ja.where(f"attachment logo.png{SEP}sheet metadata") == "添付ファイル「logo.png」 › 画像のメタデータ"
+    assert ja.where(f"attachment scan.png{SEP}OCR") == "添付ファイル「scan.png」 › 画像の文字 (OCR)"
+    assert en.where(f"attachment scan.png{SEP}OCR") == 'attachment "scan.png" › text in the image (OCR)'
     assert ja.entity("NEW_ENTITY\nX") == "NEW_ENTITY X"  # unknown codes show, as one line
 
 
