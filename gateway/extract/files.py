@@ -131,6 +131,8 @@ def _dispatch(
     if kind in UNSUPPORTED:
         reason = Reason.IMAGE_UNDECODABLE if kind == "svm" else Reason.UNSUPPORTED_FORMAT
         raise Unscannable(reason, f"{UNSUPPORTED[kind]} cannot be read")
+    if declared.lower().startswith(("audio/", "video/")):
+        raise Unscannable(Reason.UNSUPPORTED_FORMAT, f"sound and video cannot be read ({declared})")
     if declared.lower().startswith("image"):
         raise Unscannable(Reason.IMAGE_UNDECODABLE, f"picture of a format that cannot be decoded ({declared})")
     raise Unscannable(Reason.UNKNOWN_FORMAT, f"unknown binary format (declared {declared or 'nothing'})")

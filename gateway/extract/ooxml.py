@@ -11,9 +11,10 @@ document properties; parts that nothing refers to. altChunk parts (HTML, RTF, te
 embedded objects (a workbook in a document, an OLE object) are read as nested files with their
 provenance, and so are pictures (`word/media/image1.png`: OCR by the size rules of any image; EMF/WMF
 by their records; SVG as text), each distinct picture once; the package's own thumbnail is not read
-when it has the size Office writes (it shows the parts, which are read). Kept unread, by content
-type: video and audio, fonts, VBA projects, printer settings, and the people/author lists of
-comments (the colleagues who wrote them, like display names).
+when it has the size Office writes (it shows the parts, which are read); video and audio cannot be
+read, so they are UNSCANNABLE as they are as attachments. Kept unread, by content type: fonts, VBA
+projects, printer settings, and the people/author lists of comments (the colleagues who wrote them,
+like display names).
 """
 
 from __future__ import annotations
@@ -47,7 +48,7 @@ _CT_NS = "{http://schemas.openxmlformats.org/package/2006/content-types}"
 _REL_NS = "{http://schemas.openxmlformats.org/package/2006/relationships}"
 
 _SKIP_TYPES = re.compile(
-    r"^video/|^audio/|font(?!table)|vbaproject|vbadata|printersettings|digital-signature|\.people\+xml|"
+    r"font(?!table)|vbaproject|vbadata|printersettings|digital-signature|\.people\+xml|"
     r"commentauthors|\.person\+xml|keymapcustomizations|"
     r"^application/vnd\.openxmlformats-package\.(relationships|core-properties-thumbnail)",
     re.I,

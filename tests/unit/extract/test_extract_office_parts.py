@@ -158,3 +158,19 @@ def test_the_statistics_of_the_extended_properties_are_not_text(docx_members: di
     x = extract_message(with_attachment(cf.rezip(docx_members), "計画.docx"))
     props = [s.text for s in x.segments if "document properties" in s.where and "Word" in s.text]
     assert props and not [line for line in props[0].splitlines() if line.strip() in ("0", "1", "false")], props
+
+
+def test_video_and_audio_in_a_package_are_unscannable(docx_members: dict[str, bytes]) -> None:
+    """A film or a recording in a presentation cannot be read: held like the same file attached."""
+    members = dict(docx_members)
+    types = members["[Content_Types].xml"].decode("utf-8")
+    members["[Content_Types].xml"] = types.replace(
+        "</Types>",
+        '<Default Extension="mp4" ContentType="video/mp4"/><Default Extension="m4a" ContentType="audio/mp4"/></Types>',
+    ).encode("utf-8")
+    members["word/media/media1.mp4"] = b"\x00\x00\x00\x18ftypmp42" + bytes(64)
+    members["word/media/media2.m4a"] = b"\x00\x00\x00\x18ftypM4A " + bytes(64)
+    x = extract_message(with_attachment(cf.rezip(members), "計画.docx"))
+    found = sorted((u.reason, u.where) for u in x.unscannable)
+    assert [r for r, _ in found] == ["unsupported-format", "unsupported-format"], found
+    assert [w.split(" › ")[1] for _, w in found] == ["word/media/media1.mp4", "word/media/media2.m4a"], found
