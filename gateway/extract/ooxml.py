@@ -11,8 +11,10 @@ document properties; parts that nothing refers to. altChunk parts (HTML, RTF, te
 embedded objects (a workbook in a document, an OLE object) are read as nested files with their
 provenance, and so are pictures (`word/media/image1.png`: OCR by the size rules of any image; EMF/WMF
 by their records; SVG as text), each distinct picture once; the package's own thumbnail is not read
-when it has the size Office writes (it shows the parts, which are read); video and audio cannot be
-read, so they are UNSCANNABLE as they are as attachments. Kept unread, by content type: fonts, VBA
+when it has the size Office writes (it shows the parts, which are read). Video and audio are left
+unread only when their bytes are a real sound or film container (MP4/QuickTime, RIFF WAVE/AVI, MP3,
+ASF, Ogg, FLAC, Matroska...); anything else declared as media is read as a file (a list renamed
+`media1.mp4` is found; unknown bytes are UNSCANNABLE). Kept unread, by content type: fonts, VBA
 projects, printer settings, and the people/author lists of comments (the colleagues who wrote them,
 like display names).
 """
@@ -54,6 +56,8 @@ _SKIP_TYPES = re.compile(
     re.I,
 )
 _COUNT_OR_FLAG = re.compile(r"[0-9.]*|true|false")  # app.xml's statistics: Pages 1, ScaleCrop false
+_MEDIA_TYPES = re.compile(r"(audio|video)/", re.I)
+_ASF = bytes.fromhex("3026b2758e66cf11a6d900aa0062ce6c")
 _XML_TYPES = re.compile(r"\+xml$|^(application|text)/xml$|vmldrawing$", re.I)
 _DECLARED_ENCODING = re.compile(rb"""^\s*<\?xml[^>]*encoding\s*=\s*["']([A-Za-z0-9._-]+)""")
 _XML_ENCODINGS = {"utf-8", "utf8", "utf-16", "utf16", "utf-16le", "utf-16be", "us-ascii", "ascii", "iso-8859-1"}
@@ -362,6 +366,8 @@ def read_package(
         ct = pkg.content_type(part)
         if _SKIP_TYPES.search(ct) or posixpath.basename(part) == "vbaproject.bin":
             continue
+        if _MEDIA_TYPES.match(ct) and _real_media(pkg.parts[part]):
+            continue
         label = walk.label.get(part, "")
         blob = pkg.parts[part]
         name = pkg.names[part]
@@ -392,6 +398,19 @@ def read_package(
         _unused_strings(ctx, pkg, part, used, where)
     if walk.links:
         ctx.text("\n".join(walk.links), "attachment", where, kind, sheet="links")
+
+
+def _real_media(blob: bytes) -> bool:
+    """The bytes start as a sound or film container does (their signatures), not just the name."""
+    head = blob[:16]
+    return (
+        head[4:8] in (b"ftyp", b"moov", b"mdat", b"wide", b"free")  # ISO media, QuickTime
+        or (head[:4] == b"RIFF" and head[8:12] in (b"WAVE", b"AVI "))
+        or (head[:4] == b"FORM" and head[8:12] in (b"AIFF", b"AIFC"))
+        or head.startswith((b"ID3", b"OggS", b"fLaC", b"MThd", b"\x1aE\xdf\xa3", b"#!AMR", b".snd"))
+        or head == _ASF
+        or (len(head) > 1 and head[0] == 0xFF and head[1] & 0xE0 == 0xE0)  # an MPEG audio frame
+    )
 
 
 def _is_workbook(ct: str) -> bool:

@@ -160,17 +160,25 @@ def test_the_statistics_of_the_extended_properties_are_not_text(docx_members: di
     assert props and not [line for line in props[0].splitlines() if line.strip() in ("0", "1", "false")], props
 
 
-def test_video_and_audio_in_a_package_are_unscannable(docx_members: dict[str, bytes]) -> None:
-    """A film or a recording in a presentation cannot be read: held like the same file attached."""
+def test_media_parts_are_left_unread_only_when_they_are_real_media(
+    scanner: Scanner, docx_members: dict[str, bytes]
+) -> None:
+    """A film or a recording in a document is not text (left unread, as fonts are); a list renamed
+    media1.mp4 and declared video/mp4 is read, and bytes that are no known container are UNSCANNABLE."""
     members = dict(docx_members)
     types = members["[Content_Types].xml"].decode("utf-8")
     members["[Content_Types].xml"] = types.replace(
         "</Types>",
-        '<Default Extension="mp4" ContentType="video/mp4"/><Default Extension="m4a" ContentType="audio/mp4"/></Types>',
+        '<Default Extension="mp4" ContentType="video/mp4"/><Default Extension="m4a" ContentType="audio/mp4"/>'
+        '<Default Extension="wav" ContentType="audio/wav"/></Types>',
     ).encode("utf-8")
     members["word/media/media1.mp4"] = b"\x00\x00\x00\x18ftypmp42" + bytes(64)
-    members["word/media/media2.m4a"] = b"\x00\x00\x00\x18ftypM4A " + bytes(64)
+    members["word/media/sound.wav"] = b"RIFF\x24\x00\x00\x00WAVEfmt " + bytes(64)
     x = extract_message(with_attachment(cf.rezip(members), "計画.docx"))
-    found = sorted((u.reason, u.where) for u in x.unscannable)
-    assert [r for r, _ in found] == ["unsupported-format", "unsupported-format"], found
-    assert [w.split(" › ")[1] for _, w in found] == ["word/media/media1.mp4", "word/media/media2.m4a"], found
+    assert not x.unscannable
+    members["word/media/list.mp4"] = f"氏名,携帯\n高橋 一郎,{PHONE}\n".encode()
+    members["word/media/odd.m4a"] = bytes(range(256)) * 4
+    x = extract_message(with_attachment(cf.rezip(members), "計画.docx"))
+    assert [(u.reason, u.path) for u in x.unscannable] == [("unsupported-format", ("word/media/odd.m4a",))]
+    result = scanner.scan(x.segments, CONTEXT)
+    assert any("list.mp4" in f.where for f in result.findings if f.entity == "JP_PHONE_NUMBER")
