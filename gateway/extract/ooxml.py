@@ -433,6 +433,9 @@ def _is_xml(ct: str, part: str, blob: bytes) -> bool:
 
 
 def _read_xml_part(ctx: Context, blob: bytes, name: str, ct: str, kind: str, where: Where, label: str) -> None:
+    comments = _xml_comments(blob)
+    if comments:  # no reader shows them, but they travel with the file
+        ctx.text("\n".join(comments), "attachment", where, kind, sheet=f"{label} XML comment".strip())
     if "pivotcache" not in ct and textless(blob, name):
         return  # styles, theme, font table, numbering...: no text to read, and well-formed
     root = xml(blob, name)
@@ -459,6 +462,21 @@ def _read_xml_part(ctx: Context, blob: bytes, name: str, ct: str, kind: str, whe
     ctx.text("\n".join(line for line in lines if line.strip()), "attachment", where, kind, sheet=label)
     for i, rows in enumerate(tables, 1):
         ctx.table(rows, where, kind, sheet=f"{label} table {i}".strip())
+
+
+def _xml_comments(blob: bytes) -> list[str]:
+    """The text of the part's XML comments and processing instructions (other than the declaration)."""
+    if b"<!--" in blob or b"<?" in blob[5:]:
+        text = blob.decode("utf-8", "replace")
+    elif b"<\x00!\x00-\x00-" in blob or b"\x00<\x00!\x00-\x00-" in blob or b"<\x00?\x00" in blob[10:]:
+        text = blob.decode("utf-16", "replace")  # the BOM (or its absence: little-endian) decides
+    else:
+        return []
+    found = ("".join(groups).strip() for groups in _COMMENT_OR_PI.findall(text))
+    return [one for one in found if one]
+
+
+_COMMENT_OR_PI = re.compile(r"<!--(.*?)-->|<\?(?!xml[\s?])[^\s?]+\s*(.*?)\?>", re.S)
 
 
 def _runs(el: Element, ns: str) -> Iterator[str]:

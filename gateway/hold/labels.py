@@ -126,6 +126,7 @@ OWN_PLACES: dict[str, tuple[str, str]] = {
     "workbook": ("ブック", "workbook"),
     "shared strings no cell uses": ("どのセルにもない文字列", "shared strings no cell uses"),
     "XFA form": ("XFAフォーム", "XFA form"),
+    "XML comment": ("XMLコメント", "XML comment"),
     "OCR": ("画像の文字 (OCR)", "text in the image (OCR)"),
 }
 

@@ -182,3 +182,24 @@ def test_media_parts_are_left_unread_only_when_they_are_real_media(
     assert [(u.reason, u.path) for u in x.unscannable] == [("unsupported-format", ("word/media/odd.m4a",))]
     result = scanner.scan(x.segments, CONTEXT)
     assert any("list.mp4" in f.where for f in result.findings if f.entity == "JP_PHONE_NUMBER")
+
+
+@pytest.mark.parametrize("part", ["word/document.xml", "word/styles.xml", "docProps/core.xml"])
+def test_xml_comments_and_processing_instructions_are_read(
+    scanner: Scanner, docx_members: dict[str, bytes], part: str
+) -> None:
+    """No reader shows an XML comment, but it travels inside the file: read like HTML comments."""
+    for planted_xml in (f"<!-- 携帯 {PHONE} -->", f"<?memo 携帯 {PHONE}?>"):
+        data = planted(docx_members, part, planted_xml)
+        found = phones(scanner, data)
+        assert len(found) == 1 and "XML comment" in found[0], (planted_xml, found)
+
+
+def test_an_xml_comment_in_a_utf16_part_is_read(scanner: Scanner, docx_members: dict[str, bytes]) -> None:
+    members = dict(docx_members)
+    text = members["word/styles.xml"].decode("utf-8").replace("encoding='UTF-8'", "encoding='UTF-16'")
+    text = text.replace('encoding="UTF-8"', 'encoding="UTF-16"')
+    end = text.rindex("</")
+    members["word/styles.xml"] = (text[:end] + f"<!-- 携帯 {PHONE} -->" + text[end:]).encode("utf-16")
+    found = phones(scanner, cf.rezip(members))
+    assert len(found) == 1 and "XML comment" in found[0], found
