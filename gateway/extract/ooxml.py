@@ -34,6 +34,7 @@ from defusedxml import DTDForbidden, EntitiesForbidden, ExternalReferenceForbidd
 from defusedxml.ElementTree import fromstring
 
 from gateway.extract.context import Context, LimitExceeded, Unscannable, Where
+from gateway.extract.detect import is_text
 from gateway.extract.images import small_thumbnail
 from gateway.unscannable import Reason
 
@@ -401,15 +402,19 @@ def read_package(
 
 
 def _real_media(blob: bytes) -> bool:
-    """The bytes start as a sound or film container does (their signatures), not just the name."""
-    head = blob[:16]
+    """The bytes start as a sound or film container does (their signatures), not just the name, and
+    what follows is not text (a list behind a borrowed signature is read)."""
+    head, after = blob[:16], blob[16:4112]
     return (
-        head[4:8] in (b"ftyp", b"moov", b"mdat", b"wide", b"free")  # ISO media, QuickTime
-        or (head[:4] == b"RIFF" and head[8:12] in (b"WAVE", b"AVI "))
-        or (head[:4] == b"FORM" and head[8:12] in (b"AIFF", b"AIFC"))
-        or head.startswith((b"ID3", b"OggS", b"fLaC", b"MThd", b"\x1aE\xdf\xa3", b"#!AMR", b".snd"))
-        or head == _ASF
-        or (len(head) > 1 and head[0] == 0xFF and head[1] & 0xE0 == 0xE0)  # an MPEG audio frame
+        not (after and is_text(after))
+        and (
+            head[4:8] in (b"ftyp", b"moov", b"mdat", b"wide", b"free")  # ISO media, QuickTime
+            or (head[:4] == b"RIFF" and head[8:12] in (b"WAVE", b"AVI "))
+            or (head[:4] == b"FORM" and head[8:12] in (b"AIFF", b"AIFC"))
+            or head.startswith((b"ID3", b"OggS", b"fLaC", b"MThd", b"\x1aE\xdf\xa3", b"#!AMR", b".snd"))
+            or head == _ASF
+            or (len(head) > 1 and head[0] == 0xFF and head[1] & 0xE0 == 0xE0)  # an MPEG audio frame
+        )
     )
 
 
@@ -472,11 +477,19 @@ def _xml_comments(blob: bytes) -> list[str]:
         text = blob.decode("utf-16", "replace")  # the BOM (or its absence: little-endian) decides
     else:
         return []
-    found = ("".join(groups).strip() for groups in _COMMENT_OR_PI.findall(text))
-    return [one for one in found if one]
-
-
-_COMMENT_OR_PI = re.compile(r"<!--(.*?)-->|<\?(?!xml[\s?])[^\s?]+\s*(.*?)\?>", re.S)
+    found: list[str] = []
+    for opener, closer in (("<!--", "-->"), ("<?", "?>")):  # str.find: linear, even with no closer
+        at = text.find(opener)
+        while at != -1:
+            end = text.find(closer, at + len(opener))
+            body = text[at + len(opener) : end if end != -1 else len(text)]
+            if opener == "<?":
+                target, *rest = body.split(None, 1) or [""]
+                body = "" if target.lower() == "xml" else "".join(rest)  # the declaration
+            if body.strip():
+                found.append(body.strip())
+            at = text.find(opener, end + len(closer)) if end != -1 else -1
+    return found
 
 
 def _runs(el: Element, ns: str) -> Iterator[str]:
