@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
-from collections import OrderedDict
+from collections import Counter, OrderedDict
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -58,7 +58,7 @@ class QuotedCache:
 
     def scan(self, scanner: Scanner, segments: list[Segment], context: ScanContext) -> ScanResult:
         """scanner.scan(segments, context), with quoted segments seen before not scanned again."""
-        wheres = [s.where for s in segments]
+        places = Counter(s.where for s in segments)
         candidates = {
             i: self._key(s, context)
             for i, s in enumerate(segments)
@@ -66,7 +66,7 @@ class QuotedCache:
             and not s.attachment
             and s.kind != "table"
             and len(s.text) >= self.min_chars
-            and wheres.count(wheres[i]) == 1
+            and places[s.where] == 1
         }
         if not candidates:
             return scanner.scan(segments, context)
