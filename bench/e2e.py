@@ -39,6 +39,7 @@ import yaml
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from bench.relay_throughput import ProcessCPU, print_cpu  # noqa: E402
 from gateway.store import open_store  # noqa: E402
 from gateway.store.base import Queue  # noqa: E402
 from tests.support.load import Client, Mail, SmtpSink, corpus  # noqa: E402
@@ -186,6 +187,7 @@ def run_gateway(
         sampler.start()
         try:
             cpu0 = cpu_seconds(gw.process.pid)
+            per_role = ProcessCPU(gw.process.pid).start()
             t0 = time.time()
             client = Client(gw.port, mails, sessions, rate).start()
             client.join()
@@ -206,6 +208,7 @@ def run_gateway(
                 time.sleep(0.2)
             store_.close()
             cpu = cpu_seconds(gw.process.pid) - cpu0
+            roles = per_role.stop()
         finally:
             sampling.set()
             sampler.join()
@@ -241,6 +244,7 @@ def run_gateway(
         f"CPU {cpu:6.1f} s = {cpu / len(mails) * 1000:5.1f} ms/message, {cpu / wall:4.2f} cores   "
         f"peak RSS {peak[0]:5.0f} MB"
     )
+    print_cpu(roles, len(mails))
 
 
 def main() -> None:

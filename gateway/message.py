@@ -9,7 +9,6 @@ from dataclasses import dataclass, field
 
 # A Received: field at the start of a header line; RFC 5322's obsolete syntax allows blanks before ":".
 _RECEIVED = re.compile(rb"received[ \t]*:", re.IGNORECASE)
-_LINE = re.compile(rb"\r?\n")
 
 
 def new_message_id() -> str:
@@ -24,13 +23,17 @@ def received_count(raw: bytes) -> int:
     or bare LF); continuation lines (starting with a blank) are parts of the field above, never
     fields of their own; the name is matched without regard to case, with blanks allowed before ":".
     """
-    count = 0
-    for line in _LINE.split(raw):
+    count = start = 0
+    while True:  # line by line up to the empty one: the body is never split (it may be megabytes)
+        end = raw.find(b"\n", start)
+        line = raw[start:] if end < 0 else raw[start : end - 1 if end > start and raw[end - 1] == 13 else end]
         if not line:
-            break
+            return count
         if _RECEIVED.match(line):
             count += 1
-    return count
+        if end < 0:
+            return count
+        start = end + 1
 
 
 def too_many_hops(raw: bytes, limit: int) -> bool:

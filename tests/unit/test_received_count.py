@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import random
+import re
+
 import pytest
 
 from gateway.message import received_count, too_many_hops
@@ -28,3 +31,23 @@ def test_limit_is_inclusive() -> None:
     at_limit = b"Received: x\r\n" * 5 + b"\r\nbody\r\n"
     assert not too_many_hops(at_limit, 5)
     assert too_many_hops(b"Received: y\r\n" + at_limit, 5)
+
+
+def _split_count(raw: bytes) -> int:
+    """The plain form: every line of the message split off, counted up to the first empty one."""
+    count = 0
+    for line in re.split(rb"\r?\n", raw):
+        if not line:
+            break
+        count += bool(re.match(rb"received[ \t]*:", line, re.IGNORECASE))
+    return count
+
+
+def test_same_count_as_splitting_every_line() -> None:
+    """Only the header section is walked now; on random mixes of CR, LF, blanks and field names the
+    count is the one splitting the whole message gives."""
+    rng = random.Random(5)
+    pieces = [b"Received: a", b"received :", b"X-Received: b", b"\r\n", b"\n", b"\r", b" ", b"\t", b"body", b""]
+    for _ in range(5000):
+        raw = b"".join(rng.choice(pieces) for _ in range(rng.randrange(0, 12)))
+        assert received_count(raw) == _split_count(raw), raw
