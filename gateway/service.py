@@ -21,27 +21,24 @@ import os
 import signal
 import time
 from collections.abc import Awaitable, Callable, Collection
+from typing import TYPE_CHECKING
 
 from gateway.config import Config
-from gateway.hold.backends import open_holds
-from gateway.hold.notify import NoticeSettings, Notifier
-from gateway.hold.store import HoldStore
-from gateway.hold.workflow import HoldWorkflow
-from gateway.inspection.tools import Inspectors
 from gateway.message import Envelope, QueuedMessage, new_message_id
-from gateway.outbound.worker import DeliveryWorker
-from gateway.pipeline import PipelineWorker
-from gateway.policy.holder import PolicyHolder
 from gateway.processes import ChildFailed, ChildProcesses, stop_when_orphaned
-from gateway.queue_runner import OnShunt
-from gateway.recipients.contacts_backends import open_contacts
-from gateway.recipients.history_backends import open_node_history
-from gateway.recipients.pruning import prune_periodically
-from gateway.smtp.server import start_smtp_server
 from gateway.store import open_store, ping_store
 from gateway.store.base import Store, StoreError
-from gateway.store.group_commit import GroupCommitter
 from gateway.store.url import redact_url
+
+if TYPE_CHECKING:  # each part imports what it runs (serve): a receive process loads no rules, models or pages
+    from gateway.hold.notify import Notifier
+    from gateway.hold.store import HoldStore
+    from gateway.hold.workflow import HoldWorkflow
+    from gateway.inspection.tools import Inspectors
+    from gateway.queue_runner import OnShunt
+    from gateway.recipients.contacts import ContactBook
+    from gateway.recipients.history import RecipientHistory
+    from gateway.store.group_commit import GroupCommitter
 
 log = logging.getLogger(__name__)
 
@@ -111,7 +108,11 @@ async def serve(
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
-    policy = PolicyHolder(config.policy) if "worker" in parts else None  # PolicyError: do not start
+    policy = None
+    if "worker" in parts:
+        from gateway.policy.holder import PolicyHolder
+
+        policy = PolicyHolder(config.policy)  # PolicyError: do not start
     if policy is not None:
         loop.add_signal_handler(signal.SIGHUP, lambda: loop.create_task(asyncio.to_thread(policy.reload)))
     if store is None and not await wait_for_store(config.store.url, stop):
@@ -125,29 +126,51 @@ async def serve(
     workers: list[asyncio.Task[None]] = []
     server = committer = None
     tools: Inspectors | None = None
-    history = open_node_history(config.store.url, config.recipients) if {"worker", "deliver"} & set(parts) else None
-    learning = config.recipients.misaddressed.enabled and {"worker", "deliver"} & set(parts)
-    contacts = open_contacts(config.store.url) if learning else None
-    holds: HoldStore | None = open_holds(config.store.url) if {"worker", "web", "deliver"} & set(parts) else None
-    notifier = Notifier(store, NoticeSettings.of(config))
-    on_shunt = make_on_shunt(store, notifier)
-    admins = admin_addresses(config)
-    workflow = HoldWorkflow.from_config(store, holds, config, admins=admins) if holds is not None else None
+    history: RecipientHistory | None = None
+    contacts: ContactBook | None = None
+    holds: HoldStore | None = None
+    workflow: HoldWorkflow | None = None
+    on_shunt: OnShunt | None = None
+    if {"worker", "deliver", "web"} & set(parts):  # a process that only receives needs none of this
+        from gateway.hold.backends import open_holds
+        from gateway.hold.notify import NoticeSettings, Notifier
+        from gateway.hold.workflow import HoldWorkflow
+        from gateway.recipients.contacts_backends import open_contacts
+        from gateway.recipients.history_backends import open_node_history
+
+        if {"worker", "deliver"} & set(parts):
+            history = open_node_history(config.store.url, config.recipients)
+            if config.recipients.misaddressed.enabled:
+                contacts = open_contacts(config.store.url)
+        holds = open_holds(config.store.url)
+        notifier = Notifier(store, NoticeSettings.of(config))
+        on_shunt = make_on_shunt(store, notifier)
+        workflow = HoldWorkflow.from_config(store, holds, config, admins=admin_addresses(config))
     web = None
     try:
         if policy is not None:  # the models load first: a node that cannot scan does not start
+            from gateway.inspection.tools import Inspectors
+
             tools = Inspectors.from_config(config, history, contacts=contacts)
             await tools.start()
         if "smtp" in parts:
+            from gateway.smtp.server import start_smtp_server
+            from gateway.store.group_commit import GroupCommitter
+
             committer = GroupCommitter(store, max_batch=config.smtp.commit_batch_max)
             server = await start_smtp_server(config.smtp, make_accept(committer))
             log.info("smtp listening on %s (port %d)", config.smtp.listen, server.port)
         if policy is not None and tools is not None:
+            from gateway.pipeline import PipelineWorker
+
             pipeline = PipelineWorker(store, config.worker, tools, policy, workflow, on_shunt=on_shunt)
             workers.append(asyncio.create_task(pipeline.run(stop)))
             if config.policy.watch:
                 workers.append(asyncio.create_task(policy.watch(stop)))
         if "deliver" in parts:
+            from gateway.outbound.worker import DeliveryWorker
+            from gateway.recipients.pruning import prune_periodically
+
             deliver = DeliveryWorker.from_config(
                 store, config, history=history, holds=holds, contacts=contacts, on_shunt=on_shunt
             )
