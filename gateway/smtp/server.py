@@ -265,10 +265,15 @@ class GatewaySMTP(SMTP):
     async def _read_data(self) -> tuple[bytes, str | None]:
         """Read dot-terminated content. Returns (content, None) or (b"", rejection reply).
 
-        Segments are read up to every LF so that the line-length limit holds for bare-LF content
-        too. Lines are CRLF-terminated (RFC 5321 §2.3.8): only `.` CRLF right after a CRLF ends the
-        data, and only a dot right after a CRLF is removed (§4.5.2); a dot after a bare LF is
-        content, kept as it came.
+        Lines are CRLF-terminated (RFC 5321 §2.3.8): only `.` CRLF right after a CRLF ends the data,
+        and only a dot right after a CRLF is removed (§4.5.2); a dot after a bare LF is content, kept
+        as it came. The line-length limit counts every line up to its LF, bare-LF lines too.
+
+        The complete lines the reader holds are taken as one block (up to the terminator, if it is
+        there) and checked with bytes operations; a line not yet complete is read with readuntil,
+        whose limit catches an over-long line that spans reads (dropped, read to the end, answered
+        then: RFC 5321 §4.2.5). tests/unit/test_smtp_read_data.py holds the line-by-line form
+        this must agree with.
         """
         config = self.shared.config
         limit, max_size = config.max_line_length, config.max_message_size
@@ -276,39 +281,55 @@ class GatewaySMTP(SMTP):
         loop = asyncio.get_running_loop()
         data = bytearray()
         problem: str | None = None
-        at_crlf_start = True  # the previous segment ended with CRLF
+        at_crlf_start = True  # the previous line ended with CRLF
         continuation = False  # the previous read was part of an over-long line
         chunk_ended_cr = False  # ... and ended with CR (the LF may come in the next read)
         started = last_reset = loop.time()
         keepalive = config.timeout / 4
         while True:
-            try:
-                seg = await reader.readuntil(b"\n")
-            except asyncio.LimitOverrunError as e:
-                # Over-long line: drop it, keep reading to the end, then answer (RFC 5321 §4.2.5).
-                chunk = await reader.readexactly(e.consumed)
-                chunk_ended_cr = chunk.endswith(b"\r")
-                problem = problem or R_LINE_TOO_LONG.format(limit)
-                data = bytearray()
-                continuation = True
-                at_crlf_start = False
-                continue
-            if not continuation and at_crlf_start and seg == b".\r\n":
-                break
-            if continuation:
-                continuation = False
-            elif len(seg) > limit:
-                problem = problem or R_LINE_TOO_LONG.format(limit)
-            if problem is None:
-                if at_crlf_start and seg[:1] == b".":
-                    data += memoryview(seg)[1:]
-                else:
-                    data += seg
-                if len(data) > max_size:
-                    problem = R_DATA_TOO_BIG
+            # Peeked only: everything is consumed through the reader's own methods.
+            buffered: bytearray = reader._buffer  # type: ignore[attr-defined]
+            end = 0 if continuation else buffered.rfind(b"\n") + 1
+            if end:  # complete lines are buffered: all of them up to the terminator, at once
+                if at_crlf_start and buffered.startswith(b".\r\n"):
+                    await reader.readexactly(3)
+                    break
+                dot = buffered.find(b".", 0, end)  # one byte: memchr, where the terminator cannot hide
+                term = -1 if dot < 0 else buffered.find(b"\r\n.\r\n", max(dot - 2, 0), end)
+                block = await reader.readexactly(end if term < 0 else term + 2)
+                if problem is None:
+                    problem = _take_lines(data, block, at_crlf_start, limit, max_size)
+                    if problem is not None:
+                        data = bytearray()
+                at_crlf_start = block.endswith(b"\r\n")
+            else:  # one line, as it comes
+                try:
+                    seg = await reader.readuntil(b"\n")
+                except asyncio.LimitOverrunError as e:
+                    # Over-long line: drop it, keep reading to the end, then answer.
+                    chunk = await reader.readexactly(e.consumed)
+                    chunk_ended_cr = chunk.endswith(b"\r")
+                    problem = problem or R_LINE_TOO_LONG.format(limit)
                     data = bytearray()
-            at_crlf_start = seg.endswith(b"\r\n") or (seg == b"\n" and chunk_ended_cr)
-            chunk_ended_cr = False
+                    continuation = True
+                    at_crlf_start = False
+                    continue
+                if not continuation and at_crlf_start and seg == b".\r\n":
+                    break
+                if continuation:
+                    continuation = False
+                elif len(seg) > limit:
+                    problem = problem or R_LINE_TOO_LONG.format(limit)
+                if problem is None:
+                    if at_crlf_start and seg[:1] == b".":
+                        data += memoryview(seg)[1:]
+                    else:
+                        data += seg
+                    if len(data) > max_size:
+                        problem = R_DATA_TOO_BIG
+                        data = bytearray()
+                at_crlf_start = seg.endswith(b"\r\n") or (seg == b"\n" and chunk_ended_cr)
+                chunk_ended_cr = False
             now = loop.time()
             if now - started > config.max_data_seconds:  # lines keep coming, but too slowly to end
                 return b"", R_DATA_TOO_SLOW
@@ -322,6 +343,39 @@ class GatewaySMTP(SMTP):
     def _sess(self) -> Any:
         assert self.session is not None
         return self.session
+
+
+def _first_long_line(block: bytes, limit: int) -> int:
+    """Where the first line of more than `limit` octets (its LF counted) starts in `block` (complete
+    lines), or -1. Each step goes to the last LF within `limit` octets of the previous one: a few
+    steps per block for a limit of 64 KB, and none of them walks a line twice."""
+    last_lf, end = -1, len(block) - 1
+    while last_lf < end:
+        found = block.rfind(b"\n", last_lf + 1, last_lf + 1 + limit)
+        if found < 0:
+            return last_lf + 1
+        last_lf = found
+    return -1
+
+
+def _take_lines(data: bytearray, block: bytes, at_crlf_start: bool, limit: int, max_size: int) -> str | None:
+    """Append complete lines (`block` ends with LF, holds no terminator), dot-unstuffed, to `data`.
+
+    The first problem in line order wins, as when the lines are taken one by one: content beyond
+    max_size before the first over-long line is R_DATA_TOO_BIG, else the over-long line is
+    R_LINE_TOO_LONG. `at_crlf_start`: the line before the block ended with CRLF.
+    """
+    long_at = _first_long_line(block, limit)
+    lines = block if long_at < 0 else block[:long_at]
+    skip = 1 if at_crlf_start and lines[:1] == b"." else 0
+    # A dot right after CRLF (the lines hold no terminator). Most blocks have no dot at all.
+    unstuffed = lines.replace(b"\r\n.", b"\r\n") if b"." in lines else lines
+    if len(data) + len(unstuffed) - skip > max_size:
+        return R_DATA_TOO_BIG
+    if long_at >= 0:
+        return R_LINE_TOO_LONG.format(limit)
+    data += memoryview(unstuffed)[skip:]
+    return None
 
 
 @dataclass
