@@ -14,6 +14,11 @@
   accepted before MAIL, so that repeat cannot duplicate.
 - Every recipient gets a result: aiosmtplib reports refused recipients as data, so the transaction is
   driven command by command here and every reply is looked at.
+- DATA sends what aiosmtplib would send, without its two regex substitutions over the whole message
+  (line endings, dot-stuffing: a tenth of the first process's time under load): the stored message
+  is already CRLF throughout, so a search for a bare CR or LF and a bytes.replace do (data_payload;
+  aiosmtplib's own path when a bare one is there). That copies a few lines of aiosmtplib 5.1's
+  SMTPProtocol.execute_data_command: pyproject pins aiosmtplib below 5.2.
 """
 
 from __future__ import annotations
@@ -27,7 +32,9 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 import aiosmtplib
-from aiosmtplib import SMTP
+from aiosmtplib import SMTP, SMTPResponse
+from aiosmtplib.protocol import SMTPProtocol
+from aiosmtplib.typing import Default, SMTPStatus
 
 from gateway.config import RelayConfig
 from gateway.outbound.nexthop import NextHop
@@ -40,6 +47,60 @@ RSET_AFTER_IDLE_SECONDS = 2.0
 
 _ENHANCED = re.compile(r"^([245])\.(\d{1,3})\.(\d{1,3})\b")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]+")
+
+
+# A CR not followed by LF, an LF not preceded by CR: searched for, never substituted.
+_BARE_CR = re.compile(rb"\r(?!\n)")
+_BARE_LF = re.compile(rb"\n(?<!\r\n)")
+
+
+def data_payload(message: bytes) -> bytes | None:
+    """What aiosmtplib sends after DATA for `message` (lone CR or LF made CRLF, a final CRLF added if
+    missing, a dot doubled at the start of every line, then `.` CRLF), or None if the message has a
+    lone CR or LF: then aiosmtplib's own functions prepare it."""
+    if _BARE_CR.search(message) or _BARE_LF.search(message):
+        return None
+    if b"." in message:  # one byte: memchr; base64 bodies have no dot at all
+        message = message.replace(b"\n.", b"\n..")
+        if message.startswith(b"."):
+            message = b"." + message
+    if message.endswith(b"\r\n"):
+        return message + b".\r\n"
+    return message + b"\r\n.\r\n"
+
+
+class _DeliverySMTP(SMTP):
+    """aiosmtplib's SMTP with a DATA that sends data_payload's bytes (see the module docstring)."""
+
+    async def data(self, message: str | bytes, /, *, timeout: float | Default | None = Default.token) -> SMTPResponse:
+        payload = data_payload(message) if isinstance(message, bytes) else None
+        if payload is None or self.protocol is None:
+            return await super().data(message, timeout=timeout)
+        await self._ehlo_or_helo_if_needed()
+        try:
+            return await _send_data(self.protocol, payload, self.timeout if timeout is Default.token else timeout)
+        except (aiosmtplib.SMTPServerDisconnected, aiosmtplib.SMTPTimeoutError):
+            self.close()
+            raise
+
+
+async def _send_data(protocol: SMTPProtocol, payload: bytes, timeout: float | None) -> SMTPResponse:
+    """SMTPProtocol.execute_data_command of aiosmtplib 5.1 for a payload already prepared."""
+    lock = protocol._command_lock
+    if lock is None:
+        raise aiosmtplib.SMTPServerDisconnected("Server not connected")
+    async with lock:
+        protocol._response_pending = True
+        protocol.write(b"DATA\r\n")
+        start = await protocol.read_response(timeout=timeout)
+        if start.code != SMTPStatus.start_input:
+            raise aiosmtplib.SMTPDataError(start.code, start.message)
+        protocol._response_pending = True
+        protocol.write(payload)
+        response = await protocol.read_response(timeout=timeout)
+        if response.code != SMTPStatus.completed:
+            raise aiosmtplib.SMTPDataError(response.code, response.message)
+    return response
 
 
 class Outcome(StrEnum):
@@ -277,7 +338,7 @@ class SmtpClient:
     async def _open(self, hop: NextHop, try_starttls: bool) -> SMTP:
         relay = self.relay
         use_tls = hop.smarthost and relay.smarthost_tls == "tls"
-        conn = SMTP(
+        conn = _DeliverySMTP(
             hostname=hop.address,
             port=hop.port,
             local_hostname=relay.helo_name,
