@@ -74,13 +74,62 @@ def proc_status(*fields: str) -> dict[str, int]:
     return out
 
 
+class _Memory:
+    """The worker's own memory figures per request, each from one read of a file kept open (the kernel
+    writes it afresh at each read from offset 0): the address space from /proc/self/statm (a line of
+    page counts, its first field VmSize's), the resident and peak resident sets from
+    /proc/self/status (VmRSS, VmHWM). The same values as `proc_status`, without opening the file and
+    decoding its ~55 lines as text at every request. A figure that cannot be read is 0, as there."""
+
+    def __init__(self) -> None:
+        self._page = resource.getpagesize()
+        self._statm = self._open("/proc/self/statm")
+        self._status = self._open("/proc/self/status")
+
+    @staticmethod
+    def _open(path: str) -> int:
+        try:
+            return os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+        except OSError:
+            return -1
+
+    def vm_size(self) -> int:
+        """VmSize in bytes: the address space in use."""
+        try:
+            return int(os.pread(self._statm, 64, 0).split(None, 1)[0]) * self._page
+        except (OSError, ValueError, IndexError):
+            return 0
+
+    def rss_and_peak(self) -> tuple[int, int]:
+        """(VmRSS, VmHWM) in bytes."""
+        try:
+            data = os.pread(self._status, 4096, 0)  # VmRSS and VmHWM are in its first lines
+        except OSError:
+            return 0, 0
+        return _status_field(data, b"\nVmRSS:"), _status_field(data, b"\nVmHWM:")
+
+
+def _status_field(data: bytes, key: bytes) -> int:
+    at = data.find(key)
+    if at < 0:
+        return 0
+    try:
+        return int(data[at + len(key) : data.index(b"\n", at + len(key))].split()[0]) * 1024
+    except (ValueError, IndexError):
+        return 0
+
+
 def _cpu_used() -> float:
     r = resource.getrusage(resource.RUSAGE_SELF)
     return r.ru_utime + r.ru_stime
 
 
-def _limit_cpu(seconds: float | None) -> None:
-    soft = resource.RLIM_INFINITY if seconds is None else math.ceil(_cpu_used()) + max(1, math.ceil(seconds))
+def _limit_cpu(seconds: float | None, used: float | None = None) -> None:
+    """`used`: the CPU time used so far, when the caller has just read it."""
+    if seconds is None:
+        soft = resource.RLIM_INFINITY
+    else:
+        soft = math.ceil(_cpu_used() if used is None else used) + max(1, math.ceil(seconds))
     resource.setrlimit(resource.RLIMIT_CPU, (soft, resource.RLIM_INFINITY))
 
 
@@ -146,16 +195,18 @@ def _serve(
     ready_rss = status.get("VmRSS", 0)
     conn.send(("ready", {"pid": os.getpid(), "vm_bytes": status.get("VmSize", 0), "rss_bytes": ready_rss}))
 
+    memory = _Memory()
+
     def grown() -> tuple[bool, float]:
-        status = proc_status("VmHWM", "VmRSS")
-        return bool(growth_bytes and status.get("VmRSS", 0) - ready_rss > growth_bytes), float(status.get("VmHWM", 0))
+        rss, peak = memory.rss_and_peak()
+        return bool(growth_bytes and rss - ready_rss > growth_bytes), float(peak)
 
     while True:
         request = conn.recv()
         if request is None:
             return
         started_cpu = _cpu_used()
-        ceiling = proc_status("VmSize").get("VmSize", 0) + memory_bytes
+        ceiling = memory.vm_size() + memory_bytes
         if request[0] == SCAN:  # the text an OCR worker read
             assert scanner is not None
             _, read, context = request
@@ -164,7 +215,7 @@ def _serve(
         _, raw, limits, context, ocr_mode = request
 
         _limit_memory(ceiling)
-        _limit_cpu(limits.cpu_seconds)
+        _limit_cpu(limits.cpu_seconds, started_cpu)
         try:
             extraction = extract_message(raw, limits, ocr_mode)
         except MemoryError:
