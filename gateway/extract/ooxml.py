@@ -24,6 +24,7 @@ from __future__ import annotations
 import hashlib
 import posixpath
 import re
+from collections import OrderedDict
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from urllib.parse import unquote
@@ -148,9 +149,10 @@ def refuse_doctype(blob: bytes, name: str) -> None:
     wide = head.startswith((b"\xff\xfe", b"\xfe\xff")) or b"\x00" in blob[:64]
     text = blob.replace(b"\x00", b"") if wide else blob  # UTF-16/32: ASCII markup with NULs between
     text = text.removeprefix(b"\xef\xbb\xbf").removeprefix(b"\xff\xfe").removeprefix(b"\xfe\xff")
-    lowered = text.lower()
-    if b"<!doctype" in lowered or b"<!entity" in lowered:
-        raise Unscannable(Reason.XML_DOCTYPE, f"{name!r} declares a DOCTYPE")
+    if b"!" in text:  # both markers have one; most parts have none (memchr, no lowered copy)
+        lowered = text.lower()
+        if b"<!doctype" in lowered or b"<!entity" in lowered:
+            raise Unscannable(Reason.XML_DOCTYPE, f"{name!r} declares a DOCTYPE")
     m = _DECLARED_ENCODING.match(text)
     if m and m.group(1).decode("ascii").lower() not in _XML_ENCODINGS:
         raise Unscannable(
@@ -163,8 +165,10 @@ _WHITESPACE = b" \t\r\n"  # XML's own: any other (U+3000, NBSP) is text
 # variables and properties (name and value), and table elements (a table is kept even when empty).
 _TEXT_ATTRS = ((b"descr", re.compile(rb"descr[ \t\r\n]*=")), (b"title", re.compile(rb"title[ \t\r\n]*=")))
 _TEXT_ELEMENTS = tuple(
-    (word, re.compile(rb"<(?:[^\s<>/:]+:)?" + word + rb"[\s/>]")) for word in (b"docVar", b"property", b"tbl")
+    (word, re.compile(rb"<(?:[^\s<>/:]+:)?" + word + rb"[\s/>]"), re.compile(word + rb"[\s/>]"))
+    for word in (b"docVar", b"property", b"tbl")
 )
+_MARKUP_FIRST = re.compile(rb"[\xef\xbb\xbf \t\r\n]*<")  # what blob.lstrip(BOM bytes, whitespace) starts with
 
 
 def textless(blob: bytes, name: str) -> bool:
@@ -177,13 +181,16 @@ def textless(blob: bytes, name: str) -> bool:
     refuse_doctype(blob, name)
     if b"\x00" in blob[:64]:
         return False
-    if blob.lstrip(b"\xef\xbb\xbf" + _WHITESPACE)[:1] != b"<" or b"<![CDATA[" in blob:
+    if not _MARKUP_FIRST.match(blob) or (b"!" in blob and b"<![CDATA[" in blob):
         return False
     squeezed = blob.translate(None, _WHITESPACE)
     if _CHAR_DATA.search(squeezed) or not squeezed.endswith(b">"):
         return False
-    for word, pattern in (*_TEXT_ATTRS, *_TEXT_ELEMENTS):
+    for word, pattern in _TEXT_ATTRS:
         if word in blob and pattern.search(blob):
+            return False
+    for word, pattern, near in _TEXT_ELEMENTS:  # `near` (the word and what follows) is part of any match
+        if word in blob and near.search(blob) and pattern.search(blob):
             return False
     parser = expat.ParserCreate()  # well-formed? (else the part is parsed below and reported as today)
     try:
@@ -194,6 +201,14 @@ def textless(blob: bytes, name: str) -> bool:
 
 
 _CHAR_DATA = re.compile(rb">[^<]")
+
+# Large parts found to have no XML comment and to be `textless`, by SHA-256 of their bytes: both are
+# functions of the bytes alone, and the largest side parts (styles, stylesWithEffects, theme, font
+# table: 300-800 KB) come from templates, the same bytes in document after document of one author, one
+# company, one Word version. Checking them again costs 3-5 ms of CPU each; their hash 0.2 ms.
+_QUIET_MIN = 16 * 1024
+_QUIET_ENTRIES = 256
+_QUIET: OrderedDict[bytes, None] = OrderedDict()
 
 
 def open_package(members: dict[str, bytes]) -> Package | None:
@@ -438,10 +453,18 @@ def _is_xml(ct: str, part: str, blob: bytes) -> bool:
 
 
 def _read_xml_part(ctx: Context, blob: bytes, name: str, ct: str, kind: str, where: Where, label: str) -> None:
+    digest = hashlib.sha256(blob).digest() if len(blob) >= _QUIET_MIN and "pivotcache" not in ct else None
+    if digest is not None and digest in _QUIET:
+        _QUIET.move_to_end(digest)
+        return  # these very bytes were found without comments and textless before (a template's styles)
     comments = _xml_comments(blob)
     if comments:  # no reader shows them, but they travel with the file
         ctx.text("\n".join(comments), "attachment", where, kind, sheet=f"{label} XML comment".strip())
     if "pivotcache" not in ct and textless(blob, name):
+        if digest is not None and not comments:
+            _QUIET[digest] = None
+            if len(_QUIET) > _QUIET_ENTRIES:
+                _QUIET.popitem(last=False)
         return  # styles, theme, font table, numbering...: no text to read, and well-formed
     root = xml(blob, name)
     lines: list[str] = []
@@ -471,9 +494,9 @@ def _read_xml_part(ctx: Context, blob: bytes, name: str, ct: str, kind: str, whe
 
 def _xml_comments(blob: bytes) -> list[str]:
     """The text of the part's XML comments and processing instructions (other than the declaration)."""
-    if b"<!--" in blob or b"<?" in blob[5:]:
+    if (b"!" in blob and b"<!--" in blob) or _pi_from(blob, 5):
         text = blob.decode("utf-8", "replace")
-    elif b"<\x00!\x00-\x00-" in blob or b"\x00<\x00!\x00-\x00-" in blob or b"<\x00?\x00" in blob[10:]:
+    elif b"\x00" in blob and (b"<\x00!\x00-\x00-" in blob or blob.find(b"<\x00?\x00", 10) != -1):
         text = blob.decode("utf-16", "replace")  # the BOM (or its absence: little-endian) decides
     else:
         return []
@@ -490,6 +513,19 @@ def _xml_comments(blob: bytes) -> list[str]:
                 found.append(body.strip())
             at = text.find(opener, end + len(closer)) if end != -1 else -1
     return found
+
+
+def _pi_from(blob: bytes, start: int) -> bool:
+    """`b"<?" in blob[start:]` without the copy: '?' is rare in markup (the declaration has two), so
+    each one found by memchr is looked at; past a few, one substring search."""
+    q = blob.find(b"?", start + 1)
+    for _ in range(16):
+        if q == -1:
+            return False
+        if blob[q - 1] == 0x3C:  # "<"
+            return True
+        q = blob.find(b"?", q + 1)
+    return blob.find(b"<?", start) != -1
 
 
 def _runs(el: Element, ns: str) -> Iterator[str]:
