@@ -31,8 +31,13 @@ _EXIF_SUB_TEXT = {0x9286: "UserComment", 0xA430: "CameraOwnerName"}
 _USER_COMMENT_CODES = {b"ASCII\0\0\0": "ascii", b"UNICODE\0": "utf-16", b"JIS\0\0\0\0\0": "iso2022_jp"}
 
 
-def metadata_lines(image: Image.Image) -> list[str]:
-    """`name: value` for every piece of written text in the image's metadata."""
+def metadata_lines(image: Image.Image, data: bytes | None = None) -> list[str]:
+    """`name: value` for every piece of written text in the image's metadata.
+
+    `data`, the image's bytes, is given when nothing will decode its pixels (a logo skipped by size):
+    Pillow decodes a PNG's pixels to reach the chunks after them, where an eXIf chunk or a text chunk
+    with an EXIF profile may be; when none of their chunk types occurs after the first IDAT, there is
+    no EXIF to find (decoded or not, with or without an error) and the pixels stay undecoded."""
     lines: list[str] = []
     for key, value in image.info.items():
         if not isinstance(key, str) or key in _NOT_TEXT:
@@ -41,8 +46,24 @@ def metadata_lines(image: Image.Image) -> list[str]:
             lines.extend(_xmp(value))
         elif (text := _text(value)) is not None:
             lines.append(f"{key}: {text}")
-    lines.extend(_exif(image))
+    if data is None or not _no_exif_after_pixels(image, data):
+        lines.extend(_exif(image))
     return [line for line in lines if line.split(":", 1)[-1].strip()]
+
+
+# The chunks Pillow reads after a PNG's pixels that can give it EXIF: eXIf, and the text chunks (a
+# "Raw profile type exif"); an XMP packet there only sets the orientation, which is not read here.
+_EXIF_CHUNKS = (b"eXIf", b"tEXt", b"zTXt", b"iTXt")
+
+
+def _no_exif_after_pixels(image: Image.Image, data: bytes) -> bool:
+    """A PNG whose EXIF `_exif` would find is empty whatever decoding its pixels gives: none before
+    them, and none of the chunk types that could bring some after them anywhere past the first
+    IDAT (any bytes, chunk boundaries or not, so that no reading of the file can find one)."""
+    if image.format != "PNG" or "exif" in image.info or "Raw profile type exif" in image.info:
+        return False
+    idat = data.find(b"IDAT")
+    return idat != -1 and all(data.find(kind, idat) == -1 for kind in _EXIF_CHUNKS)
 
 
 def _text(value: Any) -> str | None:

@@ -34,10 +34,12 @@ def read_image(ctx: Context, data: bytes, where: Where) -> None:
         width, height = image.size
     except Exception as e:
         raise Unscannable(Reason.IMAGE_UNDECODABLE, f"image could not be decoded ({type(e).__name__})") from e
-    written = metadata_lines(image)  # text chunks, comments, EXIF and XMP: read even on a logo
+    skipped = settings.skipped(width, height)
+    # text chunks, comments, EXIF and XMP: read even on a logo (whose pixels are then not decoded)
+    written = metadata_lines(image, data if skipped else None)
     if written:
         ctx.text("\n".join(written), "attachment", where, Image.MIME.get(image.format or "", ""), sheet="metadata")
-    if settings.skipped(width, height):
+    if skipped:
         ctx.out.stats["ocr_skipped"] = ctx.out.stats.get("ocr_skipped", 0) + 1
         return
     if width * height > settings.max_pixels:
