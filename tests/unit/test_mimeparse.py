@@ -15,6 +15,7 @@ from pathlib import Path
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from gateway.mail import mimeparse
 from gateway.mail.mimeparse import parse_bytes, parse_header_block
 
 
@@ -108,6 +109,28 @@ def messages(draw: st.DrawFn) -> bytes:
 @given(messages())
 def test_same_tree_as_the_stdlib_parser(raw: bytes) -> None:
     same(raw)
+
+
+LINE_BYTES = st.sampled_from(
+    [b"a", b"Z", b"0", b"+", b":", b"-", b" ", b"\t", b"\r", b"\n", b"\r\n", b"From ", b"\x0b", b"\x0c", b"\xe5"]
+)
+
+
+@settings(max_examples=600, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.one_of(messages(), st.lists(LINE_BYTES, max_size=80).map(b"".join)))
+def test_the_runs_are_the_regex_matches(raw: bytes) -> None:
+    """`runs` finds the lines that cannot be in a run one by one: the same spans as the regex."""
+    assert mimeparse.runs(raw) == [m.span() for m in mimeparse._RUN.finditer(raw)]
+
+
+def test_the_runs_of_a_text_with_many_marks_are_the_regex_matches() -> None:
+    """Past `_MAX_MARKS` lines that cannot be in a run, the regex gives them; the same either way."""
+    raw = b"Subject: x\r\n\r\n" + b"".join(
+        (b"key: value\r\n" if i % 40 == 0 else b"QUJDREVGR0hJSktMTU5PUA==\r\n") for i in range(400_000)
+    )
+    assert mimeparse.runs(raw) == [m.span() for m in mimeparse._RUN.finditer(raw)]
+    many = b"\n".join(b" indented" if i % 20 == 0 else b"abc" for i in range(200_000))
+    assert mimeparse.runs(many) == [m.span() for m in mimeparse._RUN.finditer(many)]
 
 
 def test_long_runs_are_parsed_as_placeholders_and_put_back() -> None:
