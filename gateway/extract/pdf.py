@@ -1,4 +1,5 @@
-"""PDF through pypdf: the text layer per page (pages without one are read with OCR, pdf_scan), and
+"""PDF through pypdf: the text layer per page (pages without one are read with OCR, pdf_scan; pages
+whose fonts are all embedded are read with PDFium when it reads every text object: pdf_text), and
 the side channels a reader shows or that travel with the file: embedded files (the EmbeddedFiles
 name tree and file-attachment annotations, read as nested attachments), AcroForm field values,
 annotation contents (comments, notes, free text), bookmarks and the document's title/subject/
@@ -20,6 +21,7 @@ from pypdf.errors import FileNotDecryptedError, PdfReadError
 from gateway.config.ocr import OcrSettings
 from gateway.extract.context import Context, LimitExceeded, Unscannable, Where
 from gateway.extract.pdf_scan import read_page_images, read_scanned_pages
+from gateway.extract.pdf_text import PdfiumText
 from gateway.unscannable import Reason
 
 # read_file(ctx, data, name, declared_type, where) -> None, passed in to avoid an import cycle
@@ -53,22 +55,25 @@ def read_pdf(ctx: Context, data: bytes, where: Where, read_file: ReadFile | None
     failed = 0
     scanned: list[int] = []  # pages with no text layer to speak of: perhaps a scan, read with OCR
     pictured: list[int] = []  # pages with a text layer and an image that may be a screenshot
-    for number in range(min(count, limit)):
-        if ctx.text_room(where) <= 0:
-            ctx.limit_reached(where)
-            break
-        try:
-            text = pages[number].extract_text() or ""
-        except LimitExceeded:
-            raise
-        except Exception:
-            failed += 1
-            continue
-        ctx.text(text, "attachment", where, "application/pdf", sheet=f"page {number + 1}")
-        if len("".join(text.split())) < ctx.limits.ocr.pdf_page_chars:
-            scanned.append(number)
-        elif _large_image(pages[number], ctx.limits.ocr):
-            pictured.append(number)
+    with PdfiumText(data, count) as pdfium:
+        for number in range(min(count, limit)):
+            if ctx.text_room(where) <= 0:
+                ctx.limit_reached(where)
+                break
+            try:
+                page = pages[number]
+                got = pdfium.text(number) if pdfium.reads(page) else None
+                text = (page.extract_text() or "") if got is None else got
+            except LimitExceeded:
+                raise
+            except Exception:
+                failed += 1
+                continue
+            ctx.text(text, "attachment", where, "application/pdf", sheet=f"page {number + 1}")
+            if len("".join(text.split())) < ctx.limits.ocr.pdf_page_chars:
+                scanned.append(number)
+            elif _large_image(page, ctx.limits.ocr):
+                pictured.append(number)
     if scanned:
         read_scanned_pages(ctx, data, scanned, where)
     if pictured:

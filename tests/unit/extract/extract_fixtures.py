@@ -11,6 +11,7 @@ import os
 import struct
 import zipfile
 import zlib
+from collections.abc import Callable
 from email.header import Header
 from email.mime.base import MIMEBase
 from email.mime.multipart import MIMEMultipart
@@ -175,7 +176,14 @@ def entity_bomb_docx() -> bytes:
 # -- pdf -------------------------------------------------------------------------------------------
 
 
-def pdf(pages: list[str], pad_bytes: int = 0, *, font: str = "identity") -> bytes:
+def pdf(
+    pages: list[str],
+    pad_bytes: int = 0,
+    *,
+    font: str = "identity",
+    extra: Callable[[Callable[[str], bytes]], bytes] | None = None,
+    chars: str = "",
+) -> bytes:
     """A PDF whose text layer holds `pages` (any Unicode) and a ToUnicode CMap. `pad_bytes` adds an
     incompressible stream object.
 
@@ -183,9 +191,18 @@ def pdf(pages: list[str], pad_bytes: int = 0, *, font: str = "identity") -> byte
     descriptor: its text reads, but no viewer can draw it (the CIDs are glyph numbers of no font).
     font "japan1": how Japanese PDFs name a font they do not embed: the predefined UniJIS-UCS2-H CMap
     over Adobe-Japan1 CIDs, with a font descriptor; a viewer draws it with a Japanese font it has
-    (Basic Multilingual Plane characters only)."""
-    chars = sorted({c for p in pages for c in p if c != "\n"})
-    cid = {c: i + 1 for i, c in enumerate(chars)} if font == "identity" else {c: ord(c) for c in chars}
+    (Basic Multilingual Plane characters only).
+    font "type3": a Type3 font (its glyphs are in the PDF: embedded, as Chromium draws CJK text), one
+    byte code per distinct character (at most 255), each glyph a filled square, the space a glyph that
+    inks nothing; the page text is then read by PDFium (gateway.extract.pdf_text).
+    `extra(encode)` adds content to every page, `encode(text)` giving a string's codes as hex
+    (<...>), of the pages' characters and of `chars`."""
+    used = {c for p in pages for c in p if c != "\n"} | set(chars) | ({" "} if font == "type3" else set())
+    alphabet = sorted(used)
+    cid = {c: i + 1 for i, c in enumerate(alphabet)} if font != "japan1" else {c: ord(c) for c in alphabet}
+    if font == "type3":
+        assert len(alphabet) <= 255, "type3: at most 255 distinct characters"
+    width = 2 if font == "type3" else 4  # hex digits of one code
     objs: list[bytes] = []
 
     def add(body: bytes) -> int:
@@ -196,10 +213,15 @@ def pdf(pages: list[str], pad_bytes: int = 0, *, font: str = "identity") -> byte
         comp = zlib.compress(data)
         return b"<< /Length %d /Filter /FlateDecode %s >>\nstream\n" % (len(comp), extra) + comp + b"\nendstream"
 
-    bf = b"".join(b"<%04X> <%s>\n" % (i, c.encode("utf-16-be").hex().upper().encode()) for c, i in cid.items())
+    def encode(text: str) -> bytes:
+        return b"<" + b"".join(b"%0*X" % (width, cid[c]) for c in text) + b">"
+
+    bf = b"".join(b"<%0*X> <%s>\n" % (width, i, c.encode("utf-16-be").hex().upper().encode()) for c, i in cid.items())
+    space = b"<00> <FF>" if font == "type3" else b"<0000> <FFFF>"
     cmap = (
         b"/CIDInit /ProcSet findresource begin 12 dict begin begincmap /CMapName /X def "
-        b"1 begincodespacerange <0000> <FFFF> endcodespacerange\n"
+        b"1 begincodespacerange %s endcodespacerange\n"
+        % space
         + b"".join(
             b"%d beginbfchar\n" % len(chunk) + b"".join(chunk) + b"endbfchar\n"
             for chunk in [bf.splitlines(keepends=True)[k : k + 100] for k in range(0, max(1, len(cid)), 100)]
@@ -208,7 +230,24 @@ def pdf(pages: list[str], pad_bytes: int = 0, *, font: str = "identity") -> byte
         + b"endcmap CMapName currentdict /CMap defineresource pop end end"
     )
     tounicode = add(stream(cmap))
-    if font == "identity":
+    if font == "type3":
+        procs = {
+            c: add(stream(b"500 0 0 0 0 0 d1" if c == " " else b"1000 0 0 0 1000 1000 d1 50 0 900 900 re f"))
+            for c in alphabet
+        }
+        font_id = add(
+            b"<< /Type /Font /Subtype /Type3 /FontBBox [0 0 1000 1000] /FontMatrix [0.001 0 0 0.001 0 0] "
+            b"/CharProcs << %s >> /Encoding << /Type /Encoding /Differences [1 %s] >> /FirstChar 1 "
+            b"/LastChar %d /Widths [%s] /ToUnicode %d 0 R /Resources << >> >>"
+            % (
+                b" ".join(b"/g%d %d 0 R" % (cid[c], procs[c]) for c in alphabet),
+                b" ".join(b"/g%d" % cid[c] for c in alphabet),
+                len(alphabet),
+                b" ".join(b"500" if c == " " else b"1000" for c in alphabet),
+                tounicode,
+            )
+        )
+    elif font == "identity":
         desc = add(
             b"<< /Type /Font /Subtype /CIDFontType2 /BaseFont /MSGothic /CIDSystemInfo << /Registry (Adobe) "
             b"/Ordering (Identity) /Supplement 0 >> /DW 1000 >>"
@@ -224,10 +263,11 @@ def pdf(pages: list[str], pad_bytes: int = 0, *, font: str = "identity") -> byte
             b"/Ordering (Japan1) /Supplement 2 >> /FontDescriptor %d 0 R /DW 1000 >>" % descriptor
         )
         encoding = b"UniJIS-UCS2-H"
-    font_id = add(
-        b"<< /Type /Font /Subtype /Type0 /BaseFont /MSGothic /Encoding /%s /DescendantFonts [%d 0 R] "
-        b"/ToUnicode %d 0 R >>" % (encoding, desc, tounicode)
-    )
+    if font != "type3":
+        font_id = add(
+            b"<< /Type /Font /Subtype /Type0 /BaseFont /MSGothic /Encoding /%s /DescendantFonts [%d 0 R] "
+            b"/ToUnicode %d 0 R >>" % (encoding, desc, tounicode)
+        )
     page_ids = []
     pages_id_placeholder = len(objs) + 1 + 2 * len(pages) + (1 if pad_bytes else 0)
     pad_ref = b""
@@ -237,8 +277,10 @@ def pdf(pages: list[str], pad_bytes: int = 0, *, font: str = "identity") -> byte
     for text in pages:
         ops = [b"BT /F1 12 Tf 14 TL 50 800 Td"]
         for line in text.split("\n"):
-            ops.append(b"<" + b"".join(b"%04X" % cid[c] for c in line) + b"> Tj T*")
+            ops.append(encode(line) + b" Tj T*")
         ops.append(b"ET")
+        if extra is not None:
+            ops.append(extra(encode))
         content = add(stream(b"\n".join(ops)))
         page_ids.append(
             add(
@@ -263,10 +305,10 @@ def pdf(pages: list[str], pad_bytes: int = 0, *, font: str = "identity") -> byte
     return bytes(out)
 
 
-def encrypted_pdf(user_password: str = "secret") -> bytes:
+def encrypted_pdf(user_password: str = "secret", font: str = "identity") -> bytes:
     from pypdf import PdfReader, PdfWriter
 
-    w = PdfWriter(clone_from=PdfReader(io.BytesIO(pdf(["氏名 山田 太郎 090-1234-5678"]))))
+    w = PdfWriter(clone_from=PdfReader(io.BytesIO(pdf(["氏名 山田 太郎 090-1234-5678"], font=font))))
     w.encrypt(user_password=user_password, owner_password="owner", algorithm="AES-128")
     buf = io.BytesIO()
     w.write(buf)

@@ -98,7 +98,7 @@ def test_pptx_slides_tables_and_notes() -> None:
     assert wheres["attachment 顧客.pptx › sheet notes 1 › part 2"] == "メモ: 鈴木様 080-2345-6789"
 
 
-@pytest.mark.parametrize("font", ["identity", "japan1"])
+@pytest.mark.parametrize("font", ["identity", "japan1", "type3"])
 def test_pdf_text_layer_per_page(font: str) -> None:
     x = run(pdf(["氏名 山田 太郎\n電話 ０９０−１２３４−５６７８", "髙橋 ①"], font=font), "申込書.pdf")
     p1, p2 = files(x)

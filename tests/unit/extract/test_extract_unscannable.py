@@ -82,14 +82,16 @@ def test_aes_zip_made_by_pyzipper() -> None:
     assert unscannable(x) == [("encrypted-zip", "aes.zip", ("名簿.csv",))]
 
 
-def test_encrypted_pdf() -> None:
-    x = run(encrypted_pdf(), "申込書.pdf")
+@pytest.mark.parametrize("font", ["identity", "type3"])  # type3: the page text is PDFium's
+def test_encrypted_pdf(font: str) -> None:
+    x = run(encrypted_pdf(font=font), "申込書.pdf")
     assert unscannable(x) == [("encrypted-pdf", "申込書.pdf", ())]
     assert x.attachments[0].encrypted
 
 
-def test_pdf_with_only_an_owner_password_is_read() -> None:
-    x = run(encrypted_pdf(user_password=""), "a.pdf")
+@pytest.mark.parametrize("font", ["identity", "type3"])
+def test_pdf_with_only_an_owner_password_is_read(font: str) -> None:
+    x = run(encrypted_pdf(user_password="", font=font), "a.pdf")
     assert not x.findings
     assert any("090-1234-5678" in s.text for s in x.segments)
 
@@ -214,8 +216,9 @@ def test_message_text_limit() -> None:
     assert x.text_chars == 1000
 
 
-def test_pdf_page_limit() -> None:
-    x = run(pdf([f"page {i}" for i in range(5)]), "p.pdf", ExtractLimits(max_pdf_pages=2))
+@pytest.mark.parametrize("font", ["identity", "type3"])
+def test_pdf_page_limit(font: str) -> None:
+    x = run(pdf([f"page {i}" for i in range(5)], font=font), "p.pdf", ExtractLimits(max_pdf_pages=2))
     assert unscannable(x) == [("limit-pdf-pages", "p.pdf", ())]
     assert [s.sheet for s in x.segments if s.attachment and s.kind != "filename"] == ["page 1", "page 2"]
 
