@@ -28,15 +28,23 @@ import math
 from types import TracebackType
 from typing import Any
 
-_MAX_FONTS = 400  # more fonts than this on one page: pypdf (its reading is the reference)
+# Fonts looked at: the first that make a judgement. A CJK font a PDF only names is one of a few (MS
+# Mincho, MS Gothic); the PDFs of many fonts are made by Chromium (Type3 fonts of 256 glyphs each,
+# 2 ms of pypdf parsing apiece) and embed them. A wrong guess costs time, never text.
+_MAX_FONTS = 4
 _MIN_SIZE = 1.0  # points: an inkless object smaller than this may be hidden text, not a space
 _MAX_DEPTH = 64  # form XObjects inside form XObjects
 
 
+class _Enough(Exception):
+    pass
+
+
 def fonts_embedded(page: Any) -> bool | None:
-    """Whether every composite (Type0) font of the pypdf `page`, in the page's resources and in its
-    forms two levels deep, embeds its font program; None when the page names no font. Nothing
-    decoded: dictionary lookups. Unreadable resources: False (pypdf reads, as it always did)."""
+    """Whether the composite (Type0) fonts among the first _MAX_FONTS fonts of the pypdf `page` (its
+    resources, then its forms two levels deep) embed their font program; None when the page names
+    no font. Nothing decoded: dictionary lookups. Unreadable resources: False (pypdf reads, as it
+    always did)."""
     fonts = 0
 
     def walk(resources: Any, depth: int) -> bool:
@@ -47,7 +55,7 @@ def fonts_embedded(page: Any) -> bool | None:
         for ref in (_resolve(resources.get("/Font")) or {}).values():
             fonts += 1
             if fonts > _MAX_FONTS:
-                return False
+                raise _Enough
             font = _resolve(ref)
             if font.get("/Subtype") == "/Type0":
                 descendants = _resolve(font.get("/DescendantFonts"))
@@ -67,6 +75,8 @@ def fonts_embedded(page: Any) -> bool | None:
 
     try:
         embedded = walk(page.get("/Resources"), 0)
+    except _Enough:
+        return True
     except Exception:
         return False
     return None if embedded and fonts == 0 else embedded
