@@ -33,9 +33,14 @@ less is no gain).
     their embedded-font form.
   "gateway" is what gateway/extract/pdf.py does since PDFium reads text (gateway.extract.pdf_text):
   PDFium for pages whose composite fonts are embedded, when its text page has every text object
-  (inkless space objects aside), else pypdf. Measured (2 cores, shared): japan1 19 ms/file for both
-  (pypdf keeps those pages: PDFium 31), chromium ja 85-200x ... see the table it prints.
-  LibreOffice is not installed here; Word/LibreOffice files embed TrueType subsets as Chromium does.
+  (inkless space objects aside), else pypdf; which is judged once per document, from the first fonts
+  of its first page that names one. Measured (CPU ms per file, 2 shared cores): japan1 (the mix)
+  20.8 pypdf, 18.3 gateway (pypdf reads every page), 30.7 PDFium alone; chromium ja 621 -> 62.5
+  (PDFium alone 34: the rest is pypdf opening the file, which the side channels need anyway);
+  chromium (Latin) 610 -> 60; type3 fixture 19.5 -> 11.2; japan1 fixture 19.5 -> 20.0. Characters
+  read: the same but for spaces and line breaks (tests/unit/extract/test_extract_pdf_text.py).
+  LibreOffice is not installed here (Word and LibreOffice embed TrueType subsets, as Chromium does
+  for Latin text).
 - docx main part: defusedxml.ElementTree (today: the whole tree in memory) against lxml's iterparse
   with entities, DTDs and the network off (streaming, C). The main part is cheap with either (about
   0.2 ms); what cost in a docx was the side parts read in full (styles.xml and stylesWithEffects.xml
