@@ -179,6 +179,7 @@ class _Calls:
 
         def declare(fn: Any, restype: Any, *argtypes: Any) -> Any:
             address = ctypes.cast(fn, ctypes.c_void_p).value
+            assert address, "a PDFium function without an address"
             return ctypes.CFUNCTYPE(restype, *argtypes)(address)
 
         self.char_object = declare(c.FPDFText_GetTextObject, vp, vp, i)
@@ -208,8 +209,11 @@ def _page_text(page: Any, textpage: Any) -> str | None:
     if count < 0:
         return None
     tp = ctypes.cast(textpage, ctypes.c_void_p).value
+    handle = ctypes.cast(page, ctypes.c_void_p).value
+    if not tp or not handle:
+        return None
     objects = {calls.char_object(tp, index) for index in range(count)}  # text objects with characters
-    if not _complete(calls, ctypes.cast(page, ctypes.c_void_p).value, objects):
+    if not _complete(calls, handle, objects):
         return None
     if count == 0:
         return ""
