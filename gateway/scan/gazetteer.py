@@ -145,8 +145,8 @@ class Gazetteer:
         self.municipalities: list[Municipality] = []
         by_name: dict[str, list[int]] = defaultdict(list)
         one: dict[str, str] = {}  # each town key once (~80,000 distinct among ~116,000)
-        # (postal code, packed place: municipality << 16 | town index + 1), several for some codes
-        places: list[tuple[int, int]] = []
+        # postal code and packed place (municipality << 16 | town index + 1), several places for some codes
+        codes_read, places_read = array("I"), array("I")
         for i, (pref, name, towns, extra, codes) in enumerate(data["municipalities"]):
             keys = tuple(one.setdefault(t, t) for t in (*towns, *extra))
             matching = tuple(sorted(t for t in keys[: len(towns)] if t and not _BLOCK_ONLY.fullmatch(t)))
@@ -156,10 +156,13 @@ class Gazetteer:
                 by_name[fold(variant)].append(i)
             for item in codes.split():
                 code, _, n = item.partition(":")
-                places.append((int(code), i << 16 | (int(n) + 1)))
-        places.sort(key=lambda p: p[0])  # stable: a code's places keep the order of the data
-        self._codes = array("I", [c for c, _ in places])  # sorted postal codes, repeated per place
-        self._places = array("I", [p for _, p in places])
+                codes_read.append(int(code))
+                places_read.append(i << 16 | (int(n) + 1))
+        # Sorted by code; stable: a code's places keep the order of the data. (No Python object per
+        # code while the lasting ones are made: what is freed between them stays resident.)
+        order = sorted(range(len(codes_read)), key=codes_read.__getitem__)
+        self._codes = array("I", [codes_read[k] for k in order])  # sorted postal codes, repeated per place
+        self._places = array("I", [places_read[k] for k in order])
         self.by_name = {k: tuple(v) for k, v in by_name.items()}
         self.longest_name = max(map(len, self.by_name))
         # the towns of one or several municipalities (an ambiguous name: 府中市, 中区) and the longest
