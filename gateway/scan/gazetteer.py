@@ -201,8 +201,8 @@ class Gazetteer:
         memo = self._towns_of.get(ids)
         if memo is None:
             if len(ids) == 1:
-                m = self.municipalities[ids[0]]
-                memo = (m.towns, m.longest_town)
+                one = self.municipalities[ids[0]]
+                memo = (one.towns, one.longest_town)
             else:
                 union = tuple(sorted(frozenset().union(*(self.municipalities[i].towns for i in ids))))
                 memo = (union, max(map(len, union), default=0))
