@@ -17,7 +17,7 @@ class InspectionConfig(BaseModel):
         ge=1,
         le=64,
         description="Inspection worker processes; each loads the scanner's models once (about 200 MB, "
-        "500 MB with GiNZA) and inspects one message at a time.",
+        "300 MB with GiNZA) and inspects one message at a time.",
     )
     recycle_after: int = Field(
         default=20_000,

@@ -181,7 +181,7 @@ class Scanner:
         self.ner: NerStage | None = None
         self.ner_en: NerStage | None = None
         if config.ner_window_chars > 0 and "PERSON" in self.entities:
-            self.ner = japanese_ner(config.ja_model)
+            self.ner = japanese_ner(config.ja_model, self.names.tokenizer)
             if config.en_model_path is not None:
                 self.ner_en = english_ner(config.en_model_path)
         elif config.en_model_path is not None and not config.en_model_path.is_dir():

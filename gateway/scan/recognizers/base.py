@@ -73,8 +73,12 @@ def ascii_digit_pattern(regex: str) -> str:
 def _decimal_digits() -> tuple[re.Pattern[str], re.Pattern[str] | None]:
     """Classes of the decimal digits (what \\d matches) outside ASCII, in the Basic Multilingual Plane
     and above it, from this Python's Unicode database."""
-    every = "".join(map(chr, range(0x80, sys.maxunicode + 1)))
-    found = [ord(c) for c in re.findall(r"\d", every)]
+    # a plane at a time: the whole range at once is a list of 1.1 million strings (100 MB at start-up)
+    found = [
+        ord(c)
+        for lo in range(0x80, sys.maxunicode + 1, 0x10000)
+        for c in re.findall(r"\d", "".join(map(chr, range(lo, min(lo + 0x10000, sys.maxunicode + 1)))))
+    ]
     runs: list[list[int]] = []
     for c in found:
         if runs and runs[-1][1] == c - 1:

@@ -51,6 +51,11 @@ class JapaneseNameRecognizer(LocalRecognizer):
         self._given = frozenset(i for i, t in enumerate(tags) if t in given)
         self._names = self._surname | self._given
 
+    @property
+    def tokenizer(self) -> object | None:
+        """The Sudachi tokenizer (SplitMode.C) once loaded: GiNZA shares it (gateway.scan.ner)."""
+        return self._tokenizer
+
     def _score_context(self, ctx: str, score: float) -> float:
         if self._context is not None and self._context.search(ctx):
             score += self.CONTEXT_BOOST

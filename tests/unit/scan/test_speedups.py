@@ -19,6 +19,8 @@ from gateway.scan.engine import Scanner
 from gateway.scan.quiet import _MARKER, _attribution
 from gateway.scan.recognizers import pattern_recognizers
 from gateway.scan.recognizers.base import (
+    _ND_ASTRAL,
+    _ND_BMP,
     CASE_EXTRA,
     NUM_L,
     NUM_LEAD,
@@ -114,6 +116,15 @@ def test_ascii_digit_variant_of_every_pattern_matches_alike() -> None:
         for (p, exact), (_, fast) in zip(r._exact, r._ascii, strict=True):
             for text in texts:
                 assert [m.span() for m in exact.finditer(text)] == [m.span() for m in fast.finditer(text)], p.name
+
+
+def test_decimal_digit_classes_as_from_the_whole_range_at_once() -> None:
+    """base._decimal_digits reads a plane at a time (issue 16: the whole range at once was a list of
+    1.1 million strings at every worker's start); the classes are what the whole range gives."""
+    every = "".join(map(chr, range(0x80, sys.maxunicode + 1)))
+    found = {ord(c) for c in re.findall(r"\d", every)}
+    assert found == {c for c in range(0x80, sys.maxunicode + 1) if _ND_BMP.match(chr(c)) or (
+        _ND_ASTRAL is not None and _ND_ASTRAL.match(chr(c)))}  # fmt: skip
 
 
 def test_digits_of_other_scripts_are_seen() -> None:
