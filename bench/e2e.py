@@ -163,7 +163,15 @@ def run_direct(mails: list[Mail], sessions: int, rate: float) -> None:
 
 
 def run_gateway(
-    label: str, mails: list[Mail], sessions: int, rate: float, store: str, workers: int, receivers: int, deliverers: int
+    label: str,
+    mails: list[Mail],
+    sessions: int,
+    rate: float,
+    store: str,
+    workers: int,
+    receivers: int,
+    deliverers: int,
+    concurrency: int = 0,
 ) -> None:
     relayable = {m.test_id: m for m in mails if m.kind != "pii"}
     with tempfile.TemporaryDirectory(prefix="gw-e2e-") as tmp, SmtpSink() as sink:
@@ -174,6 +182,7 @@ def run_gateway(
             inspection={"workers": workers},
             smtp={"processes": receivers},
             relay={"processes": deliverers},
+            **({"worker": {"pipeline_concurrency": concurrency}} if concurrency else {}),
         )
         peak = [0.0]
         sampling = threading.Event()
@@ -258,6 +267,9 @@ def main() -> None:
     parser.add_argument("--receivers", type=int, default=1, help="smtp.processes")
     parser.add_argument("--deliverers", type=int, default=0, help="relay.processes")
     parser.add_argument(
+        "--pipeline-concurrency", type=int, default=0, help="worker.pipeline_concurrency (default: the gateway's)"
+    )
+    parser.add_argument(
         "--without-ocr", action="store_true", help="leave out the 1%% of mail with an image to OCR (their cost apart)"
     )
     args = parser.parse_args()
@@ -272,10 +284,11 @@ def main() -> None:
         f"{kinds['pii']} with personal data, {kinds['logo']} with logos, {kinds['image']} with an image to OCR; "
         f"{size:.0f} MB, built in {time.time() - t:.0f} s), {args.sessions} "
         f"sessions, offered at {args.rate:g}/s; store {args.store}; inspection workers {args.workers}; "
-        f"receive processes {args.receivers}; delivery processes {args.deliverers}; cores {os.cpu_count()}"
+        f"receive processes {args.receivers}; delivery processes {args.deliverers}; "
+        f"pipeline concurrency {args.pipeline_concurrency or 'default'}; cores {os.cpu_count()}"
     )
     run_direct(mails, args.sessions, args.rate)
-    node = (args.store, args.workers, args.receivers, args.deliverers)
+    node = (args.store, args.workers, args.receivers, args.deliverers, args.pipeline_concurrency)
     run_gateway(f"(b) gateway at {args.rate:g}/s offered", mails, args.sessions, args.rate, *node)
     if args.max:
         run_gateway("(c) gateway, unpaced        ", mails, args.sessions, 0.0, *node)
