@@ -19,7 +19,7 @@ node as they do in the whole text. A name never reaches across a line end (the m
 surname must be a space or a given name), the honorific after a name is inside its line or is the
 line end, and the context window stops at the line start: a piece's names, with their base scores,
 are its own. Cache keys are BLAKE2 digests of the pieces, never the text; values are offsets and
-scores. Bounded (`CACHE_ENTRIES`, oldest out first), per process.
+scores. Bounded (`CACHE_ENTRIES`, least recently used out first), per process.
 """
 
 from __future__ import annotations
@@ -27,6 +27,7 @@ from __future__ import annotations
 import hashlib
 import re
 import unicodedata
+from collections import OrderedDict
 from functools import lru_cache
 from typing import Any, ClassVar
 
@@ -80,7 +81,7 @@ class JapaneseNameRecognizer(LocalRecognizer):
 
     def __init__(self) -> None:
         self._tokenizer = None
-        self._cache: dict[bytes, _Piece] = {}
+        self._cache: OrderedDict[bytes, _Piece] = OrderedDict()
         self._morphemes: Any = None
         self._pos_id: Any = None
         super().__init__(supported_entities=["PERSON"], name="JapaneseNameRecognizer", supported_language="ja")
@@ -126,8 +127,10 @@ class JapaneseNameRecognizer(LocalRecognizer):
             if found is None:
                 found = self._names_in(piece)
                 if len(cache) >= CACHE_ENTRIES:
-                    del cache[next(iter(cache))]
+                    cache.popitem(last=False)
                 cache[key] = found
+            else:
+                cache.move_to_end(key)
             if a:
                 a -= 1  # the piece starts with the line end before it
             for rs, re_, score in found:
