@@ -1,0 +1,79 @@
+"""Names read in pieces cut at lone line ends, with a cache of pieces read before, are the names one
+reading of the whole text finds (gateway/scan/recognizers/person_ja.py): same spans, values, scores
+and order, with and without a column context, on generated text full of names, white space next to
+line ends (CR, blank lines, spaces, U+3000, U+00A8 that NFKC turns into a space), brackets with
+readings, prolonged sound marks, numbers and katakana."""
+
+from __future__ import annotations
+
+import random
+
+import pytest
+
+from gateway.scan.engine import Scanner
+from gateway.scan.recognizers.person_ja import CACHE_ENTRIES, JapaneseNameRecognizer, pieces
+
+NAMES = (
+    "山田 太郎",
+    "佐藤花子",
+    "鈴木",
+    "高橋\u3000健様",
+    "田中美咲さん",
+    "ひろし",
+    "マリア",
+    "一郎",
+    "林",
+    "森 さくら",
+)
+PIECES = (
+    "\n", "\n", "\n", "\r\n", "\n\n", " \n", "\n ", "\u3000", "\u00a8", "\u00a0", "\t", " ", "。", "、", "様", "さん",
+    "氏名", "お名前:", "患者 ", "ー", "ｰｰ", "-", "〜", "（やまだ）", "(たろう)", "123", "09.4444", "一二三", "カタカナ",
+    "ｶﾀｶﾅ", "abc", "Taro", "いつもお世話になっております", "株式会社", "部長", "\u0130", "¨",
+)  # fmt: skip
+
+
+def _texts(seed: int, n: int) -> list[str]:
+    g = random.Random(seed)
+    out = []
+    for _ in range(n):
+        parts = [g.choice(NAMES) if g.random() < 0.35 else g.choice(PIECES) for _ in range(g.randint(1, 24))]
+        out.append("".join(parts))
+    return out
+
+
+@pytest.fixture(scope="module")
+def names(scanner: Scanner) -> JapaneseNameRecognizer:
+    return scanner.names
+
+
+def test_pieces_are_the_whole_reading(names: JapaneseNameRecognizer) -> None:
+    texts = _texts(7, 4000)
+    for round_ in range(2):  # the second round reads every piece from the cache
+        for i, text in enumerate(texts):
+            context = (lambda off: "氏名") if i % 3 == 0 else None
+            assert names.find(text, context) == names.find_whole(text, context), (round_, text)
+
+
+def test_a_cached_piece_elsewhere_in_another_text(names: JapaneseNameRecognizer) -> None:
+    line = "山田 太郎様にご連絡ください"
+    for text in (line, "顧客\n" + line, "お名前\n" + line + "\n鈴木", "ご担当\n\n" + line + " \n佐藤花子"):
+        assert names.find(text) == names.find_whole(text)
+        assert names.find(text, lambda off: "氏名") == names.find_whole(text, lambda off: "氏名")
+
+
+def test_cuts_only_at_lone_line_ends() -> None:
+    assert pieces("あ\nい\nう") == [(0, 1), (2, 3), (4, 5)]
+    assert pieces("あ\n\nい") == [(0, 4)]  # a blank line: white space grouped
+    assert pieces("あ\r\nい") == [(0, 4)]
+    assert pieces("あ \nい") == [(0, 4)]
+    assert pieces("あ\n\u3000い") == [(0, 4)]
+    assert pieces("あ\n\u00a8い") == [(0, 4)]  # NFKC: a space and a combining mark
+    assert pieces("\nあ\n") == [(0, 3)]
+    assert pieces("") == [(0, 0)]
+
+
+def test_cache_is_bounded_and_keeps_no_text(names: JapaneseNameRecognizer) -> None:
+    for i in range(CACHE_ENTRIES + 10):
+        names.find(f"山田{i}")
+    assert len(names._cache) <= CACHE_ENTRIES
+    assert all(isinstance(k, bytes) and len(k) == 16 for k in names._cache)
