@@ -21,7 +21,7 @@ from pypdf.errors import FileNotDecryptedError, PdfReadError
 from gateway.config.ocr import OcrSettings
 from gateway.extract.context import Context, LimitExceeded, Unscannable, Where
 from gateway.extract.pdf_scan import read_page_images, read_scanned_pages
-from gateway.extract.pdf_text import PdfiumText
+from gateway.extract.pdf_text import PdfiumText, resolve
 from gateway.unscannable import Reason
 
 # read_file(ctx, data, name, declared_type, where) -> None, passed in to avoid an import cycle
@@ -108,13 +108,13 @@ def _large_image(page: Any, settings: OcrSettings) -> bool:
 
     def walk(resources: Any, depth: int) -> bool:
         try:
-            xobjects = _resolve(_resolve(resources).get("/XObject")) if resources is not None else None
+            xobjects = resolve(resolve(resources).get("/XObject")) if resources is not None else None
         except Exception:
             return False
         if not xobjects:
             return False
         for ref in list(xobjects.values())[:200]:
-            obj = _resolve(ref)
+            obj = resolve(ref)
             subtype = obj.get("/Subtype")
             if subtype == "/Image":
                 if not settings.skipped(int(obj.get("/Width", 0) or 0), int(obj.get("/Height", 0) or 0)):
@@ -130,24 +130,12 @@ def _large_image(page: Any, settings: OcrSettings) -> bool:
 
 
 def _str(value: Any) -> str:
-    value = _resolve(value)
+    value = resolve(value)
     if isinstance(value, bytes):
         return value.decode("utf-8", "replace")
     if isinstance(value, list | tuple):
         return " ".join(_str(v) for v in value)
     return "" if value is None else str(value)
-
-
-def _resolve(value: Any) -> Any:
-    for _ in range(32):  # indirect references to indirect references: bounded
-        get = getattr(value, "get_object", None)
-        if get is None:
-            return value
-        nxt = get()
-        if nxt is value:
-            return value
-        value = nxt
-    return value
 
 
 def _fields(reader: PdfReader) -> Iterator[str]:
@@ -165,18 +153,18 @@ def _annotations(reader: PdfReader, limit: int) -> Iterator[str]:
     for number, page in enumerate(reader.pages):
         if number >= limit:
             return
-        annots = _resolve(page.get("/Annots"))
+        annots = resolve(page.get("/Annots"))
         if not isinstance(annots, list):
             continue
         for ref in annots:
-            annot = _resolve(ref)
+            annot = resolve(ref)
             if not hasattr(annot, "get"):
                 continue
             for key in ("/Contents", "/RC", "/Subj"):
                 text = _str(annot.get(key))
                 if text:
                     yield text
-            action = _resolve(annot.get("/A"))
+            action = resolve(annot.get("/A"))
             if hasattr(action, "get"):
                 uri = _str(action.get("/URI"))
                 if uri:
@@ -208,8 +196,8 @@ def _info(reader: PdfReader) -> Iterator[str]:
 
 def _xfa(ctx: Context, reader: PdfReader, where: Where) -> None:
     try:
-        form = _resolve(_resolve(reader.trailer["/Root"]).get("/AcroForm"))
-        xfa = _resolve(form.get("/XFA")) if hasattr(form, "get") else None
+        form = resolve(resolve(reader.trailer["/Root"]).get("/AcroForm"))
+        xfa = resolve(form.get("/XFA")) if hasattr(form, "get") else None
     except Exception:
         return
     if xfa is None:
@@ -218,7 +206,7 @@ def _xfa(ctx: Context, reader: PdfReader, where: Where) -> None:
     streams = xfa[1::2] if isinstance(xfa, list) else [xfa]
     texts: list[str] = []
     for stream in streams:
-        stream = _resolve(stream)
+        stream = resolve(stream)
         get_data = getattr(stream, "get_data", None)
         if get_data is None:
             continue
@@ -246,18 +234,18 @@ def _embedded(ctx: Context, reader: PdfReader, where: Where, read_file: ReadFile
         for number, page in enumerate(reader.pages):
             if number >= limit:
                 break
-            annots = _resolve(page.get("/Annots"))
+            annots = resolve(page.get("/Annots"))
             if not isinstance(annots, list):
                 continue
             for ref in annots:
-                annot = _resolve(ref)
+                annot = resolve(ref)
                 if not hasattr(annot, "get") or annot.get("/Subtype") != "/FileAttachment":
                     continue
-                spec: Any = _resolve(annot.get("/FS"))
+                spec: Any = resolve(annot.get("/FS"))
                 if not hasattr(spec, "get"):
                     continue
-                ef: Any = _resolve(spec.get("/EF"))
-                stream = _resolve(ef.get("/F") or ef.get("/UF")) if hasattr(ef, "get") else None
+                ef: Any = resolve(spec.get("/EF"))
+                stream = resolve(ef.get("/F") or ef.get("/UF")) if hasattr(ef, "get") else None
                 if stream is None:
                     continue
                 name = _str(spec.get("/UF") or spec.get("/F")) or f"attachment on page {number + 1}"

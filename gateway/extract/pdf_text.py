@@ -49,26 +49,26 @@ def fonts_embedded(page: Any) -> bool | None:
 
     def walk(resources: Any, depth: int) -> bool:
         nonlocal fonts
-        resources = _resolve(resources)
+        resources = resolve(resources)
         if not hasattr(resources, "get"):
             return True
-        for ref in (_resolve(resources.get("/Font")) or {}).values():
+        for ref in (resolve(resources.get("/Font")) or {}).values():
             fonts += 1
             if fonts > _MAX_FONTS:
                 raise _Enough
-            font = _resolve(ref)
+            font = resolve(ref)
             if font.get("/Subtype") == "/Type0":
-                descendants = _resolve(font.get("/DescendantFonts"))
+                descendants = resolve(font.get("/DescendantFonts"))
                 if not isinstance(descendants, list) or not descendants:
                     return False
-                descriptor = _resolve(_resolve(descendants[0]).get("/FontDescriptor"))
+                descriptor = resolve(resolve(descendants[0]).get("/FontDescriptor"))
                 if not hasattr(descriptor, "get") or not any(
                     descriptor.get(k) is not None for k in ("/FontFile", "/FontFile2", "/FontFile3")
                 ):
                     return False
         if depth < 2:
-            for ref in list((_resolve(resources.get("/XObject")) or {}).values())[:200]:
-                obj = _resolve(ref)
+            for ref in list((resolve(resources.get("/XObject")) or {}).values())[:200]:
+                obj = resolve(ref)
                 if obj.get("/Subtype") == "/Form" and not walk(obj.get("/Resources"), depth + 1):
                     return False
         return True
@@ -82,7 +82,8 @@ def fonts_embedded(page: Any) -> bool | None:
     return None if embedded and fonts == 0 else embedded
 
 
-def _resolve(value: Any) -> Any:
+def resolve(value: Any) -> Any:
+    """The object behind a pypdf indirect reference (references to references followed, bounded)."""
     for _ in range(32):
         get = getattr(value, "get_object", None)
         if get is None:

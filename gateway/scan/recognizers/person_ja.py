@@ -133,29 +133,20 @@ class JapaneseNameRecognizer(LocalRecognizer):
                 cache.move_to_end(key)
             if a:
                 a -= 1  # the piece starts with the line end before it
-            for rs, re_, score in found:
-                start, end = a + rs, a + re_
-                line_start = text.rfind("\n", 0, start) + 1
-                ctx = text[max(line_start, start - self.WINDOW_BEFORE) : start]
-                if context is not None:
-                    ctx += " " + context(start)
-                hits.append(
-                    Hit("PERSON", start, end, min(1.0, self._score_context(ctx, score)), text[start:end], "sudachi")
-                )
+            hits.extend(self._hit(text, a + rs, a + re_, score, context) for rs, re_, score in found)
         return hits
 
     def find_whole(self, text: str, context: ContextFn | None = None) -> list[Hit]:
         """`find` with one reading of the whole text and no cache: what `find` must equal (tests)."""
-        hits: list[Hit] = []
-        for start, end, score in self._names_in(text):
-            line_start = text.rfind("\n", 0, start) + 1
-            ctx = text[max(line_start, start - self.WINDOW_BEFORE) : start]
-            if context is not None:
-                ctx += " " + context(start)
-            hits.append(
-                Hit("PERSON", start, end, min(1.0, self._score_context(ctx, score)), text[start:end], "sudachi")
-            )
-        return hits
+        return [self._hit(text, start, end, score, context) for start, end, score in self._names_in(text)]
+
+    def _hit(self, text: str, start: int, end: int, score: float, context: ContextFn | None) -> Hit:
+        """A name found at text[start:end], scored with the words before it on its line (and `context`)."""
+        line_start = text.rfind("\n", 0, start) + 1
+        ctx = text[max(line_start, start - self.WINDOW_BEFORE) : start]
+        if context is not None:
+            ctx += " " + context(start)
+        return Hit("PERSON", start, end, min(1.0, self._score_context(ctx, score)), text[start:end], "sudachi")
 
     def _names_in(self, text: str) -> _Piece:
         """(start, end, score before context) of each name Sudachi finds in `text`."""
