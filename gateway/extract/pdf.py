@@ -22,6 +22,7 @@ from gateway.config.ocr import OcrSettings
 from gateway.extract.context import Context, LimitExceeded, Unscannable, Where
 from gateway.extract.pdf_scan import read_page_images, read_scanned_pages
 from gateway.extract.pdf_text import PdfiumText, resolve
+from gateway.extract.pypdf_cache import document
 from gateway.unscannable import Reason
 
 # read_file(ctx, data, name, declared_type, where) -> None, passed in to avoid an import cycle
@@ -32,6 +33,11 @@ logging.getLogger("pypdf").setLevel(logging.ERROR)
 
 
 def read_pdf(ctx: Context, data: bytes, where: Where, read_file: ReadFile | None = None) -> None:
+    with document():  # pypdf without the work it repeats on every page (pypdf_cache)
+        _read_pdf(ctx, data, where, read_file)
+
+
+def _read_pdf(ctx: Context, data: bytes, where: Where, read_file: ReadFile | None) -> None:
     try:
         reader = PdfReader(io.BytesIO(data), strict=False)
         if reader.is_encrypted:
