@@ -17,8 +17,8 @@ The same wrapping also:
   strings); anything but hex digits and PDF whitespace before the closing ">" goes to pypdf's own
   reader, so errors are pypdf's;
 - builds the WinAnsi table of the extractor's initial font once per document, not once per page;
-- parses a form XObject's content stream once per document, not on every Do that draws it (a letterhead
-  or a logo drawn on each page), up to _FORM_OPERATIONS operations held.
+- parses a form XObject's content stream twice per document, not on every Do that draws it (a letterhead
+  or a logo drawn on each page): kept from its second drawing on, up to _FORM_OPERATIONS operations.
 
 Checked against pypdf 7.1 (pyproject.toml pins below 7.2): install() compares the functions it wraps
 with what it expects (where they live, what calls them) and leaves pypdf alone on any difference.
@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import copy
 import re
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -36,7 +37,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 CHECKED = ((7, 1),)  # pypdf minor versions whose internals were read (pyproject.toml's bound)
-_FORM_OPERATIONS = 200_000  # content stream operations of form XObjects held per document
+# What one document may hold, past which pypdf works as it does without the cache: parsed content
+# streams of forms drawn more than once (their operations), and fonts (their characters, widths and
+# codes). A worker reads a message within memory_bytes (1 GiB); these are tens of megabytes at most.
+_FORM_OPERATIONS = 200_000
+_FONT_ENTRIES = 500_000
 _HEX_CHUNK = 512
 
 
@@ -46,8 +51,10 @@ class Memo:
 
     fonts: dict[int, tuple[Any, Any]] = field(default_factory=dict)  # id(font dict) -> (font dict, Font)
     forms: dict[int, tuple[Any, Any]] = field(default_factory=dict)  # id(xform) -> (xform, ContentStream)
+    forms_seen: dict[int, Any] = field(default_factory=dict)  # id(xform) -> xform: drawn once so far
     encodings: dict[str, dict[int, str]] = field(default_factory=dict)  # named single-byte encodings
     form_operations: int = 0
+    font_entries: int = 0
     font_hits: int = 0
     form_hits: int = 0
     hex_fast: int = 0
@@ -55,6 +62,7 @@ class Memo:
 
 _memo: ContextVar[Memo | None] = ContextVar("pypdf_cache_memo", default=None)
 _installed: list[bool] = []  # [True] once installed, [False] when pypdf is not the one checked
+_installing = threading.Lock()
 
 
 @contextmanager
@@ -76,10 +84,12 @@ def install() -> bool:
     """Wrap pypdf's functions once per process; False (and pypdf untouched) where it is not a version
     checked or its internals differ from those read."""
     if not _installed:
-        try:
-            _installed.append(_install())
-        except Exception:  # anything unexpected in pypdf's layout: plain pypdf
-            _installed.append(False)
+        with _installing:
+            if not _installed:
+                try:
+                    _installed.append(_install())
+                except Exception:  # anything unexpected in pypdf's layout: plain pypdf
+                    _installed.append(False)
     return _installed[0]
 
 
@@ -131,7 +141,10 @@ def _install() -> bool:
         hit = memo.fonts.get(id(pdf_font_dict))
         if hit is None:
             font = original_font(cls, pdf_font_dict)  # raises as pypdf does, nothing kept
-            memo.fonts[id(pdf_font_dict)] = (pdf_font_dict, font)  # held: its id stays its own
+            entries = len(font.character_map) + len(font.character_widths) + len(font.encoding)
+            if memo.font_entries + entries <= _FONT_ENTRIES:
+                memo.font_entries += entries
+                memo.fonts[id(pdf_font_dict)] = (pdf_font_dict, font)  # held: its id stays its own
             return copy.copy(font)
         if hit[0] is not pdf_font_dict:  # cannot be while held; plain pypdf all the same
             return original_font(cls, pdf_font_dict)
@@ -168,16 +181,19 @@ def _install() -> bool:
         memo = _memo.get()
         if memo is None or content_key is not None or has_visitor:
             return get_content(obj, pdf, content_key, has_visitor=has_visitor)
-        hit = memo.forms.get(id(obj))
+        key = id(obj)
+        hit = memo.forms.get(key)
         if hit is not None and hit[0] is obj:
             memo.form_hits += 1
             return hit[1]
         content = get_content(obj, pdf, content_key, has_visitor=has_visitor)
-        if memo.form_operations < _FORM_OPERATIONS:
+        if memo.forms_seen.get(key) is not obj:  # drawn once so far: nothing held but the object
+            memo.forms_seen[key] = obj
+        elif memo.form_operations < _FORM_OPERATIONS:
             # parsed now rather than by _extract_text's loop just after: an error is raised out of
             # the same _extract_text call, before anything was read
             memo.form_operations += 1 + (len(content.operations) if content is not None else 0)
-            memo.forms[id(obj)] = (obj, content)
+            memo.forms[key] = (obj, content)
         return content
 
     def cached_encoding(encoding: str) -> dict[int, str]:
