@@ -19,7 +19,10 @@ from pathlib import Path
 
 import pytest
 from extract_fixtures import encrypted_pdf, pdf, pdf_of_size, with_attachment
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from pypdf import PdfReader
+from pypdf.generic import read_object
 
 from gateway.extract import Extraction, ExtractLimits, extract_message, pypdf_cache
 from gateway.extract import pdf as pdf_module
@@ -333,6 +336,35 @@ def test_past_what_a_document_may_hold_pypdf_works_as_without(monkeypatch: pytes
         memo = check(FIXTURES[name]())
         assert memo.font_entries <= 50 and memo.form_operations <= 1 + 2 * 10
     assert check(forms()).form_hits < 8
+
+
+def read_one(data: bytes, forced_encoding: str | None) -> tuple[str, int]:
+    stream = io.BytesIO(data)
+    try:
+        got = read_object(stream, None, forced_encoding)
+        return f"{type(got).__name__}: {got!r}", stream.tell()
+    except Exception as e:
+        return f"error: {type(e).__name__}: {e}", stream.tell()
+
+
+HEX_BYTES = st.sampled_from(list(b"0123456789abcdefABCDEF \n\r\t\x00\x0c<>(Gz/"))
+
+
+@settings(max_examples=400, deadline=None)
+@given(
+    st.lists(HEX_BYTES, max_size=40).map(bytes),
+    st.integers(0, 1200),
+    st.sampled_from([None, "bytes", "utf-16-be"]),
+    st.booleans(),
+)
+def test_hex_strings_read_as_pypdf_reads_them(
+    body: bytes, repeat: int, forced_encoding: str | None, closed: bool
+) -> None:
+    """Any bytes after "<": the same object (or error) and the stream left at the same place."""
+    data = b"<" + body + b"0A" * repeat + body + (b"> Tj" if closed else b"")
+    plain = read_one(data, forced_encoding)
+    with pypdf_cache.document():
+        assert read_one(data, forced_encoding) == plain
 
 
 def test_a_reader_read_twice_and_out_of_order() -> None:
