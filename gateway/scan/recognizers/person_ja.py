@@ -6,20 +6,22 @@ context word (氏名, お名前, 患者, ...) or a 氏名 column says the text i
 
 Sudachi reads a text in pieces cut at line ends, and a piece read before (a greeting, a closing, a
 signature, a line quoted again) is not read again: its names' places come from a cache. Both give
-the names one reading of the whole text gives, because of where the cuts are. A line end is cut only
-where it stands alone between two characters that are not white space (also after Sudachi's own
-normalisation: lower case, NFKC). There Sudachi has one node only, the line end as a 空白 morpheme
-(white space is grouped by itself, no dictionary word holds a line end, no input rewrite (prolonged
-sound marks, readings in brackets, rewrite.def) and no path rewrite (numbers, katakana) reaches
-across it): every path of the lattice goes through that node, so the best path is the best path
-to it followed by the best path from it, each decided alone (costs are integers; a constant added
-to every path of one side changes no choice, tie-breaks included). Each piece is read with its
-neighbouring line ends around it ("\nline\n"), so its first and last morphemes connect to that
-node as they do in the whole text. A name never reaches across a line end (the morpheme after a
-surname must be a space or a given name), the honorific after a name is inside its line or is the
-line end, and the context window stops at the line start: a piece's names, with their base scores,
-are its own. Cache keys are BLAKE2 digests of the pieces, never the text; values are offsets and
-scores. Bounded (`CACHE_ENTRIES`, least recently used out first), per process.
+the names one reading of the whole text gives, because of where the cuts are. A line end (LF, or CR
+LF as mail bodies have them) is cut only where it stands alone between two characters that are not
+white space (also after Sudachi's own normalisation: lower case, NFKC). There Sudachi has one node
+only, the line end as a 空白 morpheme (CR and LF are both of the SPACE class in char.def, whose run is
+one unknown word with the same ids and cost whatever its length: white space is grouped by itself,
+no dictionary word holds a line end, no input rewrite (prolonged sound marks, readings in brackets,
+rewrite.def) and no path rewrite (numbers, katakana) reaches across it): every path of the lattice
+goes through that node, so the best path is the best path to it followed by the best path from it,
+each decided alone (costs are integers; a constant added to every path of one side changes no
+choice, tie-breaks included). Each piece is read with its neighbouring line ends around it
+("\nline\n"), so its first and last morphemes connect to that node as they do in the whole text. A
+name never reaches across a line end (the morpheme after a surname must be a space or a given name),
+the honorific after a name is inside its line or is the line end, and the context window stops at
+the line start: a piece's names, with their base scores, are its own. Cache keys are BLAKE2 digests
+of the pieces, never the text; values are offsets and scores. Bounded (`CACHE_ENTRIES`, least
+recently used out first), per process.
 """
 
 from __future__ import annotations
@@ -39,8 +41,9 @@ from gateway.scan.recognizers.base import ContextFn, words_regex
 
 HONORIFICS = ("様", "さん", "殿", "氏", "君", "先生", "ちゃん")
 CACHE_ENTRIES = 8192
-# a line end between two characters that are not white space (checked again after normalisation)
-_LONE_LF = re.compile(r"(?<=\S)\n(?=\S)")
+# a line end (LF or CR LF) between two characters that are not white space (checked again after
+# normalisation)
+_LONE_LF = re.compile(r"(?<=\S)\r?\n(?=\S)")
 _Piece = tuple[tuple[int, int, float], ...]  # (start, end, base score) of each name, in the piece
 
 
@@ -59,10 +62,10 @@ def pieces(text: str) -> list[tuple[int, int]]:
     out: list[tuple[int, int]] = []
     start = 0
     for m in _LONE_LF.finditer(text):
-        p = m.start()
-        if _cuts_beside(text[p - 1]) and _cuts_beside(text[p + 1]):
+        p, q = m.span()
+        if _cuts_beside(text[p - 1]) and _cuts_beside(text[q]):
             out.append((start, p))
-            start = p + 1
+            start = q
     out.append((start, len(text)))
     return out
 
@@ -119,9 +122,12 @@ class JapaneseNameRecognizer(LocalRecognizer):
         """Names in `text` (at most ~49 KB of UTF-8: the caller chunks)."""
         hits: list[Hit] = []
         cache = self._cache
-        n = len(text)
-        for a, b in pieces(text):
-            piece = text[a - 1 if a else 0 : b + 1 if b < n else b]  # with the line ends around it
+        cuts = pieces(text)
+        last = len(cuts) - 1
+        for i in range(len(cuts)):
+            # with the line ends around it: from the end of the piece before to the start of the next
+            a = cuts[i - 1][1] if i else 0
+            piece = text[a : cuts[i + 1][0] if i < last else len(text)]
             key = hashlib.blake2b(piece.encode(), digest_size=16).digest()
             found = cache.get(key)
             if found is None:
@@ -131,8 +137,6 @@ class JapaneseNameRecognizer(LocalRecognizer):
                 cache[key] = found
             else:
                 cache.move_to_end(key)
-            if a:
-                a -= 1  # the piece starts with the line end before it
             hits.extend(self._hit(text, a + rs, a + re_, score, context) for rs, re_, score in found)
         return hits
 

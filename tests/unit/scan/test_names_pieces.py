@@ -2,7 +2,8 @@
 reading of the whole text finds (gateway/scan/recognizers/person_ja.py): same spans, values, scores
 and order, with and without a column context, on generated text full of names, white space next to
 line ends (CR, blank lines, spaces, U+3000, U+00A8 that NFKC turns into a space), brackets with
-readings, prolonged sound marks, numbers and katakana."""
+readings, prolonged sound marks, numbers and katakana; and the same texts with CR LF line ends, as
+mail bodies have them (a lone CR LF is cut too)."""
 
 from __future__ import annotations
 
@@ -54,9 +55,25 @@ def test_pieces_are_the_whole_reading(names: JapaneseNameRecognizer) -> None:
             assert names.find(text, context) == names.find_whole(text, context), (round_, text)
 
 
+def test_pieces_with_crlf_are_the_whole_reading(names: JapaneseNameRecognizer) -> None:
+    texts = [t.replace("\r\n", "\n").replace("\n", "\r\n") for t in _texts(11, 4000)]
+    assert sum(len(pieces(t)) > 1 for t in texts) > 1000  # most are cut
+    for round_ in range(2):
+        for i, text in enumerate(texts):
+            context = (lambda off: "氏名") if i % 3 == 0 else None
+            assert names.find(text, context) == names.find_whole(text, context), (round_, text)
+
+
 def test_a_cached_piece_elsewhere_in_another_text(names: JapaneseNameRecognizer) -> None:
     line = "山田 太郎様にご連絡ください"
-    for text in (line, "顧客\n" + line, "お名前\n" + line + "\n鈴木", "ご担当\n\n" + line + " \n佐藤花子"):
+    for text in (
+        line,
+        "顧客\n" + line,
+        "お名前\n" + line + "\n鈴木",
+        "ご担当\n\n" + line + " \n佐藤花子",
+        "お名前\r\n" + line + "\r\n鈴木",
+        "顧客\n" + line + "\r\n",
+    ):
         assert names.find(text) == names.find_whole(text)
         assert names.find(text, lambda off: "氏名") == names.find_whole(text, lambda off: "氏名")
 
@@ -64,7 +81,12 @@ def test_a_cached_piece_elsewhere_in_another_text(names: JapaneseNameRecognizer)
 def test_cuts_only_at_lone_line_ends() -> None:
     assert pieces("あ\nい\nう") == [(0, 1), (2, 3), (4, 5)]
     assert pieces("あ\n\nい") == [(0, 4)]  # a blank line: white space grouped
-    assert pieces("あ\r\nい") == [(0, 4)]
+    assert pieces("あ\r\nい") == [(0, 1), (3, 4)]  # CR LF: one white-space node, as LF alone
+    assert pieces("あ\r\nい\nう\r\n") == [(0, 1), (3, 4), (5, 8)]
+    assert pieces("あ\r\r\nい") == [(0, 5)]
+    assert pieces("あ \r\nい") == [(0, 5)]
+    assert pieces("あ\r\n\r\nい") == [(0, 6)]
+    assert pieces("あ\rい") == [(0, 3)]
     assert pieces("あ \nい") == [(0, 4)]
     assert pieces("あ\n\u3000い") == [(0, 4)]
     assert pieces("あ\n\u00a8い") == [(0, 4)]  # NFKC: a space and a combining mark
