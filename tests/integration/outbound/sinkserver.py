@@ -1,7 +1,7 @@
 """An aiosmtpd recording sink that runs on the test's own event loop, for delivery tests.
 
 Replies can be scripted per phase (MAIL, RCPT per address, DATA per envelope), and DATA can drop the
-connection instead of answering. It counts connections, so tests can see reuse and discards."""
+connection instead of answering. PIPELINING is offered if asked for. It counts connections, so tests can see reuse and discards."""
 
 from __future__ import annotations
 
@@ -36,6 +36,14 @@ class Got:
 class _Handler:
     def __init__(self, sink: Sink) -> None:
         self.sink = sink
+
+    async def handle_EHLO(
+        self, server: SMTP, session: Session, envelope: Envelope, hostname: str, responses: list[str]
+    ) -> list[str]:
+        session.host_name = hostname
+        if self.sink.pipelining:  # aiosmtpd reads commands line by line: pipelined ones too
+            responses.insert(-1, "250-PIPELINING")
+        return responses
 
     async def handle_MAIL(
         self, server: SMTP, session: Session, envelope: Envelope, address: str, options: list[str]
@@ -89,16 +97,21 @@ class _Handler:
 class Sink:
     """`async with Sink() as sink:` listens on 127.0.0.1:sink.port (0 = any free port)."""
 
+    offer_pipelining = False
+
     def __init__(
         self,
         host: str = "127.0.0.1",
         port: int = 0,
         tls_context: ssl.SSLContext | None = None,
         credentials: tuple[str, str] | None = None,
+        pipelining: bool | None = None,
     ) -> None:
         self.host = host
         self.port = port
         self.tls_context = tls_context  # offer STARTTLS with it
+        # Offer PIPELINING (RFC 2920); by default as the class says (tests/integration/outbound/conftest.py)
+        self.pipelining = Sink.offer_pipelining if pipelining is None else pipelining
         self.credentials = credentials  # require AUTH with these (plain text allowed: loopback tests)
         self.logins: list[tuple[str, bool]] = []  # (username, accepted)
         self.messages: list[Got] = []
