@@ -1,7 +1,8 @@
 """An aiosmtpd recording sink that runs on the test's own event loop, for delivery tests.
 
 Replies can be scripted per phase (MAIL, RCPT per address, DATA per envelope), and DATA can drop the
-connection instead of answering. PIPELINING is offered if asked for. It counts connections, so tests can see reuse and discards."""
+connection instead of answering. PIPELINING is offered if asked for. It counts connections, so tests
+can see reuse and discards."""
 
 from __future__ import annotations
 
