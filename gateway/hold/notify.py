@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import email.parser
 import email.policy
+import itertools
 import logging
 import re
 import time
@@ -100,6 +101,25 @@ class NoticeSettings:
         )
 
 
+_PLAIN_WORD = re.compile(r"[A-Za-z0-9!#$%&'*+\-/:;<=>?@\[\]^_`{|}~.,]+")
+
+
+def _plain(word: str) -> bool:
+    return bool(_PLAIN_WORD.fullmatch(word)) and "=?" not in word
+
+
+def subject_header(subject: str) -> Header:
+    """The Subject as policy.default writes it: ASCII words as they are (a filter or a person reading
+    the raw header sees "[Not sent]"), each run of other words one encoded word (UTF-8), folded.
+    `subject` is one line with single spaces (one_line). Plain are words of letters, digits and the
+    punctuation a reader takes as text: one with a backslash, quote or parenthesis (which mail readers
+    parse as quoted pairs and comments) or that could read as an encoded word ("=?") is encoded too."""
+    header = Header(header_name="Subject")
+    for plain, words in itertools.groupby(subject.split(" "), key=_plain):
+        header.append(" ".join(words), "us-ascii" if plain else "utf-8")
+    return header
+
+
 class Notifier:
     def __init__(self, store: Store, settings: NoticeSettings, directory: Path = TEMPLATES) -> None:
         self.store = store
@@ -148,9 +168,9 @@ class Notifier:
         )
         for name, value in own:
             mail[name] = value
-        subject = one_line(subject, SUBJECT_CHARS)  # never a second header, whatever a template made
-        # compat32 folds a Header into encoded words (typeshed types the value as str only)
-        mail["Subject"] = subject if subject.isascii() else cast(str, Header(subject, "utf-8", header_name="Subject"))
+        # never a second header, whatever a template made; compat32 folds a Header into encoded words
+        # (typeshed types the value as str only)
+        mail["Subject"] = cast(str, subject_header(one_line(subject, SUBJECT_CHARS)))
         mail["X-Auto-Response-Suppress"] = "All"
         for name, value in mime:
             mail[name] = value

@@ -54,7 +54,24 @@ def notifier() -> Notifier:
 texts = st.lists(
     st.one_of(
         st.text(st.characters(codec="utf-8", exclude_categories=("Cs",)), max_size=30),
-        st.sampled_from(["\n", "\r\n", "\r", "様", "保留", "\u3000", " ", "=?utf-8?b?", "\t", "\x0b", "\u2028"]),
+        st.sampled_from(
+            [
+                "\n",
+                "\r\n",
+                "\r",
+                "様",
+                "保留",
+                "\u3000",
+                " ",
+                "=?utf-8?b?",
+                "?=",
+                "=?utf-8?q?x?=",
+                "\t",
+                "\x0b",
+                "\u2028",
+                "[Not sent]",
+            ]
+        ),
     ),
     max_size=40,
 ).map("".join)
@@ -84,3 +101,16 @@ def test_build_is_crlf_throughout_with_one_line_headers() -> None:
     parsed: Message = email.message_from_bytes(raw, policy=email.policy.default)
     assert str(parsed["Subject"]).startswith("【確認依頼】送信を保留しました: お見積書の件")
     assert parsed["Auto-Submitted"] == "auto-generated"
+
+
+def test_ascii_words_stay_readable_in_the_raw_subject() -> None:
+    """As policy.default writes it: "[Not sent]" is there for a header filter or a person reading the
+    raw header; only the Japanese run is an encoded word; an ASCII word that looks like an encoded word
+    is encoded, so a reader cannot take it for one."""
+    n = notifier()
+    _, raw = n.build("yamada@example.co.jp", "[Not sent] 打ち合わせ =?utf-8?b?5pel?= end", "x\n", now=NOW)
+    head = raw.split(b"\r\n\r\n", 1)[0].decode("ascii")
+    assert "Subject: [Not sent] =?utf-8?b?" in head
+    assert "=?utf-8?b?5pel?=" not in head
+    parsed = email.message_from_bytes(raw, policy=email.policy.default)
+    assert str(parsed["Subject"]) == "[Not sent] 打ち合わせ =?utf-8?b?5pel?= end"
