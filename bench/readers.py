@@ -184,45 +184,29 @@ def _pdf_gateway(reader: Any, data: bytes) -> int:
     from gateway.extract.pdf_text import PdfiumText
 
     pages = reader.pages
-    chars = 0
     with PdfiumText(data, len(pages)) as pdfium:
-        for number, page in enumerate(pages):
-            got = pdfium.text(number) if pdfium.reads(page) else None
-            if got is None:
-                FALLBACKS[0] += 1
-                got = page.extract_text() or ""
-            chars += len(got)
+        chars = sum(len(pdfium.page_text(page, number)) for number, page in enumerate(pages))
+        FALLBACKS[0] += pdfium.by_pypdf
     return chars
 
 
-def chromium_ja_pdfs(count: int) -> list[bytes]:
-    """The load mix's Japanese prose and a contact table printed by headless Chromium (Noto CJK)."""
+def print_with_chromium(pages: list[tuple[str, str, str]]) -> list[bytes]:
+    """Each (font family, font size, body HTML) printed to PDF by headless Chromium; [] without a Chromium."""
     import shutil
     import subprocess
     import tempfile
 
-    from tests.support.load import PII_ROWS, SENTENCES
-
     browser = shutil.which("chromium") or shutil.which("chromium-browser")
     if not browser:
         return []
-    rng = random.Random(3)
     out = []
     with tempfile.TemporaryDirectory() as tmp:
-        for n in range(count):
-            family = ("Noto Sans CJK JP", "Noto Serif CJK JP")[n % 2]
-            paragraphs = "".join(
-                f"<p>{''.join(rng.choice(SENTENCES) for _ in range(3))}</p>" for _ in range(30 * (n + 1))
-            )
-            rows = "".join(
-                f"<tr><td>{'</td><td>'.join(rng.choice(PII_ROWS).split(' ', 2))}</td></tr>" for _ in range(40 * (n + 1))
-            )
-            html = Path(tmp, "a.html")
+        html, target = Path(tmp, "a.html"), Path(tmp, "a.pdf")
+        for family, size, body in pages:
             html.write_text(
-                f"<html><head><meta charset='utf-8'><style>body{{font-family:'{family}';font-size:10.5pt}}</style>"
-                f"</head><body>{paragraphs}<table border=1>{rows}</table></body></html>"
+                f"<html><head><meta charset='utf-8'><style>body{{font-family:'{family}';font-size:{size}}}</style>"
+                f"</head><body>{body}</body></html>"
             )
-            target = Path(tmp, "a.pdf")
             subprocess.run(
                 [browser, "--headless", "--no-sandbox", "--disable-gpu", f"--print-to-pdf={target}", html.as_uri()],
                 capture_output=True,
@@ -231,6 +215,22 @@ def chromium_ja_pdfs(count: int) -> list[bytes]:
             )
             out.append(target.read_bytes())
     return out
+
+
+def chromium_ja_pdfs(count: int) -> list[bytes]:
+    """The load mix's Japanese prose and a contact table printed by headless Chromium (Noto CJK)."""
+    from tests.support.load import PII_ROWS, SENTENCES
+
+    rng = random.Random(3)
+    pages = []
+    for n in range(count):
+        paragraphs = "".join(f"<p>{''.join(rng.choice(SENTENCES) for _ in range(3))}</p>" for _ in range(30 * (n + 1)))
+        rows = "".join(
+            f"<tr><td>{'</td><td>'.join(rng.choice(PII_ROWS).split(' ', 2))}</td></tr>" for _ in range(40 * (n + 1))
+        )
+        family = ("Noto Sans CJK JP", "Noto Serif CJK JP")[n % 2]
+        pages.append((family, "10.5pt", f"{paragraphs}<table border=1>{rows}</table>"))
+    return print_with_chromium(pages)
 
 
 def fixture_pdfs(count: int, font: str) -> list[bytes]:
@@ -251,52 +251,18 @@ def fixture_pdfs(count: int, font: str) -> list[bytes]:
 
 def chromium_pdfs(count: int) -> list[bytes]:
     """Japanese-free prose and a contact table printed by headless Chromium (no CJK TrueType font here)."""
-    import shutil
-    import subprocess
-    import tempfile
-
-    browser = shutil.which("chromium") or shutil.which("chromium-browser")
-    if not browser:
-        return []
     rng = random.Random(2)
-    words = [
-        "quarterly",
-        "sales",
-        "plan",
-        "revised",
-        "figures",
-        "delivery",
-        "schedule",
-        "contract",
-        "renewal",
-        "estimate",
-        "report",
-        "meeting",
-    ]
-    out = []
-    with tempfile.TemporaryDirectory() as tmp:
-        for n in range(count):
-            paragraphs = "".join(
-                f"<p>{' '.join(rng.choice(words) for _ in range(60))}.</p>" for _ in range(20 * (n + 1))
-            )
-            rows = "".join(
-                f"<tr><td>Hanako Sato {i}</td><td>+81-90-1234-{i:04d}</td><td>hanako{i}@example.com</td></tr>"
-                for i in range(50 * (n + 1))
-            )
-            html = Path(tmp, "a.html")
-            html.write_text(
-                "<html><head><meta charset='utf-8'><style>body{font-family:'DejaVu Sans';font-size:11pt}</style>"
-                f"</head><body>{paragraphs}<table border=1>{rows}</table></body></html>"
-            )
-            target = Path(tmp, "a.pdf")
-            subprocess.run(
-                [browser, "--headless", "--no-sandbox", "--disable-gpu", f"--print-to-pdf={target}", html.as_uri()],
-                capture_output=True,
-                timeout=120,
-                check=True,
-            )
-            out.append(target.read_bytes())
-    return out
+    words = ["quarterly", "sales", "plan", "revised", "figures", "delivery"]
+    words += ["schedule", "contract", "renewal", "estimate", "report", "meeting"]
+    pages = []
+    for n in range(count):
+        paragraphs = "".join(f"<p>{' '.join(rng.choice(words) for _ in range(60))}.</p>" for _ in range(20 * (n + 1)))
+        rows = "".join(
+            f"<tr><td>Hanako Sato {i}</td><td>+81-90-1234-{i:04d}</td><td>hanako{i}@example.com</td></tr>"
+            for i in range(50 * (n + 1))
+        )
+        pages.append(("DejaVu Sans", "11pt", f"{paragraphs}<table border=1>{rows}</table>"))
+    return print_with_chromium(pages)
 
 
 def docx_package(data: bytes) -> int:

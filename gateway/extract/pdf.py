@@ -68,8 +68,7 @@ def _read_pdf(ctx: Context, data: bytes, where: Where, read_file: ReadFile | Non
                 break
             try:
                 page = pages[number]
-                got = pdfium.text(number) if pdfium.reads(page) else None
-                text = (page.extract_text() or "") if got is None else got
+                text = pdfium.page_text(page, number)
             except LimitExceeded:
                 raise
             except Exception:

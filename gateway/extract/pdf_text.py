@@ -105,6 +105,7 @@ class PdfiumText:
         self._doc: Any = None
         self._failed = False
         self._embedded: bool | None = None
+        self.by_pypdf = 0  # pages page_text gave to pypdf (benchmarks)
 
     def reads(self, page: Any) -> bool:
         """Whether PDFium is to read the pypdf `page`: decided on the first page that names a font
@@ -115,6 +116,15 @@ class PdfiumText:
         if self._embedded is None:
             self._embedded = fonts_embedded(page)
         return bool(self._embedded)
+
+    def page_text(self, page: Any, number: int) -> str:
+        """The text layer of page `number` (`page`, pypdf's): PDFium's where it reads the page and
+        every text object of it, else pypdf's."""
+        got = self.text(number) if self.reads(page) else None
+        if got is None:
+            self.by_pypdf += 1
+            return page.extract_text() or ""
+        return got
 
     def __enter__(self) -> PdfiumText:
         return self
