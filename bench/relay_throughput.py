@@ -278,7 +278,7 @@ def bench_gateway(
     profile: str = "",
     settings: dict[str, dict[str, object]] | None = None,
 ) -> tuple[float, float, float]:
-    sink_port, gw_port = free_port(), free_port()
+    sink_port, gw_port, web_port = free_port(), free_port(), free_port()
     with tempfile.TemporaryDirectory(prefix="gw-bench-") as tmp:
         if store == "redis":
             url = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/13")
@@ -300,6 +300,7 @@ def bench_gateway(
             "organization": {"internal_domains": ["example.co.jp"]},
             "worker": {"pipeline_concurrency": 32, "poll_interval": 0.05},
             "recipients": {"dns": {"enabled": False}},
+            "web": {"listen": f"127.0.0.1:{web_port}"},  # not the default port, which another node may hold
             "scan": {} if ner else {"ner_window_chars": 0},
         }
         for section, values in (settings or {}).items():
