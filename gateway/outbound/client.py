@@ -232,6 +232,21 @@ def classify(code: int, message: str, hop: str = "") -> RcptResult:
     return RcptResult(outcome, code, status, text, hop)
 
 
+def refusal(code: int, message: str, hop: str = "", command: str = "") -> RcptResult:
+    """The result of a reply that did not accept a command (MAIL, RCPT or DATA). A 4xx or 5xx is
+    classified as any reply; anything else (a 250 to DATA instead of its 354, a 252 to RCPT, a 354 to
+    MAIL) accepted nothing either, and no body went: retried later, never counted as delivered."""
+    if 400 <= code < 600:
+        return classify(code, message, hop)
+    text = _CONTROL.sub(" ", message).strip()
+    return temporary("4.5.0", f"unexpected reply {code} to {command}: {text}".strip(": "), hop)
+
+
+def unexpected(code: int) -> bool:
+    """A reply that neither accepted a command nor refused it: the session's state is unknown."""
+    return not 400 <= code < 600
+
+
 def temporary(status: str, text: str, hop: str = "", code: int = 451) -> RcptResult:
     return RcptResult(Outcome.TEMPORARY, code, status, text, hop)
 
@@ -330,8 +345,8 @@ class SmtpClient:
             except aiosmtplib.SMTPSenderRefused as e:
                 if reused and e.code == 421:  # the server ended the idle session
                     raise _StaleConnection from e
-                refused = classify(e.code, e.message, where)
-                reusable = await self._rset(conn)
+                refused = refusal(e.code, e.message, where, "MAIL")
+                reusable = not unexpected(e.code) and await self._rset(conn)
                 return {r: refused for r in rcpts}
             except ValueError:  # aiosmtplib refuses to send an unsafe address
                 refused = classify(553, "5.1.7 bad sender address syntax", where)
@@ -347,7 +362,7 @@ class SmtpClient:
                 try:
                     await conn.rcpt(rcpt, encoding=encoding)
                 except aiosmtplib.SMTPRecipientRefused as e:
-                    results[rcpt] = classify(e.code, e.message, where)
+                    results[rcpt] = refusal(e.code, e.message, where, "RCPT")
                 except ValueError:  # aiosmtplib refuses to send an unsafe address
                     results[rcpt] = classify(553, "5.1.3 bad recipient address syntax", where)
                 else:
@@ -358,10 +373,10 @@ class SmtpClient:
 
             try:
                 response = await conn.data(raw)
-            except aiosmtplib.SMTPDataError as e:
-                refused = classify(e.code, e.message, where)
+            except aiosmtplib.SMTPDataError as e:  # DATA not answered 354, or the body refused
+                refused = refusal(e.code, e.message, where, "DATA")
                 results.update((r, refused) for r in accepted)
-                reusable = await self._rset(conn)
+                reusable = not unexpected(e.code) and await self._rset(conn)
                 return results
             done = classify(response.code, response.message, where)
             results.update((r, done) for r in accepted)
@@ -469,7 +484,7 @@ class SmtpClient:
             bad = classify(553, "5.1.3 bad recipient address syntax", where)
             results.update((r, bad) for r in rcpts if r not in sent)
         else:  # RFC 2920: the RCPT and DATA replies are read and ignored
-            refused = classify(mail.code, mail.message, where)
+            refused = refusal(mail.code, mail.message, where, "MAIL")
             results.update((r, refused) for r in rcpts)
         accepted: list[str] = []
         for rcpt in sent:
@@ -480,7 +495,7 @@ class SmtpClient:
             elif reply.code in (SMTPStatus.completed, SMTPStatus.will_forward):
                 accepted.append(rcpt)
             else:
-                results[rcpt] = classify(reply.code, reply.message, where)
+                results[rcpt] = refusal(reply.code, reply.message, where, "RCPT")
                 if reply.code == SMTPStatus.domain_unavailable:
                     # As aiosmtplib, which closes the connection on a 421: what is not answered yet is
                     # retried (the caller's handler gives it the connection failure).
@@ -488,16 +503,18 @@ class SmtpClient:
         data = await protocol.read_reply(timeout)
         if data.code != SMTPStatus.start_input:
             if accepted:
-                refused = classify(data.code, data.message, where)
+                refused = refusal(data.code, data.message, where, "DATA")
                 results.update((r, refused) for r in accepted)
-            return "close" if data.code == SMTPStatus.domain_unavailable else "rset"
+            if data.code == SMTPStatus.domain_unavailable or unexpected(data.code):
+                return "close"
+            return "close" if not mail_ok and unexpected(mail.code) else "rset"
         protocol._response_pending = True
         if not accepted:
             # RFC 2920: DATA was answered 354 but no recipient was accepted (or MAIL was refused): an
             # empty message ends it, delivered to no one.
             protocol.write(b".\r\n")
             await protocol.read_reply(timeout)
-            return "rset"
+            return "close" if not mail_ok and unexpected(mail.code) else "rset"
         protocol.write(_full_payload(raw))  # only now, after the 354
         done = await protocol.read_reply(timeout)
         outcome = classify(done.code, done.message, where)

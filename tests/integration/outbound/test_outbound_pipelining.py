@@ -260,6 +260,11 @@ SCENARIOS: dict[str, tuple[dict[str, Any], list[str]]] = {
     "dropped mid-batch (3rd RCPT)": ({"rcpt": MIXED, "drop": ("RCPT", 3)}, RCPTS),
     "dropped at DATA": ({"rcpt": MIXED, "drop": ("DATA", 1)}, RCPTS),
     "dropped after the body": ({"drop": ("BODY", 1)}, RCPTS),
+    # Replies that neither accept nor refuse: nothing may count as delivered when no body went.
+    "DATA 250 instead of 354": ({"data": "250 2.0.0 Ok"}, RCPTS),
+    "DATA 250 instead of 354, some refused": ({"rcpt": MIXED, "data": "250 2.0.0 Ok"}, RCPTS),
+    "RCPT 252": ({"rcpt": {RCPTS[1]: "252 2.1.5 Cannot VRFY user"}}, RCPTS),
+    "MAIL 252": ({"mail": ["252 2.1.0 Maybe"]}, RCPTS),
     "300 recipients, every 7th refused": ({"rcpt": {r: "550 5.1.1 No" for r in MANY[::7]}}, MANY),
 }
 
@@ -279,6 +284,11 @@ async def test_pipelined_results_are_the_unpipelined_results(hops: list[Hop], na
     assert piped_hop.delivered == plain_hop.delivered  # the same mail, never twice
     assert len(piped_hop.packets) == len(plain_hop.packets)  # the same connections kept and dropped
     assert all(res[0] is not Outcome.DELIVERED for res in got[0].values()) or piped_hop.delivered
+    if name.startswith("DATA 250"):
+        assert not piped_hop.messages and {res[0] for res in got[0].values()} <= {Outcome.TEMPORARY, Outcome.PERMANENT}
+        assert any(res[3].startswith("unexpected reply 250 to DATA") for res in got[0].values())
+    if name == "RCPT 252":
+        assert got[0][RCPTS[1]][0] is Outcome.TEMPORARY and piped_hop.delivered  # the others went
     if name == "all refused, 354 to DATA":
         assert piped_hop.messages == [((), b""), ((), b"")]  # the lone "." ended each, for no one
 
