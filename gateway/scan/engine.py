@@ -133,6 +133,12 @@ def _resolve(hits: list[Hit]) -> list[Hit]:
     return kept
 
 
+def _zones(text: str, kind: str, found: list[Hit]) -> Zones:
+    """The quiet zones of a body. They only ever silence or mark hits (and place NER windows beside
+    them): without a hit (most plain mail) they change nothing and are not worked out."""
+    return zones(text) if found and kind in ("body", "calendar") else Zones([], [], [])
+
+
 def _row(seg: Segment, offset: int) -> int:
     """The sheet row of an offset; the first line is the row above the first data row (a CSV without
     a header row has values there)."""
@@ -305,7 +311,7 @@ class Scanner:
         raw = batches(text, raw, self._shapes, group_of, threshold)
         found = _resolve([h for h in raw if h.score >= threshold(h.entity)])
 
-        z = zones(text) if seg.kind in ("body", "calendar") else Zones([], [], [])
+        z = _zones(text, seg.kind, found)
         running = seg.kind in _RUNNING_TEXT
         if self.ner is not None and not table and not correspondents:
             found = self._ner_stage(text, found, z, budget)
