@@ -8,15 +8,19 @@ two C-level checks and carries no map."""
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 
 # Between two digits these all stand for a hyphen in phone, postal and account numbers.
 _DASHES = "\u30fc\uff70\u2010\u2011\u2012\u2013\u2014\u2015\u2212\ufe58\ufe63\uff0d\u2043\u02d7"
-_DASH_BETWEEN_DIGITS = re.compile(r"(?<=\d)[" + _DASHES + r"](?=\d)")
+# (the dash first, the digit before it as a look-behind: the engine skips in C to the next dash
+# instead of trying a look-behind at every position)
+_DASH_BETWEEN_DIGITS = re.compile("[" + _DASHES + r"](?<=\d[" + _DASHES + r"])(?=\d)")
 _HAS_DASH = re.compile("[" + _DASHES + "]")
 # A starter and what NFKC may compose onto it (combining marks, half-width (semi-)voiced marks).
-_CLUSTER = re.compile(r".[\u0300-\u036f\u3099\u309a\uff9e\uff9f\u20d0-\u20ff]*", re.S)
+_CLUSTER_MARKS = "\u0300-\u036f\u3099\u309a\uff9e\uff9f\u20d0-\u20ff"
+_CLUSTER = re.compile(rf".[{_CLUSTER_MARKS}]*", re.S)
 
 
 def _bmp_class(categories: tuple[str, ...]) -> str:
@@ -51,6 +55,26 @@ _ASTRAL = re.compile("[\U00010000-\U0010ffff]")
 _DIGITISH_CHARS = re.compile(f"[{_DIGITISH}]{{2}}")
 
 
+@functools.cache
+def _changing_clusters() -> re.Pattern[str]:
+    """The clusters (as _CLUSTER cuts them) whose NFKC form is not themselves can only be these: a
+    starter followed by marks, or a character of the BMP that NFKC changes on its own. Every other
+    cluster is one character that stays as it is. (Built on first use: 65,536 normalisations.)"""
+    changing: list[str] = []
+    start = prev = -2
+    for cp in range(0x10000):
+        if unicodedata.normalize("NFKC", chr(cp)) == chr(cp):
+            continue
+        if cp != prev + 1:
+            if start >= 0:
+                changing.append(_span(start, prev))
+            start = cp
+        prev = cp
+    if start >= 0:
+        changing.append(_span(start, prev))
+    return re.compile(rf".[{_CLUSTER_MARKS}]+|[{''.join(changing)}]", re.S)
+
+
 def _dashes(text: str) -> str:
     if _HAS_DASH.search(text) is None:
         return text
@@ -79,7 +103,18 @@ def normalise(text: str) -> tuple[str, list[tuple[int, int]]]:
                 n += len(line)
                 s += len(line)
                 continue
-            for m in _CLUSTER.finditer(line):
+            # Only the clusters that can change are normalised one by one; the runs between them
+            # are characters NFKC keeps, taken as they are (a line with an astral character: every
+            # cluster, as the class holds the BMP only).
+            astral = _ASTRAL.search(line) is not None
+            at = 0
+            for m in (_CLUSTER if astral else _changing_clusters()).finditer(line):
+                if m.start() > at:
+                    run = m.start() - at
+                    out.append(line[at : m.start()])
+                    n += run
+                    s += run
+                at = m.end()
                 cluster = m.group()
                 norm = unicodedata.normalize("NFKC", cluster)
                 out.append(norm)
@@ -89,6 +124,10 @@ def normalise(text: str) -> tuple[str, list[tuple[int, int]]]:
                     breaks.append((n + len(norm), s + len(cluster)))
                 n += len(norm)
                 s += len(cluster)
+            if at < len(line):
+                out.append(line[at:])
+                n += len(line) - at
+                s += len(line) - at
     return _dashes("".join(out)), breaks
 
 

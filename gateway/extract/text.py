@@ -18,6 +18,12 @@ _QUOTE_START = re.compile(
     r"|.{4,200}のメッセージ[:：]|_{10,})\s*$",
     re.I,
 )
+# Every line _QUOTE_START matches holds one of these, and so does every line quoted with '>' or '＞'
+# (':' for "from:" and "wrote:", 'message' as re.I reads it): a text without any has no quoted run.
+# Written to start with a class, so that the search skips in C to the next place one can start.
+_QUOTE_HINT = re.compile(
+    r"[:>＞差書メ_mM](?:(?<=[:>＞])|(?<=差)出人|(?<=書)きました|(?<=メ)ッセージ|(?<=_)_{9}|(?<=[mM])(?i:essage))"
+)
 
 
 def decode(ctx: Context, data: bytes, declared: str | None, where: Where) -> Decoded:
@@ -40,6 +46,8 @@ def decode(ctx: Context, data: bytes, declared: str | None, where: Where) -> Dec
 def quoted_runs(text: str) -> list[tuple[bool, str]]:
     """Split a plain-text body into runs of new and quoted text ('>' lines, and everything after an
     'Original Message' / 'On ... wrote:' separator)."""
+    if _QUOTE_HINT.search(text) is None:  # no line is quoted: one run of new text (most mail)
+        return [(False, text)] if text else []
     runs: list[tuple[bool, list[str]]] = []
     after_separator = False
     for line in text.splitlines(keepends=True):
