@@ -115,6 +115,77 @@ def ascii_digits_only(text: str) -> bool:
     return ok
 
 
+# Patterns (in their [0-9] form) whose match can only start where a run of ASCII digits starts: the
+# first character is a digit, and the look-behind right after it says the character before is no
+# digit. Their matches are those of `finditer`, found by `match` at each run start instead of a
+# search through every character of the text (on prose, digits are few: gateway.scan.engine scans
+# each chunk with some thirty patterns).
+_RUN_LED = re.compile(r"(?:\(\?P<\w+>)?\[0-9\](?:\(\?<!(?:[^()]|\\.)*\))*?\(\?<!(?:\[0-9\]|\[0-9\+\\\-\.\])\[0-9\]\)")
+_DIGIT_RUN_START = re.compile(r"[0-9](?<![0-9][0-9])")
+_last_starts: tuple[str, list[int]] = ("", [])
+
+
+def run_starts(text: str) -> list[int]:
+    """Offsets where a run of ASCII digits starts. Remembered for the last text: every recognizer
+    asks about the same chunk."""
+    global _last_starts
+    last = _last_starts
+    if last[0] is text:
+        return last[1]
+    starts = [m.start() for m in _DIGIT_RUN_START.finditer(text)]
+    _last_starts = (text, starts)
+    return starts
+
+
+def run_led(regex: str) -> bool:
+    """Whether every match of `regex` starts where a run of ASCII digits starts (see _RUN_LED): its
+    start is the digit with its look-behind, and no alternative at the top (or inside the group it
+    starts with) could match elsewhere."""
+    if _RUN_LED.match(regex) is None:
+        return False
+    depth = 0
+    in_class = False
+    outer = 1 if regex.startswith("(?P<") else 0  # the level of the alternatives that start a match
+    i = 0
+    while i < len(regex):
+        c = regex[i]
+        if c == "\\":
+            i += 2
+            continue
+        if in_class:
+            in_class = c != "]"
+        elif c == "[":
+            in_class = True
+            if regex[i + 1 : i + 2] == "^":
+                i += 1
+            if regex[i + 1 : i + 2] == "]":  # a ']' first in a class is a literal
+                i += 1
+        elif c == "(":
+            depth += 1
+        elif c == ")":
+            depth -= 1
+            if outer and depth == 0:
+                outer = 0  # past the first group: only the top level is left to check
+        elif c == "|" and depth <= outer:
+            return False
+        i += 1
+    return True
+
+
+def matches_at(rx: re.Pattern[str], text: str, starts: list[int]) -> Iterator[re.Match[str]]:
+    """`rx.finditer(text)` for a pattern whose matches can only start at `starts` (sorted): the
+    leftmost match is the one `match` finds at the first start that has one; the next is looked for
+    from its end on. (`match` at an offset sees the text before it: look-behinds read as in a search.)"""
+    end = 0
+    for p in starts:
+        if p < end:
+            continue
+        m = rx.match(text, p)
+        if m is not None:
+            yield m
+            end = m.end()
+
+
 # Letters of any script: a line holding one before a value is a label line of its own.
 _LETTER = re.compile(r"[^\W\d_]")
 
@@ -233,6 +304,8 @@ class Recognizer(LocalRecognizer):
         # each pattern as written, and with [0-9] for \d for texts whose digits are all ASCII
         self._exact = [(p, re.compile(p.regex, self.FLAGS)) for p in self.PATTERNS]
         self._ascii = [(p, re.compile(ascii_digit_pattern(p.regex), self.FLAGS)) for p in self.PATTERNS]
+        # the [0-9] forms whose matches start at runs of digits only (found with matches_at)
+        self._run_led = {id(rx) for _, rx in self._ascii if run_led(rx.pattern)}
         self._context = words_regex(self.CONTEXT)
         self._anti = words_regex(self.ANTI_CONTEXT)
         # one pass for all of LITERALS (an alternation of literals skips ahead in C), not one per word
@@ -319,6 +392,7 @@ class Recognizer(LocalRecognizer):
         anti_here = False
         rejects = self.rejects if type(self).rejects is not Recognizer.rejects else None
         headers: dict[str, tuple[bool, bool]] = {}
+        run_led = self._run_led
         for pattern, rx in self._patterns(text):
             needs_context = pattern.name in self.NEEDS_CONTEXT
             has_v = "v" in rx.groupindex
@@ -328,7 +402,8 @@ class Recognizer(LocalRecognizer):
                     anti_here = self._anti is not None and self._anti.search(text) is not None
                 if not words_here:
                     continue  # no context word anywhere: this pattern cannot count
-            for m in rx.finditer(text):
+            found = matches_at(rx, text, run_starts(text)) if id(rx) in run_led else rx.finditer(text)
+            for m in found:
                 if has_v and m.group("v") is not None:
                     start, end = m.span("v")
                 else:
