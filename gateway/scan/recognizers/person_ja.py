@@ -42,8 +42,9 @@ from gateway.scan.recognizers.base import ContextFn, words_regex
 HONORIFICS = ("様", "さん", "殿", "氏", "君", "先生", "ちゃん")
 CACHE_ENTRIES = 8192
 # a line end (LF or CR LF) between two characters that are not white space (checked again after
-# normalisation)
-_LONE_LF = re.compile(r"(?<=\S)\r?\n(?=\S)")
+# normalisation); `(?<=\S)\r?\n(?=\S)` written to start with the line end itself, so that the search
+# skips in C to the next CR or LF instead of trying the look-behind at every character
+_LONE_LF = re.compile(r"\r(?<=\S\r)\n(?=\S)|\n(?<=\S\n)(?=\S)")
 _Piece = tuple[tuple[int, int, float], ...]  # (start, end, base score) of each name, in the piece
 
 

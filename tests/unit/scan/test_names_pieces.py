@@ -8,11 +8,12 @@ mail bodies have them (a lone CR LF is cut too)."""
 from __future__ import annotations
 
 import random
+import re
 
 import pytest
 
 from gateway.scan.engine import Scanner
-from gateway.scan.recognizers.person_ja import CACHE_ENTRIES, JapaneseNameRecognizer, pieces
+from gateway.scan.recognizers.person_ja import _LONE_LF, CACHE_ENTRIES, JapaneseNameRecognizer, pieces
 
 NAMES = (
     "山田 太郎",
@@ -99,3 +100,14 @@ def test_cache_is_bounded_and_keeps_no_text(names: JapaneseNameRecognizer) -> No
         names.find(f"山田{i}")
     assert len(names._cache) <= CACHE_ENTRIES
     assert all(isinstance(k, bytes) and len(k) == 16 for k in names._cache)
+
+
+def test_lone_line_ends_are_found_as_before() -> None:
+    """_LONE_LF starts with the line end (the search skips to the next CR or LF): the matches of the
+    form before, `(?<=\\S)\\r?\\n(?=\\S)`, on every kind of white space and line end next to each other."""
+    before = re.compile(r"(?<=\S)\r?\n(?=\S)")
+    alphabet = ("\r", "\n", "\r\n", " ", "a", "山", "\u3000", "\t", "\x0b", "\x0c", "\x85", "\u2028", "\u00a8", "様")
+    g = random.Random(5)
+    for _ in range(50000):
+        text = "".join(g.choice(alphabet) for _ in range(g.randint(0, 14)))
+        assert [m.span() for m in _LONE_LF.finditer(text)] == [m.span() for m in before.finditer(text)], repr(text)
