@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from gateway.content import Finding
+from gateway.content import Finding, pickled_by_fields
 
 BULK = "BULK_PERSONAL_DATA"
 
@@ -22,6 +22,7 @@ class Hit:
     source: str = "pattern"  # pattern | sudachi | column | ginza | spacy-en
 
 
+@pickled_by_fields
 @dataclass(frozen=True, slots=True)
 class ScanContext:
     """What makes a scan quiet: who sends, who receives, what belongs to the organisation.
