@@ -120,14 +120,16 @@ def main() -> None:
     args = ap.parse_args()
     config = Config()
     mix = mix_mails(args.messages)
-    requests: list[object] = [(child.INSPECT, mix[0][0], config.extract, ScanContext(), DEFER)]
+    # as the pool sends them (a checkout from before pickled_limits: the object)
+    limits = getattr(child, "pickled_limits", lambda limits: limits)(config.extract)
+    requests: list[object] = [(child.INSPECT, mix[0][0], limits, ScanContext(), DEFER)]
     order: list[tuple[str, int]] = []
     for round_ in range(args.rounds):
         for name in args.sets.split(","):
             mails = mix if name == "mix" else fresh_mails(args.messages, seed=11 + round_)
             for raw, sender, rcpts in mails:
                 ctx = ScanContext(sender=sender, recipients=tuple(rcpts), internal_domains=("example.co.jp",))
-                requests.append((child.INSPECT, raw, config.extract, ctx, DEFER))
+                requests.append((child.INSPECT, raw, limits, ctx, DEFER))
             order.append((name, len(mails)))
     profile = cProfile.Profile(time.process_time) if args.profile else None
     pipe = _Pipe(requests, profile)

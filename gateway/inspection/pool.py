@@ -55,7 +55,16 @@ from gateway.config.inspection import InspectionConfig
 from gateway.config.scan import ScanConfig
 from gateway.content import Extraction
 from gateway.extract.ocr import DEFER, RUN
-from gateway.inspection.child import EXIT_MEMORY, INSPECT, MAIN, OCR_LANE, SCAN, SCAN_CPU_GRACE, serve
+from gateway.inspection.child import (
+    EXIT_MEMORY,
+    INSPECT,
+    MAIN,
+    OCR_LANE,
+    SCAN,
+    SCAN_CPU_GRACE,
+    pickled_limits,
+    serve,
+)
 from gateway.inspection.gate import SmallFirstGate
 from gateway.scan.model import ScanContext, ScanResult
 from gateway.scan.ner import ScanModelError
@@ -360,7 +369,7 @@ class InspectPool:
         self, slot: _Slot, raw: bytes, limits: ExtractLimits, context: ScanContext, ocr_mode: str
     ) -> Inspection | None:
         """Extract and scan in a main worker; None: it found images for the OCR lane."""
-        worker = self._dispatch(slot, (INSPECT, raw, limits, context, ocr_mode))
+        worker = self._dispatch(slot, (INSPECT, raw, pickled_limits(limits), context, ocr_mode))
         if isinstance(worker, str):
             return extraction_failed(Reason.WORKER_FAILED, worker)
         answer = self._extracted(slot, worker, limits)
@@ -374,7 +383,7 @@ class InspectPool:
 
     def _read(self, slot: _Slot, raw: bytes, limits: ExtractLimits) -> Extraction | Inspection:
         """Extract (with OCR) in a worker of the OCR lane: the Extraction, or the failure."""
-        worker = self._dispatch(slot, (INSPECT, raw, limits, ScanContext(), RUN))
+        worker = self._dispatch(slot, (INSPECT, raw, pickled_limits(limits), ScanContext(), RUN))
         if isinstance(worker, str):
             return extraction_failed(Reason.WORKER_FAILED, worker)
         answer = self._extracted(slot, worker, limits)
