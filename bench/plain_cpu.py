@@ -9,6 +9,7 @@ Two sets of plain mail (no attachment, 2-10 KB of Japanese prose, base64 UTF-8 a
 - `fresh`: the same shape of mail whose every line is new: clauses of those sentences recombined
   with products, quantities, dates and prices drawn at random, so no line repeats across the set
   (each round draws a set of its own: lines seen in an earlier round would come from the caches).
+- `xlines` (with --sets mix,fresh,xlines): bench/relay_throughput.py's 5 KB "shipped" load, lines of X.
 Each round sends every mail of a set once (after one warm-up mail) and reads the worker's CPU per
 message (`time.process_time` from one request to the next: unpickling the request, extraction, the
 scan, previews, pickling both answers). Printed: the mean CPU ms per message of each round and the
@@ -76,6 +77,15 @@ def fresh_mails(count: int, seed: int = 11) -> list[tuple[bytes, str, tuple[str,
     return out
 
 
+def x_mails(count: int, size: int = 5120) -> list[tuple[bytes, str, tuple[str, ...]]]:
+    """bench/relay_throughput.py's load: smtp-source's messages, a few header fields and lines of X."""
+    out = []
+    for i in range(count):
+        head = f"From: <foo@example.com>\r\nTo: <bar@example.net>\r\nMessage-Id: <{i}@example.com>\r\n\r\n"
+        out.append((head.encode() + (b"X" * 78 + b"\r\n") * (size // 80), "foo@example.com", ("bar@example.net",)))
+    return out
+
+
 def mix_mails(count: int) -> list[tuple[bytes, str, tuple[str, ...]]]:
     mails = [m for m in corpus(count * 2, seed=7) if m.kind == "plain"]
     return [(m.data, m.sender, m.rcpts) for m in mails[:count]]
@@ -126,7 +136,10 @@ def main() -> None:
     order: list[tuple[str, int]] = []
     for round_ in range(args.rounds):
         for name in args.sets.split(","):
-            mails = mix if name == "mix" else fresh_mails(args.messages, seed=11 + round_)
+            if name == "xlines":
+                mails = x_mails(args.messages)
+            else:
+                mails = mix if name == "mix" else fresh_mails(args.messages, seed=11 + round_)
             for raw, sender, rcpts in mails:
                 ctx = ScanContext(sender=sender, recipients=tuple(rcpts), internal_domains=("example.co.jp",))
                 requests.append((child.INSPECT, raw, limits, ctx, DEFER))

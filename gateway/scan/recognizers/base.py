@@ -9,11 +9,12 @@ presidio's token/lemma context enhancer cannot see 「マイナンバー：」 b
 
 from __future__ import annotations
 
+import importlib
 import re
 import sys
 import unicodedata
 from collections.abc import Callable, Iterable, Iterator
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from presidio_analyzer import LocalRecognizer, Pattern, RecognizerResult
 from presidio_analyzer.nlp_engine import NlpArtifacts
@@ -186,6 +187,88 @@ def matches_at(rx: re.Pattern[str], text: str, starts: list[int]) -> Iterator[re
             end = m.end()
 
 
+# What a pattern needs in a text to match at all: a class of characters every match holds one of
+# (read from the pattern's parse tree, `requires`). A text without any (a body of Latin letters
+# has no digit, no katakana, no 市区町村郡) is not searched with it: one search per text and class,
+# shared by every pattern that needs the same, instead of one search per pattern.
+_sre_parse: Any = importlib.import_module("re._parser")
+_sre: Any = importlib.import_module("re._constants")
+_NEEDS: tuple[tuple[str, Callable[[str], bool]], ...] = (
+    (r"\d", str.isdecimal),  # what \d matches in str patterns: Unicode category Nd
+    ("@", "@".__eq__),
+    ("[\u30a1-\u30fa\u30fc]", lambda c: "\u30a1" <= c <= "\u30fa" or c == "\u30fc"),
+    ("[市区町村郡]", "市区町村郡".__contains__),
+    ("[a-z]", lambda c: "a" <= c <= "z"),
+)
+_NEED_RX = {cls: re.compile(cls) for cls, _ in _NEEDS}
+_last_needs: dict[str, tuple[str, bool]] = {}
+
+
+def requires(regex: str, flags: int = 0) -> str | None:
+    """A character class (of _NEEDS) that every match of `regex` holds a character of, or None.
+    Case-insensitive patterns (a flag anywhere) are not read: None."""
+    try:
+        parsed = _sre_parse.parse(regex, flags)
+    except (re.error, RecursionError):
+        return None
+    if (flags | parsed.state.flags) & re.IGNORECASE:
+        return None
+    for cls, pred in _NEEDS:
+        if _must(parsed, pred):
+            return cls
+    return None
+
+
+def _must(items: Any, pred: Callable[[str], bool]) -> bool:
+    """Whether every match of the parsed sequence `items` holds a character for which `pred` is true."""
+    return any(_node_must(op, av, pred) for op, av in items)
+
+
+def _node_must(op: Any, av: Any, pred: Callable[[str], bool]) -> bool:
+    if op is _sre.LITERAL:
+        return pred(chr(av))
+    if op is _sre.IN:
+        return _class_within(av, pred)
+    if op is _sre.SUBPATTERN:
+        _group, add_flags, _del_flags, p = av
+        return not add_flags & re.IGNORECASE and _must(p, pred)
+    if op is _sre.BRANCH:
+        return all(_must(alt, pred) for alt in av[1])
+    if op in (_sre.MAX_REPEAT, _sre.MIN_REPEAT, getattr(_sre, "POSSESSIVE_REPEAT", None)):
+        low, _high, item = av
+        return bool(low >= 1 and _must(item, pred))
+    if op is getattr(_sre, "ATOMIC_GROUP", None):
+        return _must(av, pred)
+    return False  # look-arounds, anchors, back-references, any character, a negated literal
+
+
+def _class_within(items: Any, pred: Callable[[str], bool]) -> bool:
+    """Whether every character the class `items` matches satisfies `pred`."""
+    for op, av in items:
+        if op is _sre.LITERAL:
+            ok = pred(chr(av))
+        elif op is _sre.RANGE:
+            ok = all(pred(chr(c)) for c in range(av[0], av[1] + 1))
+        elif op is _sre.CATEGORY and av in (_sre.CATEGORY_DIGIT, _sre.CATEGORY_UNI_DIGIT):
+            ok = pred is str.isdecimal  # \d: the decimal digits (no other class of _NEEDS holds one)
+        else:  # a negated class, other categories
+            ok = False
+        if not ok:
+            return False
+    return bool(items)
+
+
+def has_needed(cls: str, text: str) -> bool:
+    """Whether `text` holds a character of the class `cls` (of _NEEDS). Remembered for the last text
+    of each class: every recognizer asks about the same chunk."""
+    last = _last_needs.get(cls)
+    if last is not None and last[0] is text:
+        return last[1]
+    found = _NEED_RX[cls].search(text) is not None
+    _last_needs[cls] = (text, found)
+    return found
+
+
 # Letters of any script: a line holding one before a value is a label line of its own.
 _LETTER = re.compile(r"[^\W\d_]")
 
@@ -306,6 +389,8 @@ class Recognizer(LocalRecognizer):
         self._ascii = [(p, re.compile(ascii_digit_pattern(p.regex), self.FLAGS)) for p in self.PATTERNS]
         # the [0-9] forms whose matches start at runs of digits only (found with matches_at)
         self._run_led = {id(rx) for _, rx in self._ascii if run_led(rx.pattern)}
+        # what each form needs in a text to match at all (None: nothing known)
+        self._needs = {id(rx): requires(rx.pattern, rx.flags) for _, rx in self._exact + self._ascii}
         self._context = words_regex(self.CONTEXT)
         self._anti = words_regex(self.ANTI_CONTEXT)
         # one pass for all of LITERALS (an alternation of literals skips ahead in C), not one per word
@@ -394,6 +479,9 @@ class Recognizer(LocalRecognizer):
         headers: dict[str, tuple[bool, bool]] = {}
         run_led = self._run_led
         for pattern, rx in self._patterns(text):
+            need = self._needs[id(rx)]
+            if need is not None and not has_needed(need, text):
+                continue  # no character this pattern needs: no match
             needs_context = pattern.name in self.NEEDS_CONTEXT
             has_v = "v" in rx.groupindex
             if needs_context and context is None:
