@@ -329,19 +329,28 @@ class Scanner:
         """Names in table cells of unclassified columns: Sudachi per distinct cell (values repeat)."""
         out: list[Hit] = []
         cache: dict[str, list[Hit]] = {}
+        plain: set[str] = set()  # cells without Japanese text (numbers, codes): nothing to look up
         limit = self.config.max_table_cells_for_names
+        ja_text = _JA_TEXT.search
         pos = 0
         for line in chunk.split("\n"):
             start = pos
             for i, cell in enumerate(line.split("\t")):
-                if i not in columns and cell and _JA_TEXT.search(cell):
-                    got = cache.get(cell)
+                if i not in columns and cell and cell not in plain:
+                    got = cache.get(cell)  # a cell in the cache has Japanese text
                     if got is None:
+                        if not ja_text(cell):
+                            plain.add(cell)
+                            start += len(cell) + 1
+                            continue
                         if len(cache) >= limit:
                             got = []
                         else:
                             got = cache[cell] = self.names.find(cell, None)
-                    out.extend(Hit(h.entity, h.start + start, h.end + start, h.score, h.value, h.source) for h in got)
+                    if got:
+                        out.extend(
+                            Hit(h.entity, h.start + start, h.end + start, h.score, h.value, h.source) for h in got
+                        )
                 start += len(cell) + 1
             pos += len(line) + 1
         return out

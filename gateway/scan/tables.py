@@ -68,6 +68,9 @@ _NOT_PERSON = words_regex(
 )  # fmt: skip
 _CLASSIFIERS = [(entity, words_regex(words)) for entity, words in _HEADERS]
 _EMPTY = re.compile(r"^[\s\-－—ー―/・.*]*$|^(?:なし|無し|不明|未定|未記入|N/?A|none|null|-)$", re.IGNORECASE)
+# The first character of every value _EMPTY matches once stripped (it matches no empty value): its
+# class and words, in both cases where the words are ASCII (re.IGNORECASE).
+_EMPTY_STARTS = frozenset("-－—ー―/・.*なNn無不未")
 _HAS_LETTER = re.compile(r"[A-Za-z\u3041-\u3096\u30a1-\u30fa\u4e00-\u9fff]")
 
 
@@ -146,24 +149,41 @@ def read_cells(text: str, start: int, skip: Container[int] = ()) -> dict[int, li
     columns in `skip` are left out."""
     cols: dict[int, list[tuple[int, str]]] = {}
     pos = start
+    empty = _EMPTY.match
+    starts = _EMPTY_STARTS
     for line in text[start:].split("\n"):
         cell_start = pos
         for i, cell in enumerate(line.split("\t")):
-            if i in skip:
-                cell_start += len(cell) + 1
-                continue
-            value = cell.strip()
-            if value and not _EMPTY.match(value):
-                cols.setdefault(i, []).append((cell_start + len(cell) - len(cell.lstrip()), value))
+            if i not in skip:
+                value = cell.strip()
+                # only a value starting with one of _EMPTY_STARTS can be an empty marker (- なし N/A)
+                if value and (value[0] not in starts or not empty(value)):
+                    # strip() gives back the cell itself when there is nothing to strip
+                    lead = 0 if value is cell else len(cell) - len(cell.lstrip())
+                    got = cols.get(i)
+                    if got is None:
+                        got = cols[i] = []
+                    got.append((cell_start + lead, value))
             cell_start += len(cell) + 1
         pos += len(line) + 1
     return cols
 
 
 def _typed(cells: list[tuple[int, str]], test: Callable[[str], bool]) -> bool:
+    """At least COLUMN_MIN cells and COLUMN_SHARE of the sample pass `test`; given up as soon as the
+    cells that failed leave too few to pass (the same answer as counting them all)."""
     sample = cells[:SAMPLE_CELLS]
-    good = sum(1 for _, v in sample if test(v))
-    return good >= COLUMN_MIN and good >= COLUMN_SHARE * len(sample)
+    n = len(sample)
+    need = COLUMN_SHARE * n
+    if n < COLUMN_MIN or n < need:
+        return False
+    room = n  # cells that may still pass
+    for _, v in sample:
+        if not test(v):
+            room -= 1
+            if room < COLUMN_MIN or room < need:
+                return False
+    return True
 
 
 def _birth_dates(dates: list[dt.date | None]) -> bool:
@@ -195,6 +215,8 @@ def content_columns(
     named = {h.start for h in hits if h.entity == "PERSON" and h.source == "sudachi"}
 
     def in_dictionary(cells: list[tuple[int, str]]) -> bool:
+        if not named:
+            return False  # no cell of any column holds a name
         sample = cells[:SAMPLE_CELLS]
         good = sum(1 for a, _ in sample if a in named)
         return good >= COLUMN_MIN and good >= COLUMN_SHARE * len(sample)
