@@ -207,19 +207,24 @@ class Context:
         if start >= len(rows):
             return
         header = tuple(normalise(_cell(c))[0] for c in rows[start])
-        b = TextBuilder()
-        _add_row(b, rows[start])
-        offsets: list[int] = []
         room = self.text_room(where)
-        for row in rows[start + 1 :]:
-            b.add_raw("\n")
-            offsets.append(b.length)
-            _add_row(b, row)
-            if b.length > room:
-                break  # add() cuts it and reports
-        while offsets and offsets[-1] >= b.length:
-            offsets.pop()
-        text, source, breaks = b.build()
+        built = _plain_table(rows, start, room)
+        if built is None:
+            b = TextBuilder()
+            _add_row(b, rows[start])
+            offsets: list[int] = []
+            for row in rows[start + 1 :]:
+                b.add_raw("\n")
+                offsets.append(b.length)
+                _add_row(b, row)
+                if b.length > room:
+                    break  # add() cuts it and reports
+            while offsets and offsets[-1] >= b.length:
+                offsets.pop()
+            text, source, breaks = b.build()
+        else:
+            text, offsets = built
+            source, breaks = "", ()
         self.add(
             Segment(
                 text=text,
@@ -257,6 +262,38 @@ def _add_row(b: TextBuilder, row: list[str]) -> None:
         if i:
             b.add_raw("\t")
         b.add(_cell(row[i]))
+
+
+def _row_text(row: list[str]) -> str:
+    """The row as _add_row writes it, before normalisation: cells joined by tabs, trailing empty ones left out."""
+    end = len(row)
+    while end and not row[end - 1]:
+        end -= 1
+    return "\t".join([_cell(c) for c in row[:end]])
+
+
+def _plain_table(rows: list[list[str]], start: int, room: int) -> tuple[str, list[int]] | None:
+    """The table's text and row offsets as the TextBuilder of Context.table gives them, where
+    normalisation changes no cell (the common case: checked on the whole text at once; a tab or a line
+    end between two cells is a boundary that neither NFKC nor the dash rule crosses); None otherwise."""
+    lines = [_row_text(rows[start])]
+    length = len(lines[0])
+    offsets: list[int] = []
+    for row in rows[start + 1 :]:
+        length += 1
+        offsets.append(length)
+        line = _row_text(row)
+        lines.append(line)
+        length += len(line)
+        if length > room:
+            break
+    while offsets and offsets[-1] >= length:
+        offsets.pop()
+    text = "\n".join(lines)
+    norm, breaks = normalise(text)
+    if breaks or norm != text:
+        return None
+    return text, offsets
 
 
 def _cut(seg: Segment, n: int) -> Segment:

@@ -45,7 +45,8 @@ def read_spreadsheet(ctx: Context, data: bytes, where: Where, content_type: str,
     for name in wb.sheet_names:
         try:
             sheet = wb.get_sheet_by_name(name)
-            rows = [[_cell(v) for v in row] for row in sheet.to_python(skip_empty_area=False)]
+            # a str cell is its own text (_cell gives it back): only the others go through _cell
+            rows = [[v if type(v) is str else _cell(v) for v in row] for row in sheet.to_python(skip_empty_area=False)]
         except Exception as e:
             if strict:
                 raise Unscannable(Reason.PARSE_ERROR, f"sheet {name!r}: {type(e).__name__}: {e}") from e
