@@ -252,7 +252,7 @@ def test_a_remembered_part_as_a_pivot_cache_is_read(monkeypatch: pytest.MonkeyPa
     monkeypatch.setattr(ooxml, "_QUIET_MIN", 16)
     blob = b'<?xml version="1.0"?><pivotCacheRecords><r><s v="090-1234-5678"/></r></pivotCacheRecords>'
     assert textless(blob, "x.xml")
-    ooxml._QUIET[ooxml.hashlib.sha256(blob).digest()] = None
+    ooxml._quiet_remember(blob)
     seen: list[str] = []
 
     class Ctx:
@@ -265,3 +265,29 @@ def test_a_remembered_part_as_a_pivot_cache_is_read(monkeypatch: pytest.MonkeyPa
     ct = "application/vnd.openxmlformats-officedocument.spreadsheetml.pivotcacherecords+xml"
     ooxml._read_xml_part(Ctx(), blob, "xl/pivotCache/pivotCacheRecords1.xml", ct, "xlsx", None, "pivot")  # type: ignore[arg-type]
     assert any("090-1234-5678" in t for t in seen)
+
+
+def test_quiet_memory_is_by_the_bytes(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A part is remembered by its bytes: one of the same length and the same last bytes but another
+    byte elsewhere is not taken for it; the memory holds at most _QUIET_BYTES and _QUIET_ENTRIES,
+    dropping the least recently seen."""
+    monkeypatch.setattr(ooxml, "_QUIET", type(ooxml._QUIET)())
+    monkeypatch.setattr(ooxml, "_QUIET_BYTES", 3000)
+    monkeypatch.setattr(ooxml, "_QUIET_ENTRIES", 4)
+    a = b"<a>" + b" " * 990 + b"</a>"
+    twin = b"<b>" + b" " * 990 + b"</a>"  # same length, same tail
+    assert not ooxml._quiet_seen(a)
+    ooxml._quiet_remember(a)
+    assert ooxml._quiet_seen(a) and ooxml._quiet_seen(bytes(a))
+    assert not ooxml._quiet_seen(twin)
+    others = [b"<c>" + b" " * (900 + k) + b"</c>" for k in range(3)]
+    for blob in others:
+        ooxml._quiet_remember(blob)
+    assert sum(k[0] for k in ooxml._QUIET) <= 3000
+    assert not ooxml._quiet_seen(a)  # the oldest went first
+    assert ooxml._quiet_seen(others[-1])
+    small = [b"<d%d/>" % k for k in range(6)]
+    for blob in small:
+        ooxml._quiet_remember(blob)
+    assert len(ooxml._QUIET) == 4
+    assert all(ooxml._quiet_seen(blob) for blob in small[-4:])
