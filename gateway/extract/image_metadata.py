@@ -63,7 +63,19 @@ def _no_exif_after_pixels(image: Image.Image, data: bytes) -> bool:
     if image.format != "PNG" or "exif" in image.info or "Raw profile type exif" in image.info:
         return False
     idat = data.find(b"IDAT")
-    return idat != -1 and all(data.find(kind, idat) == -1 for kind in _EXIF_CHUNKS)
+    if idat == -1:
+        return False
+    # tEXt, zTXt and iTXt all hold "Xt" at their third byte: one search for it (rare in compressed
+    # pixels) and a look at the two bytes before each, instead of a search of the pixels per type
+    at = data.find(b"Xt", idat + 2)
+    while at != -1:
+        if data[at - 2 : at] in _BEFORE_XT:
+            return False
+        at = data.find(b"Xt", at + 1)
+    return data.find(b"eXIf", idat) == -1
+
+
+_BEFORE_XT = frozenset(kind[:2] for kind in _EXIF_CHUNKS if kind[2:] == b"Xt")  # tE zT iT
 
 
 def _text(value: Any) -> str | None:
