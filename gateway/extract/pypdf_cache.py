@@ -18,7 +18,11 @@ The same wrapping also:
   reader, so errors are pypdf's;
 - builds the WinAnsi table of the extractor's initial font once per document, not once per page;
 - parses a form XObject's content stream twice per document, not on every Do that draws it (a letterhead
-  or a logo drawn on each page): kept from its second drawing on, up to _FORM_OPERATIONS operations.
+  or a logo drawn on each page): kept from its second drawing on, up to _FORM_OPERATIONS operations;
+- keeps the width of each character of a font (Font.get_text_width of that one character, a function of
+  the font's width table, which pypdf fills while building the font and never changes after) for the
+  document, where get_text_operands asked the font again for every distinct character of every text
+  operator (11% of reading the load mix's PDFs): the same widths, added in the same order.
 
 Checked against pypdf 7.1 (pyproject.toml pins below 7.2): install() compares the functions it wraps
 with what it expects (where they live, what calls them) and leaves pypdf alone on any difference.
@@ -53,6 +57,10 @@ class Memo:
     forms: dict[int, tuple[Any, Any]] = field(default_factory=dict)  # id(xform) -> (xform, ContentStream)
     forms_seen: dict[int, Any] = field(default_factory=dict)  # id(xform) -> xform: drawn once so far
     encodings: dict[str, dict[int, str]] = field(default_factory=dict)  # named single-byte encodings
+    # id(font.character_widths) -> (that table, {character: Font.get_text_width(character)})
+    widths: dict[int, tuple[Any, dict[str, float]]] = field(default_factory=dict)
+    width_entries: int = 0
+    width_hits: int = 0
     form_operations: int = 0
     font_entries: int = 0
     font_hits: int = 0
@@ -113,6 +121,8 @@ def _install() -> bool:
     get_content = getattr(text_module, "_get_content_stream_for_text", None)
     extract = page_module.PageObject._extract_text
     named_encoding = codecs_module.encoding_dict_from_named_encoding
+    get_operands = text_module.get_text_operands
+    text_width = font_class.__dict__.get("get_text_width")
     if not (
         page_module.Font is font_class
         and isinstance(from_font_resource, classmethod)
@@ -128,6 +138,14 @@ def _install() -> bool:
         and isinstance(getattr(ContentStream, "operations", None), property)
         and extractor_module.encoding_dict_from_named_encoding is named_encoding
         and "encoding_dict_from_named_encoding" in extractor_module.TextExtraction.__init__.__code__.co_names
+        and extractor_module.get_text_operands is get_operands
+        and get_operands.__code__.co_varnames[:5] == ("operands", "cm_matrix", "tm_matrix", "font", "orientations")
+        and {"mult", "orient", "encode_pdfdocencoding", "get_text_width", "space_char", "space_width"}
+        <= set(get_operands.__code__.co_names)
+        and callable(text_width)
+        and "character_widths" in _names(text_width.__code__)
+        and callable(getattr(text_module, "mult", None))
+        and callable(getattr(text_module, "orient", None))
     ):
         return False
 
@@ -205,11 +223,73 @@ def _install() -> bool:
             table = memo.encodings[encoding] = named_encoding(encoding)
         return dict(table)  # a copy each time, as pypdf makes a new one
 
+    mult, orient, encode_pdfdocencoding = text_module.mult, text_module.orient, text_module.encode_pdfdocencoding
+
+    def operands_with_widths(
+        operands: Any, cm_matrix: Any, tm_matrix: Any, font: Any, orientations: Any
+    ) -> tuple[str, bool, float]:
+        """pypdf 7.1's get_text_operands, line for line, with the widths of characters looked up in the
+        document's table of the font's widths instead of a table made anew on every call."""
+        memo = _memo.get()
+        if memo is None or type(font) is not font_class:
+            return get_operands(operands, cm_matrix, tm_matrix, font, orientations)
+        text: str = ""
+        is_str_operands = False
+        widths: float = 0.0
+        m = mult(tm_matrix, cm_matrix)
+        orientation = orient(m)
+        raw_characters: str = ""
+        if orientation in orientations and len(operands) > 0:
+            if isinstance(operands[0], str):
+                text = operands[0]
+                is_str_operands = True
+            else:
+                text = ""
+                tt: bytes = encode_pdfdocencoding(operands[0]) if isinstance(operands[0], str) else operands[0]
+                if isinstance(font.encoding, str):  # Apply named encoding
+                    try:
+                        text = tt.decode(font.encoding, "surrogatepass")
+                    except UnicodeDecodeError:
+                        # Fallback for odd byte counts or unmapped 16-bit GIDs/CIDs
+                        text = tt.decode(font.encoding, "replace")
+                else:  # Apply dict encoding
+                    text = "".join(font.encoding.get(x, chr(x)) for x in tt)
+                    raw_characters = "".join(chr(byte) for byte in tt)
+            table = font.character_widths
+            held = memo.widths.get(id(table))
+            if held is None or held[0] is not table:
+                held = memo.widths[id(table)] = (table, {})
+            known = held[1]
+            for char in raw_characters or text:
+                if char == font.space_char:
+                    widths += font.space_width
+                else:
+                    width = known.get(char)
+                    if width is None:
+                        width = font.get_text_width(char)
+                        if memo.width_entries < _FONT_ENTRIES:
+                            memo.width_entries += 1
+                            known[char] = width
+                    else:
+                        memo.width_hits += 1
+                    widths += width
+        return (text, is_str_operands, widths)
+
     font_class.from_font_resource = classmethod(cached_font)  # type: ignore[method-assign,assignment]
+    extractor_module.get_text_operands = operands_with_widths
     data_module.read_hex_string_from_stream = fast_hex
     text_module._get_content_stream_for_text = cached_content
     extractor_module.encoding_dict_from_named_encoding = cached_encoding
     return True
+
+
+def _names(code: Any) -> set[str]:
+    """The names a function's code uses, its nested code (comprehensions) included."""
+    out = set(code.co_names)
+    for const in code.co_consts:
+        if hasattr(const, "co_names"):
+            out |= _names(const)
+    return out
 
 
 _PDF_WHITESPACE = b"\x00\t\n\x0c\r "  # pypdf's WHITESPACES, skipped inside a hex string

@@ -498,3 +498,40 @@ def test_unchecked_pypdf_is_left_alone(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.undo()
     with pypdf_cache.document() as memo:
         assert memo is not None
+
+
+def test_widths_decide_the_same_spaces() -> None:
+    """Fragments of a line placed one after another at about the width pypdf sums for the one before
+    (a space goes in when the gap reaches the space width plus that sum): the document's memory of
+    character widths (fonts with /W widths of their own, standard-14 fonts, the space character,
+    character spacing) puts in the same spaces as pypdf asking the font on every operator."""
+    rng = random.Random(20)
+    hits = 0
+    for _ in range(12):
+        doc = Doc()
+        mapping = letters(rng.randrange(100))
+        mapping[3] = " "
+        font, helvetica = type0(doc, mapping), doc.add(HELVETICA)
+        resources = b"<< /Font << /F1 %d 0 R /F2 %d 0 R >> >>" % (font, helvetica)
+        for _page in range(rng.randint(1, 4)):
+            ops = [b"BT 14 TL 50 800 Td"]
+            for _line in range(rng.randint(1, 8)):
+                x = 0.0
+                for _fragment in range(rng.randint(1, 5)):
+                    size = rng.choice((9, 10, 12))
+                    if rng.random() < 0.5:
+                        shown = "".join(rng.choice(list(mapping.values())) for _ in range(rng.randint(1, 6)))
+                        ops.append(b"/F1 %d Tf %s Tj" % (size, codes(mapping, shown)))
+                        width = sum(0.5 if c in mapping.values() else 1.0 for c in shown) * size
+                    else:
+                        shown = "".join(rng.choice("Hanako Sato 090") for _ in range(rng.randint(1, 6)))
+                        ops.append(b"/F2 %d Tf %.1f Tc (%s) Tj" % (size, rng.choice((0, 0.5)), shown.encode()))
+                        width = 0.55 * size * len(shown)
+                    step = width * rng.uniform(0.6, 1.6)
+                    ops.append(b"%.2f 0 Td" % step)
+                    x += step
+                ops.append(b"%.2f -14 Td" % -x)
+            ops.append(b"ET")
+            doc.page(b"\n".join(ops), resources)
+        hits += check(doc.bytes()).width_hits
+    assert hits > 0  # not vacuous: widths were taken from the memory
