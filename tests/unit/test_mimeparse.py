@@ -156,3 +156,14 @@ def test_the_fixture_messages_parse_the_same() -> None:
     assert emls
     for path in emls:
         same(path.read_bytes())
+
+
+def test_stretches_about_the_least_run_length() -> None:
+    """Stretches of inert lines of _MIN_RUN - 1, _MIN_RUN and _MIN_RUN + 1 lines (LF and CRLF, the
+    last line ended or not): runs found where the regex finds them."""
+    for n in range(mimeparse._MIN_RUN - 2, mimeparse._MIN_RUN + 3):
+        for end in (b"\n", b"\r\n"):
+            body = b"".join(b"QUJD%d" % k + end for k in range(n))
+            for tail in (b"", b"-- x" + end, b"QUJD"):
+                raw = b"Subject: x" + end + end + body + tail
+                assert mimeparse.runs(raw) == [m.span() for m in mimeparse._RUN.finditer(raw)], (n, end, tail)
