@@ -143,7 +143,7 @@ def _read_zip(ctx: Context, data: bytes, where: Where, state: dict[str, object])
     kind = classify_zip([i.filename for i in infos])
     state["type"] = kind
     if kind in ("xlsx", "xlsm", "docx", "pptx", "ooxml"):
-        members = archive.scan_members(zf, infos, ctx, where, None)
+        members = archive.scan_members(zf, infos, ctx, where, None, data)
 
         def cells() -> bool:
             office.read_spreadsheet(ctx, data, where, kind, strict=True)
@@ -165,7 +165,7 @@ def _read_zip(ctx: Context, data: bytes, where: Where, state: dict[str, object])
                 continue
             member = where.inside(archive.member_name(info))
             try:
-                blob = archive.read_member(zf, info, ctx, member)
+                blob = archive.read_member(zf, info, ctx, member, data)
             except (LimitExceeded, Unscannable) as e:
                 ctx.unscannable(e.reason, e.detail, member)
                 ctx.attachment(
@@ -183,7 +183,7 @@ def _read_zip(ctx: Context, data: bytes, where: Where, state: dict[str, object])
                 continue
             read_file(ctx, blob, member.path[-1] if member.path else member.attachment, "", member)
         return kind
-    parts = archive.scan_members(zf, infos, ctx, where, None)
+    parts = archive.scan_members(zf, infos, ctx, where, None, data)
     if kind == "odf":
         mimetype = parts.get("mimetype", b"").decode("ascii", "replace").strip()
         kind = {"spreadsheet": "ods", "text": "odt", "presentation": "odp"}.get(mimetype.rsplit(".", 1)[-1], "odf")
