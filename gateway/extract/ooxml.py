@@ -661,9 +661,12 @@ def _sheet_extras(ctx: Context, blob: bytes, where: Where, label: str) -> set[by
             blob = blob.decode("utf-16").encode("utf-8")
         except UnicodeDecodeError as e:
             raise Unscannable(Reason.PARSE_ERROR, f"worksheet in broken UTF-16: {e}") from e
+    # a match holds "Header" or "Footer" as written (the regex is case-sensitive): two memmem searches
+    # where the regex tries every "<" of the sheet
+    headed = b"Header" in blob or b"Footer" in blob
     texts = [
         f"{kind.decode()} {part.decode().lower()}: {_unescape(body)}"
-        for kind, part, body in _HEADER_FOOTER.findall(blob)
+        for kind, part, body in (_HEADER_FOOTER.findall(blob) if headed else ())
         if body.strip()
     ]
     if texts:
