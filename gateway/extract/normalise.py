@@ -11,6 +11,7 @@ from __future__ import annotations
 import functools
 import re
 import unicodedata
+from collections.abc import Callable
 
 # Between two digits these all stand for a hyphen in phone, postal and account numbers.
 _DASHES = "\u30fc\uff70\u2010\u2011\u2012\u2013\u2014\u2015\u2212\ufe58\ufe63\uff0d\u2043\u02d7"
@@ -23,13 +24,12 @@ _CLUSTER_MARKS = "\u0300-\u036f\u3099\u309a\uff9e\uff9f\u20d0-\u20ff"
 _CLUSTER = re.compile(rf".[{_CLUSTER_MARKS}]*", re.S)
 
 
-def _bmp_class(categories: tuple[str, ...]) -> str:
-    """A regex character class body of the BMP code points in `categories`. (Astral code points are
-    checked one by one: a class holding astral ranges makes every regex search several times slower.)"""
+def _bmp_ranges(wanted: Callable[[str], bool]) -> str:
+    """A regex character class body of the BMP code points for which `wanted` is true, as ranges."""
     out: list[str] = []
     start = prev = -2
     for cp in range(0x10000):
-        if unicodedata.category(chr(cp)) not in categories:
+        if not wanted(chr(cp)):
             continue
         if cp != prev + 1:
             if start >= 0:
@@ -39,6 +39,12 @@ def _bmp_class(categories: tuple[str, ...]) -> str:
     if start >= 0:
         out.append(_span(start, prev))
     return "".join(out)
+
+
+def _bmp_class(categories: tuple[str, ...]) -> str:
+    """A regex character class body of the BMP code points in `categories`. (Astral code points are
+    checked one by one: a class holding astral ranges makes every regex search several times slower.)"""
+    return _bmp_ranges(lambda c: unicodedata.category(c) in categories)
 
 
 def _span(a: int, b: int) -> str:
@@ -60,19 +66,8 @@ def _changing_clusters() -> re.Pattern[str]:
     """The clusters (as _CLUSTER cuts them) whose NFKC form is not themselves can only be these: a
     starter followed by marks, or a character of the BMP that NFKC changes on its own. Every other
     cluster is one character that stays as it is. (Built on first use: 65,536 normalisations.)"""
-    changing: list[str] = []
-    start = prev = -2
-    for cp in range(0x10000):
-        if unicodedata.normalize("NFKC", chr(cp)) == chr(cp):
-            continue
-        if cp != prev + 1:
-            if start >= 0:
-                changing.append(_span(start, prev))
-            start = cp
-        prev = cp
-    if start >= 0:
-        changing.append(_span(start, prev))
-    return re.compile(rf".[{_CLUSTER_MARKS}]+|[{''.join(changing)}]", re.S)
+    changing = _bmp_ranges(lambda c: unicodedata.normalize("NFKC", c) != c)
+    return re.compile(rf".[{_CLUSTER_MARKS}]+|[{changing}]", re.S)
 
 
 def _dashes(text: str) -> str:
