@@ -284,7 +284,7 @@ class SqliteStore(Store):
         self._node = node_id or default_node_id()
         # While open, this store's process holds its node's lock: a node whose lock is free is gone.
         self._node_lock = NodeLock(str(self.path), self._node)
-        self._writer = _Writer(self._open, max_batch, self._write_lock)
+        self._writer = _Writer(self._open_writer, max_batch, self._write_lock)
         try:
             self._writer.submit(self._create_schema)
         except BaseException:
@@ -328,6 +328,22 @@ class SqliteStore(Store):
 
     def _open(self) -> sqlite3.Connection:
         return connect_wal(str(self.path), self._busy_timeout, "FULL")
+
+    def _open_writer(self) -> sqlite3.Connection:
+        conn = self._open()
+        try:
+            # Debian's SQLite (and so the Docker image's) is built with SECURE_DELETE: every page a
+            # deleted message freed would be read, zeroed, journalled for the operation's savepoint,
+            # written to the WAL and checkpointed into the file, for pages the next messages reuse
+            # anyway (and the WAL keeps copies until it is overwritten). FAST still zeroes what is
+            # deleted from the table pages a delete writes anyway (the row, small messages inline);
+            # the freed overflow pages of larger messages are left as they are. pwrite calls per
+            # message through the store 178 -> 99.
+            conn.execute("PRAGMA secure_delete = FAST")
+        except BaseException:
+            conn.close()
+            raise
+        return conn
 
     def _write(self, run: Callable[[_Conn], _T]) -> _T:
         """Run `run` in the writer's next transaction; returns once that transaction is durable."""
