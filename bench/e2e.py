@@ -122,7 +122,6 @@ def gateway_config(tmp: Path, sink_port: int, store: str, **sections: dict[str, 
         "relay": {"smarthost": f"127.0.0.1:{sink_port}", "helo_name": "gw.bench"},
         "store": {"url": url},
         "organization": {"internal_domains": ["example.co.jp"]},
-        "worker": {"poll_interval": 0.05},
         "recipients": {"dns": {"enabled": False}},
     }
     for name, values in sections.items():
@@ -172,6 +171,7 @@ def run_gateway(
     receivers: int,
     deliverers: int,
     concurrency: int = 0,
+    poll_interval: float = 0.0,
 ) -> None:
     relayable = {m.test_id: m for m in mails if m.kind != "pii"}
     with tempfile.TemporaryDirectory(prefix="gw-e2e-") as tmp, SmtpSink() as sink:
@@ -182,7 +182,10 @@ def run_gateway(
             inspection={"workers": workers},
             smtp={"processes": receivers},
             relay={"processes": deliverers},
-            **({"worker": {"pipeline_concurrency": concurrency}} if concurrency else {}),
+            worker={
+                **({"pipeline_concurrency": concurrency} if concurrency else {}),
+                **({"poll_interval": poll_interval} if poll_interval else {}),
+            },
         )
         peak = [0.0]
         sampling = threading.Event()
@@ -270,6 +273,12 @@ def main() -> None:
         "--pipeline-concurrency", type=int, default=0, help="worker.pipeline_concurrency (default: the gateway's)"
     )
     parser.add_argument(
+        "--poll-interval",
+        type=float,
+        default=0.0,
+        help="worker.poll_interval (default: the gateway's; its own mail wakes the workers at once)",
+    )
+    parser.add_argument(
         "--without-ocr", action="store_true", help="leave out the 1%% of mail with an image to OCR (their cost apart)"
     )
     args = parser.parse_args()
@@ -285,10 +294,11 @@ def main() -> None:
         f"{size:.0f} MB, built in {time.time() - t:.0f} s), {args.sessions} "
         f"sessions, offered at {args.rate:g}/s; store {args.store}; inspection workers {args.workers}; "
         f"receive processes {args.receivers}; delivery processes {args.deliverers}; "
-        f"pipeline concurrency {args.pipeline_concurrency or 'default'}; cores {os.cpu_count()}"
+        f"pipeline concurrency {args.pipeline_concurrency or 'default'}; "
+        f"poll interval {args.poll_interval or 'default'}; cores {os.cpu_count()}"
     )
     run_direct(mails, args.sessions, args.rate)
-    node = (args.store, args.workers, args.receivers, args.deliverers, args.pipeline_concurrency)
+    node = (args.store, args.workers, args.receivers, args.deliverers, args.pipeline_concurrency, args.poll_interval)
     run_gateway(f"(b) gateway at {args.rate:g}/s offered", mails, args.sessions, args.rate, *node)
     if args.max:
         run_gateway("(c) gateway, unpaced        ", mails, args.sessions, 0.0, *node)

@@ -298,7 +298,7 @@ def bench_gateway(
             "relay": {"smarthost": f"127.0.0.1:{sink_port}", "concurrency": 20, "processes": deliverers},
             "store": {"url": url},
             "organization": {"internal_domains": ["example.co.jp"]},
-            "worker": {"pipeline_concurrency": 32, "poll_interval": 0.05},
+            "worker": {"pipeline_concurrency": 32},
             "recipients": {"dns": {"enabled": False}},
             "web": {"listen": f"127.0.0.1:{web_port}"},  # not the default port, which another node may hold
             "scan": {} if ner else {"ner_window_chars": 0},

@@ -9,6 +9,12 @@ only retried) and puts it back on its queue after a doubling wait; at
 (`gateway queue list shunt`, the admin page), and `on_shunt` tells the sender where a human must act.
 One log line (with the traceback) per failure, never a silent retry at every lease expiry.
 
+A message this process puts on the queue (received, relayed, released from hold) wakes the worker at
+once (`Store.watch`); `worker.poll_interval` is the fallback that finds the work of other processes
+and nodes and messages that became due later. A wake-up is a flag the worker clears just before it
+claims: one that comes during a claim, or while every slot is busy, leaves the flag set, and the
+worker claims again as soon as it can take more; many wake-ups before a claim are one claim.
+
 Leases are short (`worker.lease_seconds`) and renewed by a heartbeat every third of that while a
 message is being worked on, however long the scan or delivery takes; so when a node dies, the others
 take its messages over within one lease. When a process of this node died (a crash, SIGKILL), the
@@ -22,6 +28,7 @@ import abc
 import asyncio
 import contextlib
 import logging
+import threading
 import time
 from collections import Counter
 from collections.abc import Awaitable, Callable
@@ -45,6 +52,32 @@ RECLAIM_SECONDS = 5.0  # how often a running worker looks for leases of this nod
 
 # Called once a message was moved to the shunt queue (the sender's notice); gets its raw bytes if known.
 OnShunt = Callable[[QueuedMessage, bytes | None], Awaitable[object]]
+
+
+class Wakeup:
+    """Set from any thread (the store's, once a write is durable); cleared by the worker on its loop
+    just before it claims. Only the first set after a clear crosses threads (one write to the loop's
+    self-pipe): the claim that follows the clear sees every message put before any later set."""
+
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self._loop = loop
+        self._thread = threading.get_ident()
+        self._pending = False
+        self.event = asyncio.Event()
+
+    def set(self) -> None:
+        if self._pending:
+            return
+        self._pending = True
+        if threading.get_ident() == self._thread:
+            self.event.set()
+            return
+        with contextlib.suppress(RuntimeError):  # the loop is closed: nothing left to wake
+            self._loop.call_soon_threadsafe(self.event.set)
+
+    def clear(self) -> None:
+        self._pending = False
+        self.event.clear()
 
 
 class QueueRunner(abc.ABC):
@@ -103,6 +136,9 @@ class QueueRunner(abc.ABC):
         stopping = asyncio.create_task(stop.wait())
         heartbeat = asyncio.create_task(self._heartbeat())
         loop = asyncio.get_running_loop()
+        wakeup = Wakeup(loop)
+        unwatch = self.store.watch(self.queue, wakeup.set)
+        woken = asyncio.create_task(wakeup.event.wait())
         next_reclaim = 0.0  # at once: a restarted node takes up what its dead processes held
         try:
             while not stop.is_set():
@@ -111,19 +147,27 @@ class QueueRunner(abc.ABC):
                     next_reclaim = loop.time() + RECLAIM_SECONDS
                 free = self.concurrency - self._busy()
                 if free < self.claim_batch and self._running:
-                    # Woken by a message that finishes, or by the poll interval (one may have parked).
+                    # Woken by a message that finishes, or by the poll interval (one may have parked);
+                    # a wake-up meanwhile stays set for the claim that follows.
                     await asyncio.wait(
                         {stopping, *self._running}, timeout=self.poll_interval, return_when=asyncio.FIRST_COMPLETED
                     )
                     continue
+                wakeup.clear()
                 leases = await self._claim(free)
                 for lease in leases:
                     task = asyncio.create_task(self._handle_logged(lease))
                     self._running.add(task)
                     task.add_done_callback(self._running.discard)
-                if len(leases) < free:  # the queue is drained for now
-                    await asyncio.wait({stopping}, timeout=self.poll_interval)
+                if len(leases) < free:  # the queue is drained for now: until a wake-up or the next poll
+                    if woken.done():
+                        woken = asyncio.create_task(wakeup.event.wait())
+                    await asyncio.wait(
+                        {stopping, woken}, timeout=self.poll_interval, return_when=asyncio.FIRST_COMPLETED
+                    )
         finally:
+            unwatch()
+            woken.cancel()
             stopping.cancel()
             await self._drain()
             heartbeat.cancel()

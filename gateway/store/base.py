@@ -53,6 +53,26 @@ class Lease:
 
 class Store(abc.ABC):
     node_id: str | None = None  # this node's name in lease tokens (None: the host name)
+    _watchers: tuple[tuple[Queue, Callable[[], None]], ...] = ()
+
+    def watch(self, queue: Queue, wake: Callable[[], None]) -> Callable[[], None]:
+        """Call `wake()` each time this store object puts messages on `queue` due now (`accept`, and
+        `move` without `due_at`), once they are durable, in the thread that wrote them: a queue worker
+        of this process takes them at once instead of at its next poll (queue_runner). Messages put by
+        other processes or nodes, or due later, are found by polling. Returns the call that stops it."""
+        entry = (queue, wake)
+        self._watchers = (*self._watchers, entry)
+
+        def unwatch() -> None:
+            self._watchers = tuple(e for e in self._watchers if e is not entry)
+
+        return unwatch
+
+    def _due_now(self, queue: Queue) -> None:
+        """Backends call this after a write that put messages on `queue`, due now."""
+        for watched, wake in self._watchers:
+            if watched == queue:
+                wake()
 
     @abc.abstractmethod
     def accept(self, items: Sequence[tuple[QueuedMessage, bytes]], queue: Queue = Queue.INBOUND) -> None:

@@ -374,6 +374,7 @@ class SqliteStore(Store):
             conn.executemany("INSERT INTO raw_messages (id, data) VALUES (?, ?)", raws)
 
         self._write(run)
+        self._due_now(queue)
 
     def claim(self, queue: Queue, limit: int, lease_seconds: float, now: float | None = None) -> list[Lease]:
         if limit <= 0:
@@ -524,7 +525,10 @@ class SqliteStore(Store):
                 conn.execute("UPDATE raw_messages SET data = ? WHERE id = ?", (data, message.id))
             return True
 
-        return self._write(run)
+        moved = self._write(run)
+        if moved and due_at is None:
+            self._due_now(queue)
+        return moved
 
     def finish(self, lease: Lease) -> bool:
         message_id = lease.message.id
