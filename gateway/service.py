@@ -25,9 +25,9 @@ from typing import TYPE_CHECKING
 
 from gateway.config import Config
 from gateway.message import Envelope, QueuedMessage, new_message_id
-from gateway.processes import ChildFailed, ChildProcesses, stop_when_orphaned
+from gateway.processes import ChildFailed, ChildProcesses, Doorbells, stop_when_orphaned
 from gateway.store import open_store, ping_store
-from gateway.store.base import Store, StoreError
+from gateway.store.base import Queue, Store, StoreError
 from gateway.store.url import redact_url
 
 if TYPE_CHECKING:  # each part imports what it runs (serve): a receive process loads no rules, models or pages
@@ -102,8 +102,11 @@ async def serve(
     parts: Collection[str] = PARTS,
     store: Store | None = None,
     children: ChildProcesses | None = None,
+    doorbells: Doorbells | None = None,
 ) -> None:
-    """Run the given parts until SIGTERM/SIGINT (and keep the child processes running, if given)."""
+    """Run the given parts until SIGTERM/SIGINT (and keep the child processes running, if given).
+    `doorbells` (a child's; the first process takes its children's) wake the queue workers across
+    the processes of the node."""
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
@@ -147,7 +150,13 @@ async def serve(
         on_shunt = make_on_shunt(store, notifier)
         workflow = HoldWorkflow.from_config(store, holds, config, admins=admin_addresses(config))
     web = None
+    doorbells = children.doorbells if children is not None else doorbells
+    unring: Callable[[], None] | None = None
     try:
+        if doorbells is not None:  # other processes of the node wake our workers, we theirs
+            worked_here = [Queue.INBOUND] if policy is not None else []
+            worked_here += [Queue.OUTBOUND] if "deliver" in parts else []
+            unring = doorbells.connect(store, loop, worked_here)
         if policy is not None:  # the models load first: a node that cannot scan does not start
             from gateway.inspection.tools import Inspectors
 
@@ -210,11 +219,13 @@ async def serve(
             contacts.close()
         if holds is not None:
             holds.close()
+        if unring is not None:
+            unring()
         store.close()
         log.info("stopped")
 
 
-def _serve_part(config: Config, part: str) -> None:
+def _serve_part(config: Config, part: str, doorbells: Doorbells) -> None:
     """A child process of `gateway run` (gateway/processes.py)."""
     from gateway.logsetup import name_process, setup_logging
 
@@ -224,7 +235,7 @@ def _serve_part(config: Config, part: str) -> None:
         os.nice(config.worker.nice)
     log.info("%s process %d started", part, os.getpid())
     stop_when_orphaned()
-    asyncio.run(serve(config, (part,)))
+    asyncio.run(serve(config, (part,), doorbells=doorbells))
 
 
 def run_node(config: Config, parts: Collection[str] = PARTS) -> None:

@@ -59,7 +59,7 @@ class Store(abc.ABC):
         """Call `wake()` each time this store object puts messages on `queue` due now (`accept`, and
         `move` without `due_at`), once they are durable, in the thread that wrote them: a queue worker
         of this process takes them at once instead of at its next poll (queue_runner). Messages put by
-        other processes or nodes, or due later, are found by polling. Returns the call that stops it."""
+        other nodes, or due later, are found by polling. Returns the call that stops it."""
         entry = (queue, wake)
         self._watchers = (*self._watchers, entry)
 
@@ -68,8 +68,9 @@ class Store(abc.ABC):
 
         return unwatch
 
-    def _due_now(self, queue: Queue) -> None:
-        """Backends call this after a write that put messages on `queue`, due now."""
+    def due_now(self, queue: Queue) -> None:
+        """Messages were put on `queue`, due now: by this store object (its backend calls this after
+        the write), or by another process of this node (its doorbell, gateway.processes)."""
         for watched, wake in self._watchers:
             if watched == queue:
                 wake()

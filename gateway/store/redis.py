@@ -426,7 +426,7 @@ class RedisStore(Store):
         # primary all the same, so the MTA's retry may make a duplicate, never a loss.
         if self.min_replicas and acked < self.min_replicas:
             raise StoreError(f"redis: {acked} of {self.min_replicas} replicas confirmed the write in time")
-        self._due_now(queue)
+        self.due_now(queue)
 
     @_redis_errors
     def claim(self, queue: Queue, limit: int, lease_seconds: float, now: float | None = None) -> list[Lease]:
@@ -589,7 +589,7 @@ class RedisStore(Store):
             if _s(fields_version) == version:
                 # The client retried a script that had already run (connection lost on the reply).
                 if due_at is None:
-                    self._due_now(queue)
+                    self.due_now(queue)
                 return True
             r.hdel(data_key, *mapping)  # our own unused version; nobody else ever writes it
             return False
@@ -597,7 +597,7 @@ class RedisStore(Store):
         if raw is not None:
             stale.append(f"r:{_s(raw_version)}")
         if due_at is None:
-            self._due_now(queue)
+            self.due_now(queue)
         r.hdel(data_key, *stale)
         return True
 

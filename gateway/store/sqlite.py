@@ -374,7 +374,7 @@ class SqliteStore(Store):
             conn.executemany("INSERT INTO raw_messages (id, data) VALUES (?, ?)", raws)
 
         self._write(run)
-        self._due_now(queue)
+        self.due_now(queue)
 
     def claim(self, queue: Queue, limit: int, lease_seconds: float, now: float | None = None) -> list[Lease]:
         if limit <= 0:
@@ -527,7 +527,7 @@ class SqliteStore(Store):
 
         moved = self._write(run)
         if moved and due_at is None:
-            self._due_now(queue)
+            self.due_now(queue)
         return moved
 
     def finish(self, lease: Lease) -> bool:

@@ -47,3 +47,24 @@ def test_received_mail_goes_through_at_once_and_mail_from_elsewhere_by_polling(t
             assert sink.wait_for(3, timeout=POLL + 30)
     ids = sorted(m.header("Message-ID") or "" for m in sink.snapshot())
     assert ids == [f"<{n}@example.co.jp>" for n in (1, 2, 3)]
+
+
+def test_processes_of_a_node_wake_each_other(tmp_path: Path) -> None:
+    """Receive processes apart wake the first process's pipeline; it wakes the delivery process."""
+    with RecordingSink() as sink:
+        config, port = write_config(
+            tmp_path,
+            {
+                "smtp": {"processes": 2},
+                "relay": {"smarthost": f"127.0.0.1:{sink.port}", "processes": 1},
+                "worker": {"poll_interval": POLL},
+            },
+        )
+        with GatewayProcess(config, port, tmp_path / "gw.log"):
+            time.sleep(2.0)  # the receive and delivery processes started (the port answers from the first one up)
+            for n in range(1, 4):
+                _send(port, n)
+                assert sink.wait_for(n, timeout=PROMPT)
+                time.sleep(0.5)
+    ids = sorted(m.header("Message-ID") or "" for m in sink.snapshot())
+    assert ids == [f"<{n}@example.co.jp>" for n in (1, 2, 3)]
