@@ -10,7 +10,9 @@ from pathlib import Path
 from typing import Any
 
 from gateway.message import QueuedMessage
+from gateway.processes import Doorbells
 from gateway.queue_runner import QueueRunner, Wakeup
+from gateway.store import open_store
 from gateway.store.base import Lease, Queue, Store
 from gateway.store.sqlite import SqliteStore
 
@@ -122,16 +124,14 @@ def test_a_wake_up_during_a_claim_is_not_lost(tmp_path: Path, make_message: Any)
     store.close()
 
 
-def test_a_message_due_later_or_put_elsewhere_does_not_wake(tmp_path: Path, make_message: Any) -> None:
-    """A deferral (move with due_at) and another store object's accept (another process) wake nothing;
-    polling finds the latter."""
-    store = SqliteStore(tmp_path / "gateway.db")
-    other = SqliteStore(tmp_path / "gateway.db")
+def test_a_message_due_later_or_put_elsewhere_does_not_wake(store_url: str, make_message: Any) -> None:
+    """Every backend: accept and a move due now wake this store object's watchers of that queue; a
+    deferral (move with due_at) and another store object's accept (another process) do not."""
+    store, other = open_store(store_url), open_store(store_url)
     calls: list[str] = []
     unwatch = store.watch(Queue.OUTBOUND, lambda: calls.append("outbound"))
     store.watch(Queue.INBOUND, lambda: calls.append("inbound"))
-    message, raw = make_message()
-    other.accept([(message, raw)])
+    other.accept([make_message()])
     assert calls == []
     store.accept([make_message()])
     assert calls == ["inbound"]
@@ -140,6 +140,8 @@ def test_a_message_due_later_or_put_elsewhere_does_not_wake(tmp_path: Path, make
     assert calls == ["inbound"]
     (lease,) = store.claim(Queue.INBOUND, 1, 60)
     assert store.move(lease, Queue.OUTBOUND, lease.message)
+    assert calls == ["inbound", "outbound"]
+    store.release(store.claim(Queue.OUTBOUND, 1, 60)[0])  # given back unchanged: no wake-up (shutdown, store errors)
     assert calls == ["inbound", "outbound"]
     unwatch()
     store.accept([make_message()], Queue.OUTBOUND)
@@ -187,3 +189,28 @@ def test_wakeup_crosses_threads_once_until_cleared() -> None:
         return seen
 
     assert asyncio.run(scenario()) == [False, True, False, True]
+
+
+def test_doorbells_carry_a_wake_up_to_the_process_that_works_the_queue(tmp_path: Path, make_message: Any) -> None:
+    """Two store objects stand for two processes of a node: the one that receives rings, the one that
+    runs the pipeline hears it (once for many rings) and wakes its watchers of the inbound queue."""
+    receiver, first = SqliteStore(tmp_path / "gateway.db"), SqliteStore(tmp_path / "gateway.db")
+    bells = Doorbells()
+    heard: list[Queue] = []
+    first.watch(Queue.INBOUND, lambda: heard.append(Queue.INBOUND))
+    first.watch(Queue.OUTBOUND, lambda: heard.append(Queue.OUTBOUND))
+
+    async def scenario() -> list[Queue]:
+        loop = asyncio.get_running_loop()
+        stops = [bells.connect(receiver, loop, []), bells.connect(first, loop, [Queue.INBOUND])]
+        for _ in range(3):  # three rings before the loop reads the pipe: one wake-up
+            receiver.accept([make_message()])
+        await until(lambda: heard)
+        await asyncio.sleep(0.1)
+        for stop in stops:
+            stop()
+        return heard
+
+    assert asyncio.run(scenario()) == [Queue.INBOUND]
+    receiver.close()
+    first.close()
