@@ -95,6 +95,7 @@ class _Op:
     """One caller's write operation, waiting for the transaction that carries it to commit."""
 
     run: Callable[[_Conn], Any]
+    durable: bool = True  # False: a lease operation, which a crash of the machine may undo (see _Writer)
     result: Any = None
     error: Exception | None = None
     finished: bool = False
@@ -116,6 +117,13 @@ class _Writer:
     callers; then it hands the lead to the caller of the first operation that arrived meanwhile, and
     returns. A lone caller so pays no thread switch; under load, the callers that arrive while one
     transaction is being synced to disk share the next one.
+
+    A transaction of lease operations alone (claims, renewals: `durable=False`) commits without
+    waiting for the disk (synchronous = NORMAL, WAL mode): the next durable commit, of any process of
+    the file, syncs the WAL with it. A crash of the machine may undo such a lease, never a message or
+    its move: the message is then due again, as if its lease had run out, and the processes that held
+    it died with the machine (the node takes back its dead processes' leases at start). Whatever a
+    lease led to (a move, a finish) is a durable write that comes after it in the WAL.
     """
 
     def __init__(self, connect: Callable[[], _Conn], max_batch: int, write_lock: WriteLock) -> None:
@@ -123,6 +131,7 @@ class _Writer:
         self._write_lock = write_lock
         self._max_batch = max_batch
         self._conn: _Conn | None = None  # used by one leader at a time
+        self._synchronous = ""  # the connection's setting, as last set
         self._lock = threading.Lock()
         self._idle = threading.Condition(self._lock)
         self._waiting: deque[_Op] = deque()
@@ -131,9 +140,10 @@ class _Writer:
         self.submitted = 0  # operations handed in (for tests and benchmarks)
         self.transactions = 0  # transactions committed
 
-    def submit(self, run: Callable[[_Conn], _T]) -> _T:
-        """Run `run(conn)` in a write transaction; return its result once that transaction committed."""
-        op = _Op(run)
+    def submit(self, run: Callable[[_Conn], _T], durable: bool = True) -> _T:
+        """Run `run(conn)` in a write transaction; return its result once that transaction committed
+        (and, if `durable`, is on disk)."""
+        op = _Op(run, durable)
         with self._lock:
             if self._closed:
                 raise StoreError("the store is closed")
@@ -216,7 +226,12 @@ class _Writer:
         try:
             if self._conn is None:
                 self._conn = self._connect()
+                self._synchronous = "FULL"  # as connect_wal sets it
             conn = self._conn
+            synchronous = "FULL" if any(op.durable for op in batch) else "NORMAL"
+            if synchronous != self._synchronous:
+                conn.execute(f"PRAGMA synchronous = {synchronous}")
+                self._synchronous = synchronous
             conn.execute("BEGIN IMMEDIATE")
         except Exception as e:
             error = _store_error(e)
@@ -345,11 +360,12 @@ class SqliteStore(Store):
             raise
         return conn
 
-    def _write(self, run: Callable[[_Conn], _T]) -> _T:
-        """Run `run` in the writer's next transaction; returns once that transaction is durable."""
+    def _write(self, run: Callable[[_Conn], _T], durable: bool = True) -> _T:
+        """Run `run` in the writer's next transaction; returns once that transaction committed, and is
+        on disk unless `durable` is False (a lease: see _Writer)."""
         if self._closed:
             raise StoreError("the store is closed")
-        return self._writer.submit(run)
+        return self._writer.submit(run, durable)
 
     def _read(self, sql: str, params: Sequence[object] = ()) -> list[tuple[object, ...]]:
         try:
@@ -396,7 +412,7 @@ class SqliteStore(Store):
                 leases.append(Lease(message=codec.decode(fields), queue=queue, token=token))
             return leases
 
-        return self._write(run)
+        return self._write(run, durable=False)
 
     def claim_message(
         self, queue: Queue, message_id: str, lease_seconds: float, now: float | None = None
@@ -418,7 +434,7 @@ class SqliteStore(Store):
             conn.execute("UPDATE messages SET due_at = ?, token = ? WHERE id = ?", (until, token, message_id))
             return Lease(message=codec.decode(row[0]), queue=queue, token=token)
 
-        return self._write(run)
+        return self._write(run, durable=False)
 
     def renew(self, leases: Sequence[Lease], lease_seconds: float, now: float | None = None) -> list[bool]:
         if not leases:
@@ -435,7 +451,7 @@ class SqliteStore(Store):
                 for lease in leases
             ]
 
-        return self._write(run)
+        return self._write(run, durable=False)
 
     def reclaim(self, dead: Callable[[Owner], bool], now: float | None = None) -> list[str]:
         rows = self._read("SELECT id, token FROM messages WHERE token IS NOT NULL")
