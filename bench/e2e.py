@@ -144,8 +144,13 @@ def start_gateway(tmp: Path, sink_port: int, store: str, **sections: dict[str, o
         cwd=ROOT,
     )
     log.close()
-    wait_for_port(port, timeout=240)
-    return Gateway(process, port, url, tmp)
+    gateway = Gateway(process, port, url, tmp)
+    try:
+        wait_for_port(port, timeout=240)
+    except BaseException:
+        gateway.stop()  # it did not come up: not left running
+        raise
+    return gateway
 
 
 def run_direct(mails: list[Mail], sessions: int, rate: float) -> None:

@@ -226,7 +226,11 @@ def start(
 ) -> subprocess.Popen[bytes]:
     out = open(log, "wb") if log else subprocess.DEVNULL  # noqa: SIM115
     process = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, env=env, start_new_session=True)
-    wait_for_port(port, timeout=30)
+    try:
+        wait_for_port(port, timeout=30)
+    except BaseException:
+        stop(process)  # it did not come up: not left running
+        raise
     return process
 
 
@@ -313,22 +317,23 @@ def bench_gateway(
         sink = start(sink_command(sink_port), sink_port) if SMTP_SINK else None
         if sink is None:
             sink = start([sys.executable, "-c", BARE_AIOSMTPD, str(sink_port)], sink_port)
-        gateway = start(
-            [sys.executable, "-m", "gateway", "run", "--config", str(path)], gw_port, log=Path(tmp) / "gateway.log"
-        )
-        time.sleep(1.0)  # let extra receive processes bind too
-        sampler = ProcessCPU(gateway.pid).start()  # CPU from here: start-up and loading the models are not counted
+        gateway: subprocess.Popen[bytes] | None = None
         spy = None
-        if profile:  # CPU samples of every process of the node (idle threads are not sampled)
-            out = Path(profile) / f"{'relay-all' if relay_all else 'shipped'}-{size}.txt"
-            spy_args = ["record", "--subprocesses", "--gil", "--format", "raw", "--rate", "200"]
-            spy = subprocess.Popen(
-                ["py-spy", *spy_args, "-o", str(out), "-p", str(gateway.pid)],
-                stdout=subprocess.DEVNULL,
-                stderr=subprocess.DEVNULL,
+        try:  # whatever fails from here, nothing started is left running
+            gateway = start(
+                [sys.executable, "-m", "gateway", "run", "--config", str(path)], gw_port, log=Path(tmp) / "gateway.log"
             )
-            time.sleep(1.0)
-        try:
+            time.sleep(1.0)  # let extra receive processes bind too
+            sampler = ProcessCPU(gateway.pid).start()  # CPU from here: start-up and loading the models are not counted
+            if profile:  # CPU samples of every process of the node (idle threads are not sampled)
+                out = Path(profile) / f"{'relay-all' if relay_all else 'shipped'}-{size}.txt"
+                spy_args = ["record", "--subprocesses", "--gil", "--format", "raw", "--rate", "200"]
+                spy = subprocess.Popen(
+                    [py_spy(), *spy_args, "-o", str(out), "-p", str(gateway.pid)],
+                    stdout=subprocess.DEVNULL,
+                    stderr=subprocess.DEVNULL,
+                )
+                time.sleep(1.0)
             t0 = time.perf_counter()
             accepted_s = send_load(gw_port, messages, sessions, size)
             reader = open_store(url)
@@ -344,6 +349,7 @@ def bench_gateway(
             if spy is not None:
                 spy.send_signal(signal.SIGINT)
                 spy.wait(60)
+                spy = None
                 roles = {pid: role for pid, (role, _) in sampler.seen.items()}
                 out.with_suffix(".roles.json").write_text(json.dumps(roles))
             print(
@@ -351,9 +357,20 @@ def bench_gateway(
                 " during the run count, loading their models included)"
             )
         finally:
-            stop(gateway)
+            if spy is not None:
+                spy.kill()
+            if gateway is not None:
+                stop(gateway)
             stop(sink)
     return messages / accepted_s, messages / delivered_s, rss
+
+
+def py_spy() -> str:
+    """py-spy from PATH or beside this Python (a venv's bin/); an error before anything starts."""
+    found = shutil.which("py-spy") or shutil.which("py-spy", path=str(Path(sys.executable).parent))
+    if found is None:
+        sys.exit("--profile needs py-spy: pip install py-spy")
+    return found
 
 
 def parse_settings(items: list[str]) -> dict[str, dict[str, object]]:
