@@ -117,11 +117,12 @@ def ascii_digits_only(text: str) -> bool:
 
 
 # Patterns (in their [0-9] form) whose match can only start where a run of ASCII digits starts: the
-# first character is a digit, and the look-behind right after it says the character before is no
+# first character is a digit, and a look-behind right after it says the character before is no
 # digit. Their matches are those of `finditer`, found by `match` at each run start instead of a
 # search through every character of the text (on prose, digits are few: gateway.scan.engine scans
-# each chunk with some thirty patterns).
-_RUN_LED = re.compile(r"(?:\(\?P<\w+>)?\[0-9\](?:\(\?<!(?:[^()]|\\.)*\))*?\(\?<!(?:\[0-9\]|\[0-9\+\\\-\.\])\[0-9\]\)")
+# each chunk with some thirty patterns). Read from the pattern's parse tree, as `requires` below.
+_sre_parse: Any = importlib.import_module("re._parser")
+_sre: Any = importlib.import_module("re._constants")
 _DIGIT_RUN_START = re.compile(r"[0-9](?<![0-9][0-9])")
 _last_starts: tuple[str, list[int]] = ("", [])
 
@@ -138,39 +139,52 @@ def run_starts(text: str) -> list[int]:
     return starts
 
 
-def run_led(regex: str) -> bool:
-    """Whether every match of `regex` starts where a run of ASCII digits starts (see _RUN_LED): its
-    start is the digit with its look-behind, and no alternative at the top (or inside the group it
-    starts with) could match elsewhere."""
-    if _RUN_LED.match(regex) is None:
+def run_led(regex: str, flags: int = 0) -> bool:
+    """Whether every match of `regex` starts where a run of ASCII digits starts: every alternative
+    that can start a match (at the top, or inside the group the pattern starts with) starts with
+    `[0-9]`, followed, before anything else is consumed, by a look-behind `(?<![...][0-9])` whose
+    first class holds every digit."""
+    try:
+        parsed = _sre_parse.parse(regex, flags)
+    except (re.error, RecursionError):
         return False
-    depth = 0
-    in_class = False
-    outer = 1 if regex.startswith("(?P<") else 0  # the level of the alternatives that start a match
-    i = 0
-    while i < len(regex):
-        c = regex[i]
-        if c == "\\":
-            i += 2
-            continue
-        if in_class:
-            in_class = c != "]"
-        elif c == "[":
-            in_class = True
-            if regex[i + 1 : i + 2] == "^":
-                i += 1
-            if regex[i + 1 : i + 2] == "]":  # a ']' first in a class is a literal
-                i += 1
-        elif c == "(":
-            depth += 1
-        elif c == ")":
-            depth -= 1
-            if outer and depth == 0:
-                outer = 0  # past the first group: only the top level is left to check
-        elif c == "|" and depth <= outer:
-            return False
-        i += 1
-    return True
+    return _led_by_run(list(parsed))
+
+
+def _led_by_run(items: list[Any]) -> bool:
+    if not items:
+        return False
+    op, av = items[0]
+    if op is _sre.SUBPATTERN:
+        return _led_by_run(list(av[3]))
+    if op is _sre.BRANCH:
+        return all(_led_by_run(list(alt)) for alt in av[1])
+    if not _is_digit_class(op, av):
+        return False
+    for op, av in items[1:]:
+        if op is not _sre.ASSERT_NOT:
+            return False  # something consumed (or asserted ahead) before the look-behind
+        direction, behind = av
+        if direction == -1 and _no_digit_before(list(behind)):
+            return True
+    return False
+
+
+def _is_digit_class(op: Any, av: Any) -> bool:
+    """`[0-9]` exactly."""
+    return op is _sre.IN and list(av) == [(_sre.RANGE, (ord("0"), ord("9")))]
+
+
+def _no_digit_before(items: list[Any]) -> bool:
+    """A look-behind body `[...][0-9]` whose first class holds every digit."""
+    if len(items) != 2 or items[0][0] is not _sre.IN or not _is_digit_class(*items[1]):
+        return False
+    return all(_in_class(d, items[0][1]) for d in range(ord("0"), ord("9") + 1))
+
+
+def _in_class(code: int, items: Any) -> bool:
+    """Whether the class `items` holds the code point `code` (a negated class: False, to be safe)."""
+    return any((op is _sre.LITERAL and av == code) or (op is _sre.RANGE and av[0] <= code <= av[1]) for op, av in items)
 
 
 def matches_at(rx: re.Pattern[str], text: str, starts: list[int]) -> Iterator[re.Match[str]]:
@@ -191,8 +205,6 @@ def matches_at(rx: re.Pattern[str], text: str, starts: list[int]) -> Iterator[re
 # (read from the pattern's parse tree, `requires`). A text without any (a body of Latin letters
 # has no digit, no katakana, no 市区町村郡) is not searched with it: one search per text and class,
 # shared by every pattern that needs the same, instead of one search per pattern.
-_sre_parse: Any = importlib.import_module("re._parser")
-_sre: Any = importlib.import_module("re._constants")
 _NEEDS: tuple[tuple[str, Callable[[str], bool]], ...] = (
     (r"\d", str.isdecimal),  # what \d matches in str patterns: Unicode category Nd
     ("@", "@".__eq__),
@@ -388,7 +400,7 @@ class Recognizer(LocalRecognizer):
         self._exact = [(p, re.compile(p.regex, self.FLAGS)) for p in self.PATTERNS]
         self._ascii = [(p, re.compile(ascii_digit_pattern(p.regex), self.FLAGS)) for p in self.PATTERNS]
         # the [0-9] forms whose matches start at runs of digits only (found with matches_at)
-        self._run_led = {id(rx) for _, rx in self._ascii if run_led(rx.pattern)}
+        self._run_led = {id(rx) for _, rx in self._ascii if run_led(rx.pattern, rx.flags)}
         # what each form needs in a text to match at all (None: nothing known)
         self._needs = {id(rx): requires(rx.pattern, rx.flags) for _, rx in self._exact + self._ascii}
         self._context = words_regex(self.CONTEXT)
