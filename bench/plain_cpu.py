@@ -78,11 +78,13 @@ def fresh_mails(count: int, seed: int = 11) -> list[tuple[bytes, str, tuple[str,
 
 
 def x_mails(count: int, size: int = 5120) -> list[tuple[bytes, str, tuple[str, ...]]]:
-    """bench/relay_throughput.py's load: smtp-source's messages, a few header fields and lines of X."""
+    """bench/relay_throughput.py's load: smtp-source's messages, a few header fields and lines of X, each
+    led by its line number's last digit (as smtp-source writes them)."""
     out = []
+    lines = b"".join(b"%d" % ((n + 1) % 10) + b"X" * 78 + b"\r\n" for n in range(size // 80 - 1))
     for i in range(count):
         head = f"From: <foo@example.com>\r\nTo: <bar@example.net>\r\nMessage-Id: <{i}@example.com>\r\n\r\n"
-        out.append((head.encode() + (b"X" * 78 + b"\r\n") * (size // 80), "foo@example.com", ("bar@example.net",)))
+        out.append((head.encode() + lines + b"X" * 80 + b"\r\n", "foo@example.com", ("bar@example.net",)))
     return out
 
 

@@ -9,17 +9,26 @@ presidio's token/lemma context enhancer cannot see 「マイナンバー：」 b
 
 from __future__ import annotations
 
-import importlib
 import re
 import sys
 import unicodedata
 from collections.abc import Callable, Iterable, Iterator
-from typing import Any, ClassVar
+from typing import ClassVar
 
 from presidio_analyzer import LocalRecognizer, Pattern, RecognizerResult
 from presidio_analyzer.nlp_engine import NlpArtifacts
 
 from gateway.scan.model import Hit
+from gateway.scan.recognizers.prefilter import (
+    first_chars,
+    has_needed,
+    holds_any,
+    matches_at,
+    requires,
+    run_offset,
+    run_starts,
+    runs_dense,
+)
 
 # Look-arounds used instead of \b: a number is not part of a longer number (digits, or digits joined
 # by hyphens), whatever script surrounds it.
@@ -114,171 +123,6 @@ def ascii_digits_only(text: str) -> bool:
     )
     _last_checked = (text, ok)
     return ok
-
-
-# Patterns (in their [0-9] form) whose match can only start where a run of ASCII digits starts: the
-# first character is a digit, and a look-behind right after it says the character before is no
-# digit. Their matches are those of `finditer`, found by `match` at each run start instead of a
-# search through every character of the text (on prose, digits are few: gateway.scan.engine scans
-# each chunk with some thirty patterns). Read from the pattern's parse tree, as `requires` below.
-_sre_parse: Any = importlib.import_module("re._parser")
-_sre: Any = importlib.import_module("re._constants")
-_DIGIT_RUN_START = re.compile(r"[0-9](?<![0-9][0-9])")
-_last_starts: tuple[str, list[int]] = ("", [])
-
-
-def run_starts(text: str) -> list[int]:
-    """Offsets where a run of ASCII digits starts. Remembered for the last text: every recognizer
-    asks about the same chunk."""
-    global _last_starts
-    last = _last_starts
-    if last[0] is text:
-        return last[1]
-    starts = [m.start() for m in _DIGIT_RUN_START.finditer(text)]
-    _last_starts = (text, starts)
-    return starts
-
-
-def run_led(regex: str, flags: int = 0) -> bool:
-    """Whether every match of `regex` starts where a run of ASCII digits starts: every alternative
-    that can start a match (at the top, or inside the group the pattern starts with) starts with
-    `[0-9]`, followed, before anything else is consumed, by a look-behind `(?<![...][0-9])` whose
-    first class holds every digit."""
-    try:
-        parsed = _sre_parse.parse(regex, flags)
-    except (re.error, RecursionError):
-        return False
-    return _led_by_run(list(parsed))
-
-
-def _led_by_run(items: list[Any]) -> bool:
-    if not items:
-        return False
-    op, av = items[0]
-    if op is _sre.SUBPATTERN:
-        return _led_by_run(list(av[3]))
-    if op is _sre.BRANCH:
-        return all(_led_by_run(list(alt)) for alt in av[1])
-    if not _is_digit_class(op, av):
-        return False
-    for op, av in items[1:]:
-        if op is not _sre.ASSERT_NOT:
-            return False  # something consumed (or asserted ahead) before the look-behind
-        direction, behind = av
-        if direction == -1 and _no_digit_before(list(behind)):
-            return True
-    return False
-
-
-def _is_digit_class(op: Any, av: Any) -> bool:
-    """`[0-9]` exactly."""
-    return op is _sre.IN and list(av) == [(_sre.RANGE, (ord("0"), ord("9")))]
-
-
-def _no_digit_before(items: list[Any]) -> bool:
-    """A look-behind body `[...][0-9]` whose first class holds every digit."""
-    if len(items) != 2 or items[0][0] is not _sre.IN or not _is_digit_class(*items[1]):
-        return False
-    return all(_in_class(d, items[0][1]) for d in range(ord("0"), ord("9") + 1))
-
-
-def _in_class(code: int, items: Any) -> bool:
-    """Whether the class `items` holds the code point `code` (a negated class: False, to be safe)."""
-    return any((op is _sre.LITERAL and av == code) or (op is _sre.RANGE and av[0] <= code <= av[1]) for op, av in items)
-
-
-def matches_at(rx: re.Pattern[str], text: str, starts: list[int]) -> Iterator[re.Match[str]]:
-    """`rx.finditer(text)` for a pattern whose matches can only start at `starts` (sorted): the
-    leftmost match is the one `match` finds at the first start that has one; the next is looked for
-    from its end on. (`match` at an offset sees the text before it: look-behinds read as in a search.)"""
-    end = 0
-    for p in starts:
-        if p < end:
-            continue
-        m = rx.match(text, p)
-        if m is not None:
-            yield m
-            end = m.end()
-
-
-# What a pattern needs in a text to match at all: a class of characters every match holds one of
-# (read from the pattern's parse tree, `requires`). A text without any (a body of Latin letters
-# has no digit, no katakana, no 市区町村郡) is not searched with it: one search per text and class,
-# shared by every pattern that needs the same, instead of one search per pattern.
-_NEEDS: tuple[tuple[str, Callable[[str], bool]], ...] = (
-    (r"\d", str.isdecimal),  # what \d matches in str patterns: Unicode category Nd
-    ("@", "@".__eq__),
-    ("[\u30a1-\u30fa\u30fc]", lambda c: "\u30a1" <= c <= "\u30fa" or c == "\u30fc"),
-    ("[市区町村郡]", "市区町村郡".__contains__),
-    ("[a-z]", lambda c: "a" <= c <= "z"),
-)
-_NEED_RX = {cls: re.compile(cls) for cls, _ in _NEEDS}
-_last_needs: dict[str, tuple[str, bool]] = {}
-
-
-def requires(regex: str, flags: int = 0) -> str | None:
-    """A character class (of _NEEDS) that every match of `regex` holds a character of, or None.
-    Case-insensitive patterns (a flag anywhere) are not read: None."""
-    try:
-        parsed = _sre_parse.parse(regex, flags)
-    except (re.error, RecursionError):
-        return None
-    if (flags | parsed.state.flags) & re.IGNORECASE:
-        return None
-    for cls, pred in _NEEDS:
-        if _must(parsed, pred):
-            return cls
-    return None
-
-
-def _must(items: Any, pred: Callable[[str], bool]) -> bool:
-    """Whether every match of the parsed sequence `items` holds a character for which `pred` is true."""
-    return any(_node_must(op, av, pred) for op, av in items)
-
-
-def _node_must(op: Any, av: Any, pred: Callable[[str], bool]) -> bool:
-    if op is _sre.LITERAL:
-        return pred(chr(av))
-    if op is _sre.IN:
-        return _class_within(av, pred)
-    if op is _sre.SUBPATTERN:
-        _group, add_flags, _del_flags, p = av
-        return not add_flags & re.IGNORECASE and _must(p, pred)
-    if op is _sre.BRANCH:
-        return all(_must(alt, pred) for alt in av[1])
-    if op in (_sre.MAX_REPEAT, _sre.MIN_REPEAT, getattr(_sre, "POSSESSIVE_REPEAT", None)):
-        low, _high, item = av
-        return bool(low >= 1 and _must(item, pred))
-    if op is getattr(_sre, "ATOMIC_GROUP", None):
-        return _must(av, pred)
-    return False  # look-arounds, anchors, back-references, any character, a negated literal
-
-
-def _class_within(items: Any, pred: Callable[[str], bool]) -> bool:
-    """Whether every character the class `items` matches satisfies `pred`."""
-    for op, av in items:
-        if op is _sre.LITERAL:
-            ok = pred(chr(av))
-        elif op is _sre.RANGE:
-            ok = all(pred(chr(c)) for c in range(av[0], av[1] + 1))
-        elif op is _sre.CATEGORY and av in (_sre.CATEGORY_DIGIT, _sre.CATEGORY_UNI_DIGIT):
-            ok = pred is str.isdecimal  # \d: the decimal digits (no other class of _NEEDS holds one)
-        else:  # a negated class, other categories
-            ok = False
-        if not ok:
-            return False
-    return bool(items)
-
-
-def has_needed(cls: str, text: str) -> bool:
-    """Whether `text` holds a character of the class `cls` (of _NEEDS). Remembered for the last text
-    of each class: every recognizer asks about the same chunk."""
-    last = _last_needs.get(cls)
-    if last is not None and last[0] is text:
-        return last[1]
-    found = _NEED_RX[cls].search(text) is not None
-    _last_needs[cls] = (text, found)
-    return found
 
 
 # Letters of any script: a line holding one before a value is a label line of its own.
@@ -399,10 +243,14 @@ class Recognizer(LocalRecognizer):
         # each pattern as written, and with [0-9] for \d for texts whose digits are all ASCII
         self._exact = [(p, re.compile(p.regex, self.FLAGS)) for p in self.PATTERNS]
         self._ascii = [(p, re.compile(ascii_digit_pattern(p.regex), self.FLAGS)) for p in self.PATTERNS]
-        # the [0-9] forms whose matches start at runs of digits only (found with matches_at)
-        self._run_led = {id(rx) for _, rx in self._ascii if run_led(rx.pattern, rx.flags)}
-        # what each form needs in a text to match at all (None: nothing known)
+        # where each form can match (gateway.scan.recognizers.prefilter): the [0-9] forms whose matches
+        # start a fixed offset before a run of digits (found with matches_at), what each form needs in
+        # a text to match at all, and the few characters a match can start with (None: nothing known)
+        self._run_led = {
+            id(rx): k for _, rx in self._ascii if (k := run_offset(rx.pattern, rx.flags)) is not None
+        }
         self._needs = {id(rx): requires(rx.pattern, rx.flags) for _, rx in self._exact + self._ascii}
+        self._first = {id(rx): first_chars(rx.pattern, rx.flags) for _, rx in self._exact + self._ascii}
         self._context = words_regex(self.CONTEXT)
         self._anti = words_regex(self.ANTI_CONTEXT)
         # one pass for all of LITERALS (an alternation of literals skips ahead in C), not one per word
@@ -489,11 +337,9 @@ class Recognizer(LocalRecognizer):
         anti_here = False
         rejects = self.rejects if type(self).rejects is not Recognizer.rejects else None
         headers: dict[str, tuple[bool, bool]] = {}
-        run_led = self._run_led
         for pattern, rx in self._patterns(text):
-            need = self._needs[id(rx)]
-            if need is not None and not has_needed(need, text):
-                continue  # no character this pattern needs: no match
+            if not self._may_match(rx, text):
+                continue
             needs_context = pattern.name in self.NEEDS_CONTEXT
             has_v = "v" in rx.groupindex
             if needs_context and context is None:
@@ -502,8 +348,7 @@ class Recognizer(LocalRecognizer):
                     anti_here = self._anti is not None and self._anti.search(text) is not None
                 if not words_here:
                     continue  # no context word anywhere: this pattern cannot count
-            found = matches_at(rx, text, run_starts(text)) if id(rx) in run_led else rx.finditer(text)
-            for m in found:
+            for m in self._finditer(rx, text):
                 if has_v and m.group("v") is not None:
                     start, end = m.span("v")
                 else:
@@ -546,13 +391,35 @@ class Recognizer(LocalRecognizer):
     def _patterns(self, text: str) -> list[tuple[Pattern, re.Pattern[str]]]:
         return self._ascii if ascii_digits_only(text) else self._exact
 
+    def _may_match(self, rx: re.Pattern[str], text: str) -> bool:
+        """False when `text` lacks what every match of `rx` needs or can start with."""
+        key = id(rx)
+        need = self._needs[key]
+        if need is not None and not has_needed(need, text):
+            return False
+        first = self._first[key]
+        return first is None or holds_any(text, first)
+
+    def _finditer(self, rx: re.Pattern[str], text: str) -> Iterator[re.Match[str]]:
+        """`rx.finditer(text)`, tried only where digit runs start when the pattern's matches can
+        start nowhere else and the text's runs are few."""
+        offset = self._run_led.get(id(rx))
+        if offset is None:
+            return rx.finditer(text)
+        starts = run_starts(text)
+        return rx.finditer(text) if runs_dense(text, starts) else matches_at(rx, text, starts, offset)
+
     def shape_spans(self, text: str) -> list[tuple[int, int]]:
         """Spans of every match of the patterns, valid or not."""
-        return [m.span() for _, rx in self._patterns(text) for m in rx.finditer(text)]
+        return [
+            m.span() for _, rx in self._patterns(text) if self._may_match(rx, text) for m in self._finditer(rx, text)
+        ]
 
     def shapes(self, text: str) -> list[int]:
         """Start offsets of every match of the patterns, valid or not (gateway.scan.evidence)."""
-        return sorted({m.start() for _, rx in self._patterns(text) for m in rx.finditer(text)})
+        return sorted(
+            {m.start() for _, rx in self._patterns(text) if self._may_match(rx, text) for m in self._finditer(rx, text)}
+        )
 
     def analyze(
         self, text: str, entities: list[str], nlp_artifacts: NlpArtifacts | None = None

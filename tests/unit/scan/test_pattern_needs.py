@@ -1,5 +1,5 @@
 """What a pattern needs in a text to match at all, read from its parse tree (gateway/scan/recognizers/
-base.py `requires`): a text without it has no match, and every recognizer finds the same with the
+prefilter.py `requires`): a text without it has no match, and every recognizer finds the same with the
 check as without it (the form before), on generated text: Latin lines (smtp-source's X lines),
 Japanese prose, digits of other scripts, katakana, addresses, e-mail addresses, tables."""
 
@@ -13,7 +13,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from gateway.scan.recognizers import pattern_recognizers
-from gateway.scan.recognizers.base import _NEED_RX, has_needed, requires
+from gateway.scan.recognizers.prefilter import _NEED_RX, has_needed, requires
 
 
 def test_requires_reads_the_parse_tree() -> None:

@@ -1,7 +1,10 @@
-"""Patterns whose matches start where a run of digits starts are matched at the runs' starts only
-(gateway/scan/recognizers/base.py `matches_at`): the same matches as `finditer`, and every recognizer
-finds the same hits as with `finditer` for every pattern, on generated text dense with digits,
-separators, dates, context words and the boundaries the look-behinds check (+ - . / 〒 space)."""
+"""Patterns whose matches start a fixed offset before a run of digits are matched there only, and
+patterns are not searched in a text holding none of the few characters they start with
+(gateway/scan/recognizers/prefilter.py `run_offset`, `matches_at`, `first_chars`): the same matches as
+`finditer`, and every recognizer finds the same hits as with `finditer` for every pattern, on
+generated text dense with digits, capitals, separators, dates, context words and the boundaries the
+look-behinds check (+ - . / 〒 space), and on texts dense with digit runs (base64), where one search
+replaces the matches at each run."""
 
 from __future__ import annotations
 
@@ -13,13 +16,23 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from gateway.scan.recognizers import pattern_recognizers
-from gateway.scan.recognizers.base import matches_at, run_led, run_starts
+from gateway.scan.recognizers.prefilter import (
+    DENSE_RUNS,
+    first_chars,
+    holds_any,
+    matches_at,
+    run_led,
+    run_offset,
+    run_starts,
+    runs_dense,
+)
 
 PIECES = (
     "0", "1", "2", "3", "9", "12", "123", "1234", "4111", "0901234", "5678", "19", "20", "1985", "-", "--", " ", ".",
     "/", "+", "+81", "(", ")", "・", "〒", "年", "月", "日", "\n", "\t", "電話", "TEL:", "マイナンバー", "カード",
     "口座", "普通", "生年月日", "SSN", "DOB", "Jan", "Mar 3,", "GB", "DE89", "AB", "X", "山田", "様", "です。", "a",
-    "@", "taro@example.co.jp", "注文番号", "ー", "×",
+    "@", "taro@example.co.jp", "注文番号", "ー", "×", "XX", "GB82", "TR", "MZ", "ZZ1234567", "昭和", "H", "S",
+    "令和元年", "Dec", "NL", "当座", "総合", "+1",
 )  # fmt: skip
 
 
@@ -47,16 +60,72 @@ def test_run_led_reads_the_pattern() -> None:
     assert not run_led(r"[0-9](?<![0-9]-[0-9])[0-9]{6}")  # a digit after a digit could start it
     assert not run_led(r"[0-9](?<![0-9][0-9])[0-9]{6}|abc")
     assert not run_led(r"(?P<d>[0-9](?<![0-9][0-9])1|2)")
-    assert not run_led(r"(?:1(?<![0-9]1)9|2(?<![0-9]2)0)[0-9]{2}")
+    assert run_led(r"(?:1(?<![0-9]1)9|2(?<![0-9]2)0)[0-9]{2}")  # one digit, the same digit behind
+    assert not run_led(r"(?:1(?<![0-9]2)9|2(?<![0-9]2)0)[0-9]{2}")  # a look-behind about another digit
     assert run_led(r"[0-9](?<![0-9][0-9])[|](?:a|b)")
 
 
+def test_run_offset_reads_the_prefix() -> None:
+    assert run_offset(r"[A-Z](?<![A-Za-z0-9][A-Z])[A-Z][0-9]{7}") == 2
+    assert run_offset(r"\+(?<![0-9]\+)81[- ]?[0-9]{4}") == 1
+    assert run_offset(r"AB(?=C)C[0-9]+") == 3  # a look-ahead consumes nothing
+    assert run_offset(r"[A-Z]{3}(?P<v>[0-9]{2})") == 3
+    assert run_offset(r"(?:AB[0-9]|CD[0-9]{2})") == 2
+    assert run_offset(r"[0-9](?<![0-9][0-9])x") == 0
+    assert run_offset(r"[A-Z][0-9]?[0-9]") is None  # the digit may come later
+    assert run_offset(r"[A-Z0-9]{2}[0-9]") is None  # the prefix may hold a digit
+    assert run_offset(r"[^a][0-9]") is None  # a negated class may be a digit
+    assert run_offset(r"\w[0-9]") is None
+    assert run_offset(r"[A-Z]{1,2}[0-9]") is None  # not a fixed width
+    assert run_offset(r"(?:AB[0-9]|C[0-9])") is None  # two offsets
+    assert run_offset(r"AB[0-9]", re.IGNORECASE) is None
+    assert run_offset(r"x[a-z]*") is None  # no digit
+    assert run_offset(r"[A-Z]{2}\d") is None  # \d is not the ASCII class
+
+
+def test_first_chars_reads_the_start() -> None:
+    assert first_chars(r"(?:普通|当座)(?:預金)?[0-9]{7}") == frozenset("普当")
+    assert first_chars(r"(?<![0-9])[(2-9][0-9]") == frozenset("(23456789")
+    assert first_chars(r"(?P<mn>Jan|Feb)(?<![A-Za-z][A-Za-z]{3}) [0-9]") == frozenset("JF")
+    assert first_chars(r"x+y") == frozenset("x")
+    assert first_chars(r"x*y") is None  # the start may be y
+    assert first_chars(r"(?:|a)b") is None  # an empty alternative
+    assert first_chars(r"[A-Z][0-9]") is None  # too many to look for one by one
+    assert first_chars(r"[^a]b") is None
+    assert first_chars(r".b") is None
+    assert first_chars(r"ab", re.IGNORECASE) is None
+    assert first_chars(r"(?i:a)b") is None
+
+
+def test_dense_runs_search_once() -> None:
+    sparse = "1" + "X" * (DENSE_RUNS * 3)
+    dense = "1X" * 100
+    assert not runs_dense(sparse, run_starts(sparse))
+    assert runs_dense(dense, run_starts(dense))
+
+
+def test_the_recognizers_have_offset_patterns() -> None:
+    assert sum(1 for r in pattern_recognizers() for k in r._run_led.values() if k > 0) >= 3
+
+
 def test_matches_at_is_finditer() -> None:
-    patterns = [rx for r in pattern_recognizers() for _, rx in r._ascii if id(rx) in r._run_led]
+    patterns = [(rx, r._run_led[id(rx)]) for r in _RECS for _, rx in r._ascii if id(rx) in r._run_led]
     for text in _texts(7, 3000):
         starts = run_starts(text)
-        for rx in patterns:
-            assert _spans(matches_at(rx, text, starts)) == _spans(rx.finditer(text)), (rx.pattern, text)
+        for rx, offset in patterns:
+            assert _spans(matches_at(rx, text, starts, offset)) == _spans(rx.finditer(text)), (rx.pattern, text)
+
+
+def test_first_chars_absent_no_match() -> None:
+    checked = 0
+    for text in _texts(9, 3000):
+        for r in _RECS:
+            for _, rx in r._exact + r._ascii:
+                first = r._first[id(rx)]
+                if first is not None and not holds_any(text, first):
+                    assert rx.search(text) is None, (rx.pattern, text)
+                    checked += 1
+    assert checked > 10000
 
 
 @pytest.mark.parametrize("seed", [3, 11])
@@ -64,15 +133,23 @@ def test_recognizers_find_as_with_finditer(seed: int) -> None:
     fast = pattern_recognizers()
     plain = pattern_recognizers()
     for r in plain:
-        r._run_led = set()
-    texts = _texts(seed, 3000)
+        r._run_led = {}
+        r._first = dict.fromkeys(r._first)
+    texts = _texts(seed, 3000) + _dense(seed, 200)
     for text in texts:
         for a, b in zip(fast, plain, strict=True):
             assert a.find(text) == b.find(text), (type(a).__name__, text)
             assert a.find(text, table=True) == b.find(text, table=True), (type(a).__name__, text)
 
 
-_ALPHABET = [*"0123456789 -./+()〒年月日\n", "電話", "カード", "a", "X"]
+def _dense(seed: int, n: int) -> list[str]:
+    """Texts with a digit run every few characters (base64, tables of figures), and some capitals."""
+    g = random.Random(seed)
+    alphabet = "0123456789AZXGB+/= -\n"
+    return ["".join(g.choice(alphabet) for _ in range(g.randint(40, 400))) for _ in range(n)]
+
+
+_ALPHABET = [*"0123456789 -./+()〒年月日\n", "電話", "カード", "a", "X", "GB", "ZZ", "昭和", "普通"]
 
 
 @settings(max_examples=300, deadline=None)
@@ -82,5 +159,8 @@ def test_any_text_finds_the_same(text: str) -> None:
     for r in _RECS:
         for _, rx in r._ascii:
             if id(rx) in r._run_led:
-                assert _spans(matches_at(rx, text, starts)) == _spans(rx.finditer(text))
+                assert _spans(matches_at(rx, text, starts, r._run_led[id(rx)])) == _spans(rx.finditer(text))
+            first = r._first[id(rx)]
+            if first is not None and not holds_any(text, first):
+                assert rx.search(text) is None
     assert starts == [m.start() for m in re.finditer(r"(?<![0-9])[0-9]", text)]

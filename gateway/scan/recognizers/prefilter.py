@@ -1,0 +1,333 @@
+"""Where a pattern can match, read from its parse tree, so that a text is not searched where it cannot.
+
+The scanner runs some thirty patterns over every chunk of text. Python's regex engine, for a pattern
+that starts with a class, tests every character of the text against that class and tries the whole
+pattern wherever it fits (a capital letter on a line of capitals, a digit in a base64 line). Three
+readings of a pattern's parse tree (Python's own `re._parser`) let the caller skip that work with the
+same matches as `finditer`:
+
+- `requires`: a class of characters every match holds one of. A text without any is not searched
+  (one search per text and class, shared by every pattern that needs the same).
+- `first_chars`: the few characters a match can start with. A text holding none of them is not
+  searched (`str.__contains__` per character, which skips through the text in C).
+- `run_offset`: every match starts a fixed number of characters (which are no digits) before a run
+  of ASCII digits starts. Such a pattern is tried with `match` at those offsets only (`matches_at`),
+  unless the text is dense with digit runs (base64, tables of figures), where one search is cheaper.
+
+Case-insensitive patterns are not read (None): case folding could add characters to a class.
+"""
+
+from __future__ import annotations
+
+import importlib
+import re
+from collections.abc import Callable, Iterator
+from typing import Any
+
+_sre_parse: Any = importlib.import_module("re._parser")
+_sre: Any = importlib.import_module("re._constants")
+_REPEATS = tuple(
+    op for op in (_sre.MAX_REPEAT, _sre.MIN_REPEAT, getattr(_sre, "POSSESSIVE_REPEAT", None)) if op is not None
+)
+_ZERO_WIDTH = (_sre.ASSERT, _sre.ASSERT_NOT, _sre.AT)
+
+
+def _parse(regex: str, flags: int) -> Any | None:
+    """The parse tree, or None when it cannot be read safely (a bad pattern, case-insensitive)."""
+    try:
+        parsed = _sre_parse.parse(regex, flags)
+    except (re.error, RecursionError):
+        return None
+    if (flags | parsed.state.flags) & re.IGNORECASE:
+        return None
+    return parsed
+
+
+# -- runs of digits ------------------------------------------------------------------------------------
+
+_DIGIT_RUN_START = re.compile(r"[0-9](?<![0-9][0-9])")
+_last_starts: tuple[str, list[int]] = ("", [])
+# Above one run start per this many characters, one search through the text costs less than a
+# `match` call at each start (a call costs about as much as the engine's test of 20-30 characters).
+DENSE_RUNS = 16
+
+
+def run_starts(text: str) -> list[int]:
+    """Offsets where a run of ASCII digits starts. Remembered for the last text: every recognizer
+    asks about the same chunk."""
+    global _last_starts
+    last = _last_starts
+    if last[0] is text:
+        return last[1]
+    starts = [m.start() for m in _DIGIT_RUN_START.finditer(text)]
+    _last_starts = (text, starts)
+    return starts
+
+
+def run_offset(regex: str, flags: int = 0) -> int | None:
+    """k when every match of `regex` starts k characters before a run of ASCII digits starts, else None.
+
+    k = 0: every alternative that can start a match (at the top, or inside the group the pattern
+    starts with) starts with a digit (`[0-9]` or one digit), followed, before anything else is
+    consumed, by a look-behind `(?<![...]d)` whose first class holds every digit and whose second
+    item is that same digit element: the character before the match is no digit.
+    k > 0: the match starts with k characters of fixed classes that hold no digit (look-arounds may
+    stand between them), then a digit: the character before that digit is one of the k, so no digit.
+    """
+    parsed = _parse(regex, flags)
+    return None if parsed is None else _offset(list(parsed), 0)
+
+
+def run_led(regex: str, flags: int = 0) -> bool:
+    """Whether every match starts where a run of ASCII digits starts (`run_offset` 0)."""
+    return run_offset(regex, flags) == 0
+
+
+def _offset(items: list[Any], k: int) -> int | None:
+    """The run offset of a sequence that starts k non-digit characters into the match."""
+    i = 0
+    while i < len(items):
+        op, av = items[i]
+        if op in _ZERO_WIDTH:
+            i += 1
+            continue
+        width = _nondigit_width(op, av)
+        if width is None:
+            break
+        k += width
+        i += 1
+    if i == len(items):
+        return None
+    op, av = items[i]
+    if op is _sre.SUBPATTERN:
+        _group, add_flags, _del_flags, inner = av
+        return None if add_flags & re.IGNORECASE else _offset(list(inner), k)
+    if op is _sre.BRANCH:
+        found = {_offset(list(alt), k) for alt in av[1]}
+        return found.pop() if len(found) == 1 else None
+    if k > 0:  # the character before is one of the prefix's: a digit here starts a run
+        return k if _is_digit(op, av) or _digit_repeat(op, av) else None
+    if not _is_digit(op, av):
+        return None
+    for op2, av2 in items[i + 1 :]:
+        if op2 is not _sre.ASSERT_NOT:
+            return None  # something consumed (or asserted ahead) before the look-behind
+        direction, behind = av2
+        if direction == -1 and _no_digit_before(list(behind), (op, av)):
+            return 0
+    return None
+
+
+def _is_digit(op: Any, av: Any) -> bool:
+    """`[0-9]` exactly, or one digit."""
+    if op is _sre.LITERAL:
+        return ord("0") <= av <= ord("9")
+    return op is _sre.IN and list(av) == [(_sre.RANGE, (ord("0"), ord("9")))]
+
+
+def _digit_repeat(op: Any, av: Any) -> bool:
+    """At least one of `[0-9]` or of one digit (`[0-9]{2}`, `[0-9]+`)."""
+    if op not in _REPEATS or av[0] < 1:
+        return False
+    inner = list(av[2])
+    return len(inner) == 1 and _is_digit(*inner[0])
+
+
+def _nondigit_width(op: Any, av: Any) -> int | None:
+    """The width of an item that consumes a fixed number of characters, none of them a digit."""
+    if op is _sre.LITERAL:
+        return None if ord("0") <= av <= ord("9") else 1
+    if op is _sre.IN:
+        return 1 if _class_without_digits(av) else None
+    if op in _REPEATS:
+        low, high, item = av
+        inner = list(item)
+        if low == high and low >= 1 and len(inner) == 1:
+            one = _nondigit_width(*inner[0])
+            return None if one != 1 else low
+    return None
+
+
+def _class_without_digits(items: Any) -> bool:
+    """A class (not negated, no categories) none of whose characters is an ASCII digit."""
+    for op, av in items:
+        if op is _sre.LITERAL:
+            if ord("0") <= av <= ord("9"):
+                return False
+        elif op is _sre.RANGE:
+            if av[0] <= ord("9") and av[1] >= ord("0"):
+                return False
+        else:  # NEGATE, CATEGORY (\d, \w ...)
+            return False
+    return bool(items)
+
+
+def _no_digit_before(items: list[Any], lead: tuple[Any, Any]) -> bool:
+    """A look-behind body `[...]d` whose first class holds every digit and whose second item is `lead`."""
+    if len(items) != 2 or items[0][0] is not _sre.IN or items[1] != lead:
+        return False
+    return all(_in_class(d, items[0][1]) for d in range(ord("0"), ord("9") + 1))
+
+
+def _in_class(code: int, items: Any) -> bool:
+    """Whether the class `items` holds the code point `code` (a negated class: False, to be safe)."""
+    return any((op is _sre.LITERAL and av == code) or (op is _sre.RANGE and av[0] <= code <= av[1]) for op, av in items)
+
+
+def matches_at(rx: re.Pattern[str], text: str, starts: list[int], offset: int = 0) -> Iterator[re.Match[str]]:
+    """`rx.finditer(text)` for a pattern whose matches can only start `offset` characters before one
+    of `starts` (sorted): the leftmost match is the one `match` finds at the first such place that has
+    one; the next is looked for from its end on. (`match` at an offset sees the text before it:
+    look-behinds read as in a search.)"""
+    end = 0
+    for p in starts:
+        p -= offset
+        if p < end:
+            continue
+        m = rx.match(text, p)
+        if m is not None:
+            yield m
+            end = m.end()
+
+
+def runs_dense(text: str, starts: list[int]) -> bool:
+    """Whether `text` has so many digit runs that one search through it is cheaper than `matches_at`."""
+    return len(starts) * DENSE_RUNS > len(text)
+
+
+# -- first characters --------------------------------------------------------------------------------
+
+# Up to this many: each is looked for with `in` (a few hundred nanoseconds on a 5 KB chunk).
+FIRST_CHARS_MAX = 12
+
+
+def first_chars(regex: str, flags: int = 0) -> frozenset[str] | None:
+    """The characters a match of `regex` can start with, when they are at most FIRST_CHARS_MAX; else
+    None. Look-arounds and anchors before the first character are passed over (they consume nothing)."""
+    parsed = _parse(regex, flags)
+    if parsed is None:
+        return None
+    found = _first(parsed)
+    return frozenset(found) if found is not None and 0 < len(found) <= FIRST_CHARS_MAX else None
+
+
+def _first(seq: Any) -> set[str] | None:
+    for op, av in seq:
+        if op in _ZERO_WIDTH:
+            continue
+        if op is _sre.LITERAL:
+            return {chr(av)}
+        if op is _sre.IN:
+            return _class_chars(av)
+        if op is _sre.SUBPATTERN:
+            _group, add_flags, _del_flags, inner = av
+            if add_flags & re.IGNORECASE or inner.getwidth()[0] == 0:
+                return None
+            return _first(inner)
+        if op is _sre.BRANCH:
+            out: set[str] = set()
+            for alt in av[1]:
+                part = _first(alt) if alt.getwidth()[0] > 0 else None
+                if part is None:
+                    return None
+                out |= part
+            return out
+        if op in _REPEATS:
+            low, _high, item = av
+            return _first(item) if low >= 1 else None
+        return None  # any character, a back-reference, a conditional ...
+    return None
+
+
+def _class_chars(items: Any) -> set[str] | None:
+    out: set[str] = set()
+    for op, av in items:
+        if op is _sre.LITERAL:
+            out.add(chr(av))
+        elif op is _sre.RANGE and av[1] - av[0] < FIRST_CHARS_MAX:
+            out.update(map(chr, range(av[0], av[1] + 1)))
+        else:  # a wide range, a negated class, a category
+            return None
+    return out
+
+
+def holds_any(text: str, chars: frozenset[str]) -> bool:
+    """Whether `text` holds one of `chars`."""
+    return any(c in text for c in chars)
+
+
+# -- what every match holds ----------------------------------------------------------------------------
+
+# A class of characters every match holds one of. A text without any (a body of Latin letters has no
+# digit, no katakana, no 市区町村郡) is not searched with the pattern.
+_NEEDS: tuple[tuple[str, Callable[[str], bool]], ...] = (
+    (r"\d", str.isdecimal),  # what \d matches in str patterns: Unicode category Nd
+    ("@", "@".__eq__),
+    ("[\u30a1-\u30fa\u30fc]", lambda c: "\u30a1" <= c <= "\u30fa" or c == "\u30fc"),
+    ("[市区町村郡]", "市区町村郡".__contains__),
+    ("[a-z]", lambda c: "a" <= c <= "z"),
+)
+_NEED_RX = {cls: re.compile(cls) for cls, _ in _NEEDS}
+_last_needs: dict[str, tuple[str, bool]] = {}
+
+
+def requires(regex: str, flags: int = 0) -> str | None:
+    """A character class (of _NEEDS) that every match of `regex` holds a character of, or None.
+    Case-insensitive patterns (a flag anywhere) are not read: None."""
+    parsed = _parse(regex, flags)
+    if parsed is None:
+        return None
+    for cls, pred in _NEEDS:
+        if _must(parsed, pred):
+            return cls
+    return None
+
+
+def _must(items: Any, pred: Callable[[str], bool]) -> bool:
+    """Whether every match of the parsed sequence `items` holds a character for which `pred` is true."""
+    return any(_node_must(op, av, pred) for op, av in items)
+
+
+def _node_must(op: Any, av: Any, pred: Callable[[str], bool]) -> bool:
+    if op is _sre.LITERAL:
+        return pred(chr(av))
+    if op is _sre.IN:
+        return _class_within(av, pred)
+    if op is _sre.SUBPATTERN:
+        _group, add_flags, _del_flags, p = av
+        return not add_flags & re.IGNORECASE and _must(p, pred)
+    if op is _sre.BRANCH:
+        return all(_must(alt, pred) for alt in av[1])
+    if op in _REPEATS:
+        low, _high, item = av
+        return bool(low >= 1 and _must(item, pred))
+    if op is getattr(_sre, "ATOMIC_GROUP", None):
+        return _must(av, pred)
+    return False  # look-arounds, anchors, back-references, any character, a negated literal
+
+
+def _class_within(items: Any, pred: Callable[[str], bool]) -> bool:
+    """Whether every character the class `items` matches satisfies `pred`."""
+    for op, av in items:
+        if op is _sre.LITERAL:
+            ok = pred(chr(av))
+        elif op is _sre.RANGE:
+            ok = all(pred(chr(c)) for c in range(av[0], av[1] + 1))
+        elif op is _sre.CATEGORY and av in (_sre.CATEGORY_DIGIT, _sre.CATEGORY_UNI_DIGIT):
+            ok = pred is str.isdecimal  # \d: the decimal digits (no other class of _NEEDS holds one)
+        else:  # a negated class, other categories
+            ok = False
+        if not ok:
+            return False
+    return bool(items)
+
+
+def has_needed(cls: str, text: str) -> bool:
+    """Whether `text` holds a character of the class `cls` (of _NEEDS). Remembered for the last text
+    of each class: every recognizer asks about the same chunk."""
+    last = _last_needs.get(cls)
+    if last is not None and last[0] is text:
+        return last[1]
+    found = _NEED_RX[cls].search(text) is not None
+    _last_needs[cls] = (text, found)
+    return found
