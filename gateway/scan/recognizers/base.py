@@ -25,7 +25,7 @@ from gateway.scan.recognizers.prefilter import (
     holds_any,
     matches_at,
     requires,
-    run_offset,
+    run_shape,
     run_starts,
     runs_dense,
 )
@@ -247,7 +247,7 @@ class Recognizer(LocalRecognizer):
         # start a fixed offset before a run of digits (found with matches_at), what each form needs in
         # a text to match at all, and the few characters a match can start with (None: nothing known)
         self._run_led = {
-            id(rx): k for _, rx in self._ascii if (k := run_offset(rx.pattern, rx.flags)) is not None
+            id(rx): shape for _, rx in self._ascii if (shape := run_shape(rx.pattern, rx.flags)) is not None
         }
         self._needs = {id(rx): requires(rx.pattern, rx.flags) for _, rx in self._exact + self._ascii}
         self._first = {id(rx): first_chars(rx.pattern, rx.flags) for _, rx in self._exact + self._ascii}
@@ -401,12 +401,13 @@ class Recognizer(LocalRecognizer):
         return first is None or holds_any(text, first)
 
     def _finditer(self, rx: re.Pattern[str], text: str) -> Iterator[re.Match[str]]:
-        """`rx.finditer(text)`, tried only where digit runs start when the pattern's matches can
-        start nowhere else and the text's runs are few."""
-        offset = self._run_led.get(id(rx))
-        if offset is None:
+        """`rx.finditer(text)`, tried only where long enough digit runs start when the pattern's
+        matches can start nowhere else and the text's runs are few."""
+        shape = self._run_led.get(id(rx))
+        if shape is None:
             return rx.finditer(text)
-        starts = run_starts(text)
+        offset, least = shape
+        starts = run_starts(text, least)
         return rx.finditer(text) if runs_dense(text, starts) else matches_at(rx, text, starts, offset)
 
     def shape_spans(self, text: str) -> list[tuple[int, int]]:

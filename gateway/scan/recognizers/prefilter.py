@@ -10,9 +10,10 @@ same matches as `finditer`:
   (one search per text and class, shared by every pattern that needs the same).
 - `first_chars`: the few characters a match can start with. A text holding none of them is not
   searched (`str.__contains__` per character, which skips through the text in C).
-- `run_offset`: every match starts a fixed number of characters (which are no digits) before a run
-  of ASCII digits starts. Such a pattern is tried with `match` at those offsets only (`matches_at`),
-  unless the text is dense with digit runs (base64, tables of figures), where one search is cheaper.
+- `run_shape`: every match starts a fixed number of characters (which are no digits) before a run
+  of ASCII digits starts, and takes at least so many of its digits. Such a pattern is tried with
+  `match` at those offsets of long enough runs only (`matches_at`), unless the text is dense with
+  such runs (base64, tables of figures), where one search is cheaper.
 
 Case-insensitive patterns are not read (None): case folding could add characters to a class.
 """
@@ -45,27 +46,34 @@ def _parse(regex: str, flags: int) -> Any | None:
 
 # -- runs of digits ------------------------------------------------------------------------------------
 
-_DIGIT_RUN_START = re.compile(r"[0-9](?<![0-9][0-9])")
-_last_starts: tuple[str, list[int]] = ("", [])
+_DIGIT_RUN = re.compile(r"[0-9]+")
+_last_runs: tuple[str, list[tuple[int, int]], dict[int, list[int]]] = ("", [], {})
 # Above one run start per this many characters, one search through the text costs less than a
 # `match` call at each start (a call costs about as much as the engine's test of 20-30 characters).
 DENSE_RUNS = 16
 
 
-def run_starts(text: str) -> list[int]:
-    """Offsets where a run of ASCII digits starts. Remembered for the last text: every recognizer
-    asks about the same chunk."""
-    global _last_starts
-    last = _last_starts
-    if last[0] is text:
-        return last[1]
-    starts = [m.start() for m in _DIGIT_RUN_START.finditer(text)]
-    _last_starts = (text, starts)
+def run_starts(text: str, least: int = 1) -> list[int]:
+    """Offsets where a run of at least `least` ASCII digits starts. Remembered for the last text:
+    every recognizer asks about the same chunk."""
+    global _last_runs
+    last = _last_runs
+    if last[0] is not text:
+        last = (text, [m.span() for m in _DIGIT_RUN.finditer(text)], {})
+        _last_runs = last
+    starts = last[2].get(least)
+    if starts is None:
+        starts = [a for a, b in last[1] if b - a >= least]
+        last[2][least] = starts
     return starts
 
 
-def run_offset(regex: str, flags: int = 0) -> int | None:
-    """k when every match of `regex` starts k characters before a run of ASCII digits starts, else None.
+RunShape = tuple[int, int]  # (offset, least): a match starts `offset` before a run of `least`+ digits
+
+
+def run_shape(regex: str, flags: int = 0) -> RunShape | None:
+    """(k, n) when every match of `regex` starts k characters before a run of ASCII digits starts and
+    holds the run's first n digits, else None.
 
     k = 0: every alternative that can start a match (at the top, or inside the group the pattern
     starts with) starts with a digit (`[0-9]` or one digit), followed, before anything else is
@@ -73,9 +81,16 @@ def run_offset(regex: str, flags: int = 0) -> int | None:
     item is that same digit element: the character before the match is no digit.
     k > 0: the match starts with k characters of fixed classes that hold no digit (look-arounds may
     stand between them), then a digit: the character before that digit is one of the k, so no digit.
+    n: the digits the pattern takes one after the other from there (a run shorter than n is no start).
     """
     parsed = _parse(regex, flags)
-    return None if parsed is None else _offset(list(parsed), 0)
+    return None if parsed is None else _shape(list(parsed), 0)
+
+
+def run_offset(regex: str, flags: int = 0) -> int | None:
+    """The k of `run_shape`."""
+    shape = run_shape(regex, flags)
+    return None if shape is None else shape[0]
 
 
 def run_led(regex: str, flags: int = 0) -> bool:
@@ -83,8 +98,8 @@ def run_led(regex: str, flags: int = 0) -> bool:
     return run_offset(regex, flags) == 0
 
 
-def _offset(items: list[Any], k: int) -> int | None:
-    """The run offset of a sequence that starts k non-digit characters into the match."""
+def _shape(items: list[Any], k: int) -> RunShape | None:
+    """The run shape of a sequence that starts k non-digit characters into the match."""
     i = 0
     while i < len(items):
         op, av = items[i]
@@ -101,21 +116,42 @@ def _offset(items: list[Any], k: int) -> int | None:
     op, av = items[i]
     if op is _sre.SUBPATTERN:
         _group, add_flags, _del_flags, inner = av
-        return None if add_flags & re.IGNORECASE else _offset(list(inner), k)
+        return None if add_flags & re.IGNORECASE else _shape(list(inner), k)
     if op is _sre.BRANCH:
-        found = {_offset(list(alt), k) for alt in av[1]}
-        return found.pop() if len(found) == 1 else None
+        shapes = [_shape(list(alt), k) for alt in av[1]]
+        known = [shape for shape in shapes if shape is not None]
+        offsets = {offset for offset, _ in known}
+        if len(known) != len(shapes) or len(offsets) != 1:
+            return None
+        return offsets.pop(), min(least for _, least in known)
     if k > 0:  # the character before is one of the prefix's: a digit here starts a run
-        return k if _is_digit(op, av) or _digit_repeat(op, av) else None
+        return (k, _digits_from(items[i:])) if _is_digit(op, av) or _digit_repeat(op, av) else None
     if not _is_digit(op, av):
         return None
-    for op2, av2 in items[i + 1 :]:
-        if op2 is not _sre.ASSERT_NOT:
-            return None  # something consumed (or asserted ahead) before the look-behind
-        direction, behind = av2
-        if direction == -1 and _no_digit_before(list(behind), (op, av)):
-            return 0
-    return None
+    behind_ok = False
+    j = i + 1
+    while j < len(items) and items[j][0] is _sre.ASSERT_NOT:  # nothing consumed before the look-behind
+        direction, behind = items[j][1]
+        behind_ok = behind_ok or (direction == -1 and _no_digit_before(list(behind), (op, av)))
+        j += 1
+    return (0, _digits_from(items[i:])) if behind_ok else None
+
+
+def _digits_from(items: list[Any]) -> int:
+    """How many digits a sequence takes one after the other from its start (look-arounds between)."""
+    n = 0
+    for op, av in items:
+        if op in _ZERO_WIDTH:
+            continue
+        if _is_digit(op, av):
+            n += 1
+            continue
+        if _digit_repeat(op, av):
+            n += av[0]
+            if av[0] == av[1]:
+                continue
+        break
+    return n
 
 
 def _is_digit(op: Any, av: Any) -> bool:

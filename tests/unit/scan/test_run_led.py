@@ -23,6 +23,7 @@ from gateway.scan.recognizers.prefilter import (
     matches_at,
     run_led,
     run_offset,
+    run_shape,
     run_starts,
     runs_dense,
 )
@@ -105,15 +106,33 @@ def test_dense_runs_search_once() -> None:
 
 
 def test_the_recognizers_have_offset_patterns() -> None:
-    assert sum(1 for r in pattern_recognizers() for k in r._run_led.values() if k > 0) >= 3
+    assert sum(1 for r in pattern_recognizers() for k, _ in r._run_led.values() if k > 0) >= 3
+    assert sum(1 for r in pattern_recognizers() for _, n in r._run_led.values() if n >= 4) >= 5
+
+
+def test_run_shape_counts_the_digits_taken() -> None:
+    assert run_shape(r"[0-9](?<![0-9][0-9])(?<![0-9]-[0-9])[0-9]{6}(?![0-9])") == (0, 7)
+    assert run_shape(r"0(?<![0-9]0)[0-9]{9,10}") == (0, 10)  # then no more counted: 9 or 10
+    assert run_shape(r"[A-Z]{2}(?=[0-9])[0-9][0-9]x[0-9]") == (2, 2)
+    assert run_shape(r"(?:1(?<![0-9]1)9|2(?<![0-9]2)0)[0-9]{2}") == (0, 2)  # the group's alternatives
+    assert run_shape(r"(?:AB[0-9]{3}|CD[0-9])") == (2, 1)  # the least of the alternatives
+    assert run_shape(r"[0-9](?<![0-9][0-9])[0-9]?[0-9]{5}") == (0, 1)  # an optional digit ends the count
+
+
+def test_run_starts_by_length() -> None:
+    text = "a1 22 333-4444 55555x"
+    assert run_starts(text) == [1, 3, 6, 10, 15]
+    assert run_starts(text, 3) == [6, 10, 15]
+    assert run_starts(text, 5) == [15]
+    assert run_starts(text, 6) == []
 
 
 def test_matches_at_is_finditer() -> None:
-    patterns = [(rx, r._run_led[id(rx)]) for r in _RECS for _, rx in r._ascii if id(rx) in r._run_led]
+    patterns = [(rx, *r._run_led[id(rx)]) for r in _RECS for _, rx in r._ascii if id(rx) in r._run_led]
     for text in _texts(7, 3000):
-        starts = run_starts(text)
-        for rx, offset in patterns:
-            assert _spans(matches_at(rx, text, starts, offset)) == _spans(rx.finditer(text)), (rx.pattern, text)
+        for rx, offset, least in patterns:
+            found = matches_at(rx, text, run_starts(text, least), offset)
+            assert _spans(found) == _spans(rx.finditer(text)), (rx.pattern, text)
 
 
 def test_first_chars_absent_no_match() -> None:
@@ -159,7 +178,9 @@ def test_any_text_finds_the_same(text: str) -> None:
     for r in _RECS:
         for _, rx in r._ascii:
             if id(rx) in r._run_led:
-                assert _spans(matches_at(rx, text, starts, r._run_led[id(rx)])) == _spans(rx.finditer(text))
+                offset, least = r._run_led[id(rx)]
+                found = matches_at(rx, text, run_starts(text, least), offset)
+                assert _spans(found) == _spans(rx.finditer(text))
             first = r._first[id(rx)]
             if first is not None and not holds_any(text, first):
                 assert rx.search(text) is None
