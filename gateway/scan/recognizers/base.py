@@ -25,8 +25,8 @@ from gateway.scan.recognizers.prefilter import (
     holds_any,
     matches_at,
     requires,
+    run_places,
     run_shape,
-    run_starts,
     runs_dense,
 )
 
@@ -406,9 +406,8 @@ class Recognizer(LocalRecognizer):
         shape = self._run_led.get(id(rx))
         if shape is None:
             return rx.finditer(text)
-        offset, least = shape
-        starts = run_starts(text, least)
-        return rx.finditer(text) if runs_dense(text, starts) else matches_at(rx, text, starts, offset)
+        places = run_places(text, shape)
+        return rx.finditer(text) if runs_dense(text, places) else matches_at(rx, text, places)
 
     def shape_spans(self, text: str) -> list[tuple[int, int]]:
         """Spans of every match of the patterns, valid or not."""

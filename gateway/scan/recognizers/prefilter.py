@@ -68,29 +68,34 @@ def run_starts(text: str, least: int = 1) -> list[int]:
     return starts
 
 
-RunShape = tuple[int, int]  # (offset, least): a match starts `offset` before a run of `least`+ digits
+# Where a match can start: (k, n) pairs, each "k characters before a run of at least n digits".
+RunShape = tuple[tuple[int, int], ...]
 
 
 def run_shape(regex: str, flags: int = 0) -> RunShape | None:
-    """(k, n) when every match of `regex` starts k characters before a run of ASCII digits starts and
-    holds the run's first n digits, else None.
+    """The places where every match of `regex` starts, as (k, n) pairs: k characters before a run of
+    ASCII digits starts, the match holding the run's first n digits; None when not known.
 
-    k = 0: every alternative that can start a match (at the top, or inside the group the pattern
-    starts with) starts with a digit (`[0-9]` or one digit), followed, before anything else is
-    consumed, by a look-behind `(?<![...]d)` whose first class holds every digit and whose second
-    item is that same digit element: the character before the match is no digit.
+    k = 0: the match starts with a digit (`[0-9]`, a smaller class of digits, one digit), followed,
+    before anything else is consumed, by a look-behind `(?<![...]d)` whose first class holds every
+    digit and whose second item is that same first item: the character before the match is no digit.
     k > 0: the match starts with k characters of fixed classes that hold no digit (look-arounds may
     stand between them), then a digit: the character before that digit is one of the k, so no digit.
-    n: the digits the pattern takes one after the other from there (a run shorter than n is no start).
+    Alternatives (and a first class of digits and other characters, such as `[(2-9]`) give a pair
+    each. n: the digits the pattern takes one after the other from there (a shorter run is no start).
     """
     parsed = _parse(regex, flags)
-    return None if parsed is None else _shape(list(parsed), 0)
+    if parsed is None:
+        return None
+    shape = _shape(list(parsed), 0)
+    return tuple(sorted(set(shape))) if shape is not None else None
 
 
 def run_offset(regex: str, flags: int = 0) -> int | None:
-    """The k of `run_shape`."""
+    """k when every match starts k characters before a digit run starts (one k for all), else None."""
     shape = run_shape(regex, flags)
-    return None if shape is None else shape[0]
+    offsets = {k for k, _ in shape} if shape is not None else set()
+    return offsets.pop() if len(offsets) == 1 else None
 
 
 def run_led(regex: str, flags: int = 0) -> bool:
@@ -98,7 +103,7 @@ def run_led(regex: str, flags: int = 0) -> bool:
     return run_offset(regex, flags) == 0
 
 
-def _shape(items: list[Any], k: int) -> RunShape | None:
+def _shape(items: list[Any], k: int) -> list[tuple[int, int]] | None:
     """The run shape of a sequence that starts k non-digit characters into the match."""
     i = 0
     while i < len(items):
@@ -118,15 +123,17 @@ def _shape(items: list[Any], k: int) -> RunShape | None:
         _group, add_flags, _del_flags, inner = av
         return None if add_flags & re.IGNORECASE else _shape(list(inner), k)
     if op is _sre.BRANCH:
-        shapes = [_shape(list(alt), k) for alt in av[1]]
-        known = [shape for shape in shapes if shape is not None]
-        offsets = {offset for offset, _ in known}
-        if len(known) != len(shapes) or len(offsets) != 1:
-            return None
-        return offsets.pop(), min(least for _, least in known)
+        out: list[tuple[int, int]] = []
+        for alt in av[1]:
+            shape = _shape(list(alt), k)
+            if shape is None:
+                return None
+            out += shape
+        return out
     if k > 0:  # the character before is one of the prefix's: a digit here starts a run
-        return (k, _digits_from(items[i:])) if _is_digit(op, av) or _digit_repeat(op, av) else None
-    if not _is_digit(op, av):
+        return [(k, _digits_from(items[i:]))] if _is_digit(op, av) or _digit_repeat(op, av) else None
+    digit_part, other_part = _split_class(op, av)
+    if not digit_part:
         return None
     behind_ok = False
     j = i + 1
@@ -134,13 +141,42 @@ def _shape(items: list[Any], k: int) -> RunShape | None:
         direction, behind = items[j][1]
         behind_ok = behind_ok or (direction == -1 and _no_digit_before(list(behind), (op, av)))
         j += 1
-    return (0, _digits_from(items[i:])) if behind_ok else None
+    if not behind_ok:
+        return None
+    shape = [(0, 1 + _digits_from(items[i + 1 :]))]
+    if other_part:  # started by one of the class's other characters: a digit run must follow
+        after = _shape(items[i + 1 :], 1)
+        if after is None:
+            return None
+        shape += after
+    return shape
+
+
+def _split_class(op: Any, av: Any) -> tuple[bool, bool]:
+    """Whether a first item matches ASCII digits, and whether it matches other characters too (a
+    class of fixed members only; anything else counts as neither, so it is not read)."""
+    if op is _sre.LITERAL:
+        return (True, False) if ord("0") <= av <= ord("9") else (False, False)
+    if op is not _sre.IN or not av:
+        return False, False
+    digits = others = False
+    for member_op, member in av:
+        if member_op is _sre.LITERAL:
+            lo = hi = member
+        elif member_op is _sre.RANGE:
+            lo, hi = member
+        else:  # NEGATE, CATEGORY
+            return False, False
+        digits = digits or (lo <= ord("9") and hi >= ord("0"))
+        others = others or lo < ord("0") or hi > ord("9")
+    return digits, others
 
 
 def _digits_from(items: list[Any]) -> int:
-    """How many digits a sequence takes one after the other from its start (look-arounds between)."""
+    """How many digits a sequence takes one after the other from its start (look-arounds between;
+    through a group, and through alternatives: the fewest)."""
     n = 0
-    for op, av in items:
+    for i, (op, av) in enumerate(items):
         if op in _ZERO_WIDTH:
             continue
         if _is_digit(op, av):
@@ -150,19 +186,21 @@ def _digits_from(items: list[Any]) -> int:
             n += av[0]
             if av[0] == av[1]:
                 continue
+        elif op is _sre.SUBPATTERN and not av[1] & re.IGNORECASE:
+            n += _digits_from(list(av[3]) + items[i + 1 :])
+        elif op is _sre.BRANCH:
+            n += min(_digits_from(list(alt) + items[i + 1 :]) for alt in av[1])
         break
     return n
 
 
 def _is_digit(op: Any, av: Any) -> bool:
-    """`[0-9]` exactly, or one digit."""
-    if op is _sre.LITERAL:
-        return ord("0") <= av <= ord("9")
-    return op is _sre.IN and list(av) == [(_sre.RANGE, (ord("0"), ord("9")))]
+    """One ASCII digit: `[0-9]`, a smaller class of digits, or one digit."""
+    return _split_class(op, av) == (True, False)
 
 
 def _digit_repeat(op: Any, av: Any) -> bool:
-    """At least one of `[0-9]` or of one digit (`[0-9]{2}`, `[0-9]+`)."""
+    """At least one of a digit item (`[0-9]{2}`, `[0-9]+`)."""
     if op not in _REPEATS or av[0] < 1:
         return False
     inner = list(av[2])
@@ -210,14 +248,21 @@ def _in_class(code: int, items: Any) -> bool:
     return any((op is _sre.LITERAL and av == code) or (op is _sre.RANGE and av[0] <= code <= av[1]) for op, av in items)
 
 
-def matches_at(rx: re.Pattern[str], text: str, starts: list[int], offset: int = 0) -> Iterator[re.Match[str]]:
-    """`rx.finditer(text)` for a pattern whose matches can only start `offset` characters before one
-    of `starts` (sorted): the leftmost match is the one `match` finds at the first such place that has
-    one; the next is looked for from its end on. (`match` at an offset sees the text before it:
-    look-behinds read as in a search.)"""
+def run_places(text: str, shape: RunShape) -> list[int]:
+    """The offsets where a match of a pattern of this run shape can start in `text`, in order."""
+    if len(shape) == 1:
+        k, n = shape[0]
+        starts = run_starts(text, n)
+        return starts if k == 0 else [p - k for p in starts if p >= k]
+    return sorted({p - k for k, n in shape for p in run_starts(text, n) if p >= k})
+
+
+def matches_at(rx: re.Pattern[str], text: str, places: list[int]) -> Iterator[re.Match[str]]:
+    """`rx.finditer(text)` for a pattern whose matches can only start at `places` (sorted): the
+    leftmost match is the one `match` finds at the first place that has one; the next is looked for
+    from its end on. (`match` at an offset sees the text before it: look-behinds read as in a search.)"""
     end = 0
-    for p in starts:
-        p -= offset
+    for p in places:
         if p < end:
             continue
         m = rx.match(text, p)
@@ -226,9 +271,9 @@ def matches_at(rx: re.Pattern[str], text: str, starts: list[int], offset: int = 
             end = m.end()
 
 
-def runs_dense(text: str, starts: list[int]) -> bool:
-    """Whether `text` has so many digit runs that one search through it is cheaper than `matches_at`."""
-    return len(starts) * DENSE_RUNS > len(text)
+def runs_dense(text: str, places: list[int]) -> bool:
+    """Whether `text` has so many places to try that one search through it is cheaper than `matches_at`."""
+    return len(places) * DENSE_RUNS > len(text)
 
 
 # -- first characters --------------------------------------------------------------------------------

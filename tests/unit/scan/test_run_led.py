@@ -23,6 +23,7 @@ from gateway.scan.recognizers.prefilter import (
     matches_at,
     run_led,
     run_offset,
+    run_places,
     run_shape,
     run_starts,
     runs_dense,
@@ -72,13 +73,13 @@ def test_run_offset_reads_the_prefix() -> None:
     assert run_offset(r"AB(?=C)C[0-9]+") == 3  # a look-ahead consumes nothing
     assert run_offset(r"[A-Z]{3}(?P<v>[0-9]{2})") == 3
     assert run_offset(r"(?:AB[0-9]|CD[0-9]{2})") == 2
+    assert run_offset(r"(?:AB[0-9]|C[0-9])") is None  # two offsets
     assert run_offset(r"[0-9](?<![0-9][0-9])x") == 0
     assert run_offset(r"[A-Z][0-9]?[0-9]") is None  # the digit may come later
     assert run_offset(r"[A-Z0-9]{2}[0-9]") is None  # the prefix may hold a digit
     assert run_offset(r"[^a][0-9]") is None  # a negated class may be a digit
     assert run_offset(r"\w[0-9]") is None
     assert run_offset(r"[A-Z]{1,2}[0-9]") is None  # not a fixed width
-    assert run_offset(r"(?:AB[0-9]|C[0-9])") is None  # two offsets
     assert run_offset(r"AB[0-9]", re.IGNORECASE) is None
     assert run_offset(r"x[a-z]*") is None  # no digit
     assert run_offset(r"[A-Z]{2}\d") is None  # \d is not the ASCII class
@@ -106,17 +107,35 @@ def test_dense_runs_search_once() -> None:
 
 
 def test_the_recognizers_have_offset_patterns() -> None:
-    assert sum(1 for r in pattern_recognizers() for k, _ in r._run_led.values() if k > 0) >= 3
-    assert sum(1 for r in pattern_recognizers() for _, n in r._run_led.values() if n >= 4) >= 5
+    shapes = [pair for r in pattern_recognizers() for shape in r._run_led.values() for pair in shape]
+    assert sum(1 for k, _ in shapes if k > 0) >= 5
+    assert sum(1 for _, n in shapes if n >= 4) >= 5
 
 
 def test_run_shape_counts_the_digits_taken() -> None:
-    assert run_shape(r"[0-9](?<![0-9][0-9])(?<![0-9]-[0-9])[0-9]{6}(?![0-9])") == (0, 7)
-    assert run_shape(r"0(?<![0-9]0)[0-9]{9,10}") == (0, 10)  # then no more counted: 9 or 10
-    assert run_shape(r"[A-Z]{2}(?=[0-9])[0-9][0-9]x[0-9]") == (2, 2)
-    assert run_shape(r"(?:1(?<![0-9]1)9|2(?<![0-9]2)0)[0-9]{2}") == (0, 2)  # the group's alternatives
-    assert run_shape(r"(?:AB[0-9]{3}|CD[0-9])") == (2, 1)  # the least of the alternatives
-    assert run_shape(r"[0-9](?<![0-9][0-9])[0-9]?[0-9]{5}") == (0, 1)  # an optional digit ends the count
+    assert run_shape(r"[0-9](?<![0-9][0-9])(?<![0-9]-[0-9])[0-9]{6}(?![0-9])") == ((0, 7),)
+    assert run_shape(r"0(?<![0-9]0)[0-9]{9,10}") == ((0, 10),)  # then no more counted: 9 or 10
+    assert run_shape(r"[A-Z]{2}(?=[0-9])[0-9][0-9]x[0-9]") == ((2, 2),)
+    assert run_shape(r"(?:1(?<![0-9]1)9|2(?<![0-9]2)0)[0-9]{2}") == ((0, 2),)  # the group's alternatives
+    assert run_shape(r"(?:AB[0-9]{3}|CD[0-9])") == ((2, 1), (2, 3))
+    assert run_shape(r"[0-9](?<![0-9][0-9])[0-9]?[0-9]{5}") == ((0, 1),)  # an optional digit ends the count
+    assert run_shape(r"[0-9](?<![0-9][0-9])(?:[0-9]{2}|[0-9]{3}x)") == ((0, 3),)  # the fewest of the alternatives
+
+
+def test_run_shape_of_mixed_starts() -> None:
+    # a class of digits and other characters: a run starts at the digit, or right after the other
+    assert run_shape(r"[(2-9](?<![0-9][(2-9])[0-9]{2}") == ((0, 3), (1, 2))
+    assert run_shape(r"(?:0(?<![0-9]0)[0-9]|\((?<![0-9]\()0[0-9]{3})") == ((0, 2), (1, 4))
+    assert run_shape(r"[(2-9][0-9]{2}") is None  # no look-behind: the digit may continue a number
+    assert run_shape(r"[(2-9](?<![0-9][(2-9])x[0-9]") == ((0, 1), (2, 1))  # "(x", then the run
+    assert run_shape(r"[(2-9](?<![0-9][(2-9])x*[0-9]") is None  # after "(" any number of x
+
+
+def test_run_places() -> None:
+    text = "(12 345 x678"
+    assert run_places(text, ((0, 3),)) == [4, 9]
+    assert run_places(text, ((1, 2), (0, 3))) == [0, 3, 4, 8, 9]
+    assert run_places(text, ((2, 1),)) == [2, 7]  # 12 has only "(" before it: no place 2 back
 
 
 def test_run_starts_by_length() -> None:
@@ -128,10 +147,10 @@ def test_run_starts_by_length() -> None:
 
 
 def test_matches_at_is_finditer() -> None:
-    patterns = [(rx, *r._run_led[id(rx)]) for r in _RECS for _, rx in r._ascii if id(rx) in r._run_led]
+    patterns = [(rx, r._run_led[id(rx)]) for r in _RECS for _, rx in r._ascii if id(rx) in r._run_led]
     for text in _texts(7, 3000):
-        for rx, offset, least in patterns:
-            found = matches_at(rx, text, run_starts(text, least), offset)
+        for rx, shape in patterns:
+            found = matches_at(rx, text, run_places(text, shape))
             assert _spans(found) == _spans(rx.finditer(text)), (rx.pattern, text)
 
 
@@ -178,8 +197,7 @@ def test_any_text_finds_the_same(text: str) -> None:
     for r in _RECS:
         for _, rx in r._ascii:
             if id(rx) in r._run_led:
-                offset, least = r._run_led[id(rx)]
-                found = matches_at(rx, text, run_starts(text, least), offset)
+                found = matches_at(rx, text, run_places(text, r._run_led[id(rx)]))
                 assert _spans(found) == _spans(rx.finditer(text))
             first = r._first[id(rx)]
             if first is not None and not holds_any(text, first):
