@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import logging
 import os
 import signal
@@ -97,16 +98,28 @@ def make_accept(committer: GroupCommitter) -> Callable[[Envelope, bytes], Awaita
     return accept
 
 
+def freeze_heap() -> None:
+    """Collect the garbage of start-up, then move every object left (modules, config, rules, the
+    parts) to the collector's permanent generation (gc.freeze): they live as long as the process, and
+    each full collection would otherwise walk them all again (about 20 ms for 80,000 objects, a few
+    times per thousand messages). Reference counting still frees them; only a reference cycle among
+    them that becomes garbage later (an old rule set after a reload) stays until the process ends."""
+    gc.collect()
+    gc.freeze()
+
+
 async def serve(
     config: Config,
     parts: Collection[str] = PARTS,
     store: Store | None = None,
     children: ChildProcesses | None = None,
     doorbells: Doorbells | None = None,
+    settle: bool = False,
 ) -> None:
     """Run the given parts until SIGTERM/SIGINT (and keep the child processes running, if given).
     `doorbells` (a child's; the first process takes its children's) wake the queue workers across
-    the processes of the node."""
+    the processes of the node. With `settle` (the first process of `gateway run`), what start-up
+    built is frozen once the parts are running (freeze_heap)."""
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
@@ -199,6 +212,8 @@ async def serve(
 
             web = await start_web(config, store, holds, workflow)
             log.info("web listening on %s", config.web.listen)
+        if settle:
+            freeze_heap()
         log.info("gateway ready: %s", ", ".join(p for p in PARTS if p in parts))
         await stop.wait()
         log.info("shutting down")
@@ -252,7 +267,7 @@ def run_node(config: Config, parts: Collection[str] = PARTS) -> None:
         children = ChildProcesses(config, spawned, _serve_part)  # started by serve()
         parts = [p for p in parts if p not in spawned]
     try:
-        asyncio.run(serve(config, parts, children=children))
+        asyncio.run(serve(config, parts, children=children, settle=True))
     finally:
         if children is not None:
             children.stop()
