@@ -253,11 +253,15 @@ def _repair(value: str) -> str:
         return value.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
 
 
+_FOLD = re.compile(r"\r?\n(?=[ \t])")  # a folded line: unfolded
+_CONTROL = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")  # what may not remain in a header value once unfolded
+
+
 def parse_address_list(value: str) -> ParsedAddressList:
     """The addresses of a To/Cc/Bcc header value (raw or decoded), with an error per bad element."""
     result = ParsedAddressList()
-    text = re.sub(r"\r?\n(?=[ \t])", "", _repair(str(value)))
-    if re.search(r"[\x00-\x08\x0a-\x1f\x7f]", text):
+    text = _FOLD.sub("", _repair(str(value)))
+    if _CONTROL.search(text):
         result.errors.append("control characters in header")
         return result
 

@@ -188,7 +188,9 @@ def _display_names(headers: email.message.Message | None, wanted: set[str]) -> d
     for name in ("to", "cc"):
         for value in headers.get_all(name) or []:
             try:
-                text = str(email.header.make_header(email.header.decode_header(str(value))))
+                text = str(value)
+                if "=?" in text:  # no encoded word: decoding would give the same text back
+                    text = str(email.header.make_header(email.header.decode_header(text)))
             except Exception:  # an encoded word that does not decode: no display names from it
                 continue
             for m in _NAME_ADDR.finditer(text):
