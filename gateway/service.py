@@ -118,8 +118,8 @@ async def serve(
 ) -> None:
     """Run the given parts until SIGTERM/SIGINT (and keep the child processes running, if given).
     `doorbells` (a child's; the first process takes its children's) wake the queue workers across
-    the processes of the node. With `settle` (the first process of `gateway run`), what start-up
-    built is frozen once the parts are running (freeze_heap)."""
+    the processes of the node. With `settle` (every process of `gateway run`), what start-up built
+    is frozen once the parts are running (freeze_heap)."""
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
@@ -250,7 +250,7 @@ def _serve_part(config: Config, part: str, doorbells: Doorbells) -> None:
         os.nice(config.worker.nice)
     log.info("%s process %d started", part, os.getpid())
     stop_when_orphaned()
-    asyncio.run(serve(config, (part,), doorbells=doorbells))
+    asyncio.run(serve(config, (part,), doorbells=doorbells, settle=True))
 
 
 def run_node(config: Config, parts: Collection[str] = PARTS) -> None:

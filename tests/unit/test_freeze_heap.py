@@ -1,6 +1,7 @@
 """The first process freezes what start-up built (service.freeze_heap, gc.freeze) once its parts run:
 those objects leave the collector's generations, garbage made later is collected as before, and
-`gateway run` asks for it (serve(settle=True)); the child processes do not."""
+`gateway run` asks for it (serve(settle=True)) in its first process and in each child process
+(receive, delivery ...)."""
 
 from __future__ import annotations
 
@@ -44,3 +45,18 @@ def test_gateway_run_settles_its_first_process(monkeypatch: pytest.MonkeyPatch) 
     monkeypatch.setattr(service, "serve", fake_serve)
     service.run_node(Config(), parts=["worker"])
     assert seen.get("settle") is True
+
+
+def test_child_processes_settle_too(monkeypatch: pytest.MonkeyPatch) -> None:
+    seen: dict[str, Any] = {}
+
+    async def fake_serve(config: Config, parts: Any = (), **kwargs: Any) -> None:
+        seen.update(kwargs, parts=parts)
+
+    monkeypatch.setattr(service, "serve", fake_serve)
+    monkeypatch.setattr(service, "stop_when_orphaned", lambda: None)
+    monkeypatch.setattr("gateway.logsetup.name_process", lambda part: None)
+    monkeypatch.setattr("gateway.logsetup.setup_logging", lambda level: None)
+    service._serve_part(Config(), "smtp", doorbells=None)  # type: ignore[arg-type]
+    assert seen.get("settle") is True
+    assert seen.get("parts") == ("smtp",)
