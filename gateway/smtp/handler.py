@@ -17,9 +17,11 @@ from __future__ import annotations
 
 import asyncio
 import email.utils
+import functools
 import ipaddress
 import logging
 import re
+import time
 from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import Any
@@ -69,8 +71,15 @@ def address_of(peer: object) -> IPAddress | None:
     """The IP address of a socket peer name (IPv4-mapped IPv6 as IPv4), or None."""
     if not isinstance(peer, tuple) or not peer:
         return None
+    return _ip_of(str(peer[0]).split("%", 1)[0])
+
+
+@functools.lru_cache(maxsize=1024)
+def _ip_of(text: str) -> IPAddress | None:
+    """address_of's parse, once per address text (a session asks three or four times; the addresses
+    are immutable, so every caller may share them). Bounded: a scan from many addresses evicts."""
     try:
-        ip = ipaddress.ip_address(str(peer[0]).split("%", 1)[0])
+        ip = ipaddress.ip_address(text)
     except ValueError:
         return None
     if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
@@ -273,7 +282,7 @@ class ReceiveHandler:
             tls = _tls_comment(session.ssl)
         if session.authenticated:
             proto += "A"
-        date = email.utils.format_datetime(datetime.now().astimezone())
+        date = received_date(time.time())
         text = (
             f"Received: from {helo} ([{peer_ip(session)}])\r\n"
             f"\tby {server.hostname}{tls} with {proto} id {received_id};\r\n"
@@ -288,6 +297,23 @@ class ReceiveHandler:
         else:
             log.error("SMTP session error: %s", type(error).__name__, exc_info=error)
         return R_INTERNAL
+
+
+_date_cache: tuple[int, str] = (-1, "")
+
+
+def received_date(now: float) -> str:
+    """The Received header's date for the time `now` (RFC 5322, local time with its offset), as
+    email.utils.format_datetime(datetime.fromtimestamp(now).astimezone()) gives it: seconds are its
+    finest unit and offsets change on whole seconds, so it is made once per second and reused."""
+    global _date_cache
+    second = int(now // 1)
+    cached = _date_cache
+    if cached[0] == second:
+        return cached[1]
+    text = email.utils.format_datetime(datetime.fromtimestamp(second).astimezone())
+    _date_cache = (second, text)
+    return text
 
 
 def _tls_comment(ssl_info: dict[str, Any]) -> str:
