@@ -109,6 +109,32 @@ class GatewaySMTP(SMTP):
         self._refused = False
         self._counted: tuple[str, bool] | None = None  # (client address, in allowed_clients) once counted
         self.in_data = False
+        self._deadline = 0.0  # loop time at which the idle timeout closes the connection
+        self._timer_armed = False  # self._timeout_handle is scheduled and has not run
+
+    # --- idle timeout ------------------------------------------------------------------------
+
+    def _reset_timeout(self, duration: float | None = None) -> None:
+        """aiosmtpd's timer, without a new one on every command: the deadline moves, and the timer
+        already armed (for an earlier time) re-arms itself for the deadline when it runs. The
+        connection is closed at the same time as with aiosmtpd's cancel-and-reschedule."""
+        deadline = self.loop.time() + (duration or self._timeout_duration)
+        self._deadline = deadline
+        handle = self._timeout_handle
+        if handle is not None and self._timer_armed and not handle.cancelled():
+            if handle.when() <= deadline:
+                return
+            handle.cancel()  # a shorter timeout than the one armed
+        self._timeout_handle = self.loop.call_at(deadline, self._timer_ran)
+        self._timer_armed = True
+
+    def _timer_ran(self) -> None:
+        self._timer_armed = False
+        if self.loop.time() < self._deadline:  # reset since it was armed: wait for the rest
+            self._timeout_handle = self.loop.call_at(self._deadline, self._timer_ran)
+            self._timer_armed = True
+            return
+        self._timeout_cb()
 
     # --- connection accounting ---------------------------------------------------------------
 
