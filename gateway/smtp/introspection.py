@@ -21,22 +21,33 @@ from typing import Any
 import aiosmtpd.smtp
 
 _PREFIXES = ("smtp_", "handle_", "auth_")
-_names: dict[type, list[str]] = {}
+MEMBERS_PREFIX = "auth_"  # the only members aiosmtpd.smtp asks inspect.getmembers for
+_names: dict[tuple[type, str | tuple[str, ...]], list[str]] = {}
 _signatures: dict[Any, inspect.Signature] = {}
 
 
-def _prefixed(obj: object) -> list[str]:
+def _prefixed(obj: object, prefixes: str | tuple[str, ...] = _PREFIXES) -> list[str]:
     """dir(obj) cut to the names aiosmtpd looks for (class attributes cached; instance ones added)."""
     cls = type(obj)
-    names = _names.get(cls)
+    names = _names.get((cls, prefixes))
     if names is None:
-        names = _names[cls] = [n for n in dir(cls) if n.startswith(_PREFIXES)]
-    own = [n for n in getattr(obj, "__dict__", ()) if n.startswith(_PREFIXES) and n not in names]
+        names = _names[cls, prefixes] = [n for n in dir(cls) if n.startswith(prefixes)]
+    attrs = getattr(obj, "__dict__", None)
+    if not attrs:
+        return names
+    # Instance attributes with a prefix are rare (aiosmtpd sets none): one search over the names
+    # joined, and the name-by-name scan only when it finds one.
+    joined = "\0" + "\0".join(attrs)
+    if not any("\0" + p in joined for p in ((prefixes,) if isinstance(prefixes, str) else prefixes)):
+        return names
+    own = [n for n in attrs if n.startswith(prefixes) and n not in names]
     return sorted(names + own) if own else names
 
 
 def _getmembers(obj: object) -> list[tuple[str, Any]]:
-    return [(name, getattr(obj, name)) for name in _prefixed(obj)]
+    """inspect.getmembers(obj) cut to the auth_ members: aiosmtpd.smtp keeps no others (a test reads
+    its source for that), so the twenty-odd smtp_ and handle_ methods are not bound for nothing."""
+    return [(name, getattr(obj, name)) for name in _prefixed(obj, MEMBERS_PREFIX)]
 
 
 def _signature(func: Callable[..., Any]) -> inspect.Signature:

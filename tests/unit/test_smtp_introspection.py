@@ -64,7 +64,7 @@ def test_cached_lookups_equal_the_real_ones() -> None:
         wanted = [n for n in dir(obj) if n.startswith(("smtp_", "handle_", "auth_"))]
         assert introspection._prefixed(obj) == wanted
         got = introspection._getmembers(obj)
-        real = [(n, m) for n, m in inspect.getmembers(obj) if n.startswith(("smtp_", "handle_", "auth_"))]
+        real = [(n, m) for n, m in inspect.getmembers(obj) if n.startswith("auth_")]
         assert [n for n, _ in got] == [n for n, _ in real]
         assert got == real  # bound methods compare equal when bound to the same object
 
@@ -74,6 +74,23 @@ def test_an_instance_attribute_with_a_known_prefix_is_seen() -> None:
     smtp.smtp_XTEST = lambda arg: None  # type: ignore[attr-defined]
     assert "smtp_XTEST" in introspection._prefixed(smtp)
     assert introspection._prefixed(smtp) == [n for n in dir(smtp) if n.startswith(("smtp_", "handle_", "auth_"))]
+    smtp.auth_XTEST = lambda *args: None  # type: ignore[attr-defined]
+    assert "auth_XTEST" in [n for n, _ in introspection._getmembers(smtp)]
+
+
+def test_prefixed_with_and_without_instance_attributes_equals_dir() -> None:
+    """The joined-names search that skips the scan of instance attributes misses none."""
+
+    class Plain:
+        def smtp_A(self) -> None: ...
+
+    for names in ([], ["x"], ["xsmtp_", "a\0b"], ["smtp_Z"], ["handle_Q", "y"], ["auth_Q"], ["z", "auth_"]):
+        obj = Plain()
+        for n in names:
+            setattr(obj, n, 1)
+        wanted = [n for n in dir(obj) if n.startswith(("smtp_", "handle_", "auth_"))]
+        assert introspection._prefixed(obj) == wanted
+        assert [n for n, _ in introspection._getmembers(obj)] == [n for n in dir(obj) if n.startswith("auth_")]
 
 
 def _aiosmtpd_source() -> ast.Module:
@@ -108,6 +125,26 @@ def test_aiosmtpd_uses_dir_only_to_pick_prefixed_methods() -> None:
                     if any(p in prefix for p in ("'smtp_'", "'handle_'", "'auth_'")):
                         filtered.append(source)
     assert len(calls) == len(filtered), "aiosmtpd.smtp calls dir() for something else than prefixed methods"
+
+
+def test_aiosmtpd_keeps_only_auth_members_of_getmembers() -> None:
+    """The cached getmembers returns only auth_ members: every inspect.getmembers() call in
+    aiosmtpd.smtp must be the source of a comprehension that keeps names starting with auth_."""
+    tree = _aiosmtpd_source()
+    calls = [
+        n
+        for n in ast.walk(tree)
+        if isinstance(n, ast.Call) and isinstance(n.func, ast.Attribute) and n.func.attr == "getmembers"
+    ]
+    filtered = []
+    for comp in ast.walk(tree):
+        if isinstance(comp, ast.DictComp | ast.ListComp | ast.SetComp | ast.GeneratorExp):
+            for gen in comp.generators:
+                source = ast.unparse(gen.iter)
+                tests = [ast.unparse(cond) for cond in gen.ifs]
+                if source.startswith("inspect.getmembers(") and any(t.endswith(".startswith('auth_')") for t in tests):
+                    filtered.append(source)
+    assert calls and len(calls) == len(filtered), "aiosmtpd.smtp keeps other members of inspect.getmembers()"
 
 
 def test_other_inspect_functions_reach_the_real_module() -> None:
