@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import re
 import ssl
 import time
@@ -96,10 +97,19 @@ def _full_payload(message: bytes) -> bytes:
     return PERIOD_REGEX.sub(b"..", message) + b".\r\n"
 
 
+@functools.lru_cache(maxsize=4096)
+def _quoted(address: str, encoding: str) -> bytes:
+    """quote_address(address) encoded, once per address: aiosmtplib parses it with email.utils.parseaddr
+    (a sixth of the delivery process's CPU per message), and a gateway's senders and recipients repeat.
+    A ValueError (an address it refuses, or one the encoding cannot write) is raised every time, never
+    cached. Bounded: a flood of new addresses evicts the old ones."""
+    return quote_address(address).encode(encoding)
+
+
 def _command(verb: bytes, prefix: bytes, address: str, options: list[str], encoding: str) -> bytes:
     """`MAIL FROM:<a> OPTS` / `RCPT TO:<a>` CRLF as aiosmtplib 5.1's mail()/rcpt() write them, with the
     same ValueError for an address it would refuse to send."""
-    args = [verb, prefix + quote_address(address).encode(encoding), *(o.encode("ascii") for o in options)]
+    args = [verb, prefix + _quoted(address, encoding), *(o.encode("ascii") for o in options)]
     for arg in args:
         if COMMAND_INJECTION_REGEX.search(arg):
             raise ValueError("Command arg contains a prohibited control character")
