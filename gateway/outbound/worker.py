@@ -260,6 +260,8 @@ class DeliveryWorker(QueueRunner):
             log.warning("delivery %s: lease lost before finishing; another worker has it", message.id)
 
     def _log(self, message: QueuedMessage, results: dict[str, RcptResult]) -> None:
+        if not log.isEnabledFor(logging.INFO):  # its counts and lists are made for the log line alone
+            return
         outcomes = Counter(r.outcome for r in results.values())
         hops = sorted({r.hop for r in results.values() if r.hop}) or ["-"]
         codes = sorted({f"{r.code} {r.status}" for r in results.values()})
