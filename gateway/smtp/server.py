@@ -28,10 +28,12 @@ import socket
 import ssl
 import time
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from types import MethodType
 from typing import Any
 
-from aiosmtpd.smtp import SMTP
+from aiosmtpd.smtp import SMTP, _AuthMechAttr
 
 from gateway.config import SmtpConfig, parse_host_port
 from gateway.logsetup import EscapeControls
@@ -97,6 +99,15 @@ class _Shared:
 introspection.install()
 
 
+# GatewaySMTP attributes that the connection template makes anew for each connection.
+_PER_CONNECTION = ("command_size_limits", "_smtp_methods", "_auth_methods", "_handle_hooks", "_call_limit_base")
+
+
+def _own_function(value: object, proto: object) -> Any:
+    """The function of a method bound to `proto` (to be bound to each connection), else None."""
+    return value.__func__ if isinstance(value, MethodType) and value.__self__ is proto else None
+
+
 class GatewaySMTP(SMTP):
     def __init__(self, handler: ReceiveHandler, shared: _Shared, **kwargs: Any) -> None:
         # Read by SMTP.__init__ for the StreamReader limit: raise it before the parent runs.
@@ -111,6 +122,51 @@ class GatewaySMTP(SMTP):
         self.in_data = False
         self._deadline = 0.0  # loop time at which the idle timeout closes the connection
         self._timer_armed = False  # self._timeout_handle is scheduled and has not run
+
+    @classmethod
+    def template(cls, handler: ReceiveHandler, shared: _Shared, **kwargs: Any) -> Callable[[], GatewaySMTP]:
+        """A factory of connections like `GatewaySMTP(handler, shared, **kwargs)`, cheaper per connection.
+
+        aiosmtpd's SMTP.__init__ works out the same answers for every connection (settings, the
+        hooks of the one handler, its own commands looked over): a tenth of the receive process's
+        CPU when each message comes on a connection of its own. It is run once here, on a template;
+        each connection then takes the template's attributes and gets its own stream state
+        (StreamReaderProtocol.__init__), its own command-size limits and call limits, and its own
+        commands and built-in AUTH mechanisms bound to itself. Only the handler's bound hooks are
+        shared, as they were (they are bound to the one handler). tests/unit/test_smtp_template.py
+        holds every attribute equal to what the full __init__ gives.
+        """
+        proto = cls(handler, shared, **kwargs)
+        loop: asyncio.AbstractEventLoop = proto.loop
+        own = set(asyncio.StreamReaderProtocol(asyncio.StreamReader(loop=loop), lambda r, w: None, loop).__dict__)
+        state = {k: v for k, v in proto.__dict__.items() if k not in own}
+        # The per-connection values, replaced below (the template's would be shared).
+        for key in _PER_CONNECTION:
+            state.pop(key, None)
+        commands = [(name, _own_function(method, proto), method) for name, method in proto._smtp_methods.items()]
+        auth = [(name, _own_function(attr.method, proto), attr) for name, attr in proto._auth_methods.items()]
+        hooks = proto._handle_hooks
+        size_limits = proto.command_size_limits
+        call_limit_base = getattr(proto, "_call_limit_base", None)
+        limit = proto.line_length_limit
+        srp_init, reader, bind = asyncio.StreamReaderProtocol.__init__, asyncio.StreamReader, MethodType
+
+        def connection() -> GatewaySMTP:
+            conn = cls.__new__(cls)
+            conn.__dict__.update(state)
+            srp_init(conn, reader(loop=loop, limit=limit), conn._cb_client_connected, loop)
+            conn.command_size_limits = size_limits.copy()  # a defaultdict, empty until EHLO fills it
+            conn._smtp_methods = {name: value if func is None else bind(func, conn) for name, func, value in commands}
+            conn._auth_methods = {
+                name: attr if func is None else _AuthMechAttr(bind(func, conn), attr.is_builtin)
+                for name, func, attr in auth
+            }
+            conn._handle_hooks = dict(hooks)
+            if call_limit_base is not None:
+                conn._call_limit_base = dict(call_limit_base)
+            return conn
+
+        return connection
 
     # --- idle timeout ------------------------------------------------------------------------
 
@@ -442,6 +498,29 @@ def tls_context(config: SmtpConfig) -> ssl.SSLContext | None:
     return ctx
 
 
+def protocol_options(
+    config: SmtpConfig,
+    tls: ssl.SSLContext | None,
+    authenticator: Authenticator,
+    auth_offered: bool,
+    loop: asyncio.AbstractEventLoop,
+) -> dict[str, Any]:
+    """aiosmtpd's SMTP keyword arguments for every connection of a server."""
+    return {
+        "data_size_limit": config.max_message_size,
+        "hostname": config.hostname,
+        "ident": "ESMTP",  # no software name and version in the banner
+        "tls_context": tls,
+        "require_starttls": config.require_tls and tls is not None,
+        "timeout": config.timeout,
+        "auth_require_tls": True,
+        "authenticator": authenticator,
+        "auth_exclude_mechanism": [] if auth_offered else ["LOGIN", "PLAIN"],
+        "command_call_limit": {"AUTH": MAX_AUTH_ATTEMPTS, "*": 2**31},
+        "loop": loop,
+    }
+
+
 async def start_smtp_server(config: SmtpConfig, accept: Accept) -> SmtpServerHandle:
     """Listen on config.listen (SO_REUSEPORT, so several processes can share the port)."""
     host, port = parse_host_port(config.listen)
@@ -454,22 +533,7 @@ async def start_smtp_server(config: SmtpConfig, accept: Accept) -> SmtpServerHan
     shared = _Shared(config)
     loop = asyncio.get_running_loop()
 
-    def factory() -> GatewaySMTP:
-        return GatewaySMTP(
-            handler,
-            shared,
-            data_size_limit=config.max_message_size,
-            hostname=config.hostname,
-            ident="ESMTP",  # no software name and version in the banner
-            tls_context=tls,
-            require_starttls=config.require_tls and tls is not None,
-            timeout=config.timeout,
-            auth_require_tls=True,
-            authenticator=authenticator,
-            auth_exclude_mechanism=[] if auth_offered else ["LOGIN", "PLAIN"],
-            command_call_limit={"AUTH": MAX_AUTH_ATTEMPTS, "*": 2**31},
-            loop=loop,
-        )
+    factory = GatewaySMTP.template(handler, shared, **protocol_options(config, tls, authenticator, auth_offered, loop))
 
     server = await loop.create_server(factory, host=host or None, port=port, reuse_port=True, reuse_address=True)
     handle = SmtpServerHandle(server, shared, handler, int(server.sockets[0].getsockname()[1]))
