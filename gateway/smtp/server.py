@@ -33,6 +33,7 @@ from dataclasses import dataclass, field
 from types import MethodType
 from typing import Any
 
+import aiosmtpd.smtp
 from aiosmtpd.smtp import SMTP, _AuthMechAttr
 
 from gateway.config import SmtpConfig, parse_host_port
@@ -97,6 +98,24 @@ class _Shared:
 
 
 introspection.install()
+
+_LOG_LEVELS = {"debug": logging.DEBUG, "info": logging.INFO, "warning": logging.WARNING}
+
+
+def _sanitized_log_when_enabled(func: Any, msg: Any, *args: Any, **kwargs: Any) -> None:
+    """aiosmtpd's sanitized_log (AUTH data masked in a command line before it is logged), called on
+    every command line: skipped when the logger would drop the record anyway (mail.log is at WARNING
+    and its records below are filtered out), so no list is built and no regex run for nothing."""
+    logger = getattr(func, "__self__", None)
+    level = _LOG_LEVELS.get(getattr(func, "__name__", ""))
+    if level is not None and isinstance(logger, logging.Logger) and not logger.isEnabledFor(level):
+        return
+    _aiosmtpd_sanitized_log(func, msg, *args, **kwargs)
+
+
+_aiosmtpd_sanitized_log = getattr(aiosmtpd.smtp.sanitized_log, "__wrapped__", aiosmtpd.smtp.sanitized_log)
+_sanitized_log_when_enabled.__wrapped__ = _aiosmtpd_sanitized_log  # type: ignore[attr-defined]
+aiosmtpd.smtp.sanitized_log = _sanitized_log_when_enabled
 
 
 # GatewaySMTP attributes that the connection template makes anew for each connection.
