@@ -63,6 +63,13 @@ _SAFE_ID = re.compile(r"[A-Za-z0-9._-]{1,128}\Z")
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 
 
+@functools.lru_cache(maxsize=4096)
+def _parse_path(path: str, allow_null: bool = False) -> str:
+    """parse_path, once per path text: a gateway's senders and recipients repeat (MAIL and RCPT of
+    every message). An AddressError is raised every time, never cached. Bounded: new paths evict."""
+    return parse_path(path, allow_null=allow_null)
+
+
 def peer_ip(session: Session) -> IPAddress | None:
     return address_of(session.peer)
 
@@ -157,7 +164,7 @@ class ReceiveHandler:
         if reply:
             return reply
         try:
-            sender = parse_path(path, allow_null=True)
+            sender = _parse_path(path, True)
         except AddressError as e:
             log.info("MAIL refused from %s: %s", peer_ip(session), e.problem.value)
             return f"553 5.1.7 Bad sender address: {e.problem.value}"
@@ -195,7 +202,7 @@ class ReceiveHandler:
         if params:
             return R_PARAM_UNKNOWN
         try:
-            rcpt = parse_path(path)
+            rcpt = _parse_path(path)
         except AddressError as e:
             log.info("RCPT refused from %s: %s", peer_ip(session), e.problem.value)
             return f"553 5.1.3 Bad recipient address: {e.problem.value}"

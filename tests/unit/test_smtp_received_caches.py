@@ -12,6 +12,7 @@ from datetime import datetime
 
 import pytest
 
+from gateway.mail.addresses import AddressError, parse_path
 from gateway.smtp import handler
 from gateway.smtp.handler import address_of, received_date
 
@@ -101,4 +102,40 @@ def test_address_cache_is_bounded() -> None:
     for i in range(3000):
         address_of((f"10.0.{i // 256}.{i % 256}", 25))
     info = handler._ip_of.cache_info()
+    assert info.maxsize is not None and info.currsize <= info.maxsize
+
+
+PATHS = [
+    "<a@example.com>",
+    "<>",
+    "<A@Example.COM>",
+    '<"a"@example.com>',
+    '<"a b"@example.com>',
+    "<@route:a@example.com>",
+    "<a@example.com",
+    "a@example.com",
+    "<a@>",
+    "<a@[192.0.2.1]>",
+    "<a\x00@example.com>",
+    "<ü@example.com>",
+    "<" + "a" * 300 + "@example.com>",
+]
+
+
+def _outcome(path: str, allow_null: bool, cached: bool) -> tuple[str, str]:
+    try:
+        if cached:
+            return "ok", handler._parse_path(path, allow_null)
+        return "ok", parse_path(path, allow_null=allow_null)
+    except AddressError as e:
+        return "error", str(e.problem)
+
+
+def test_cached_parse_path_equals_parse_path() -> None:
+    handler._parse_path.cache_clear()
+    for _ in range(3):  # first call, cached answer, errors raised again
+        for path in PATHS:
+            for allow_null in (False, True):
+                assert _outcome(path, allow_null, True) == _outcome(path, allow_null, False), (path, allow_null)
+    info = handler._parse_path.cache_info()
     assert info.maxsize is not None and info.currsize <= info.maxsize
