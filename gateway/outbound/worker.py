@@ -176,7 +176,14 @@ class DeliveryWorker(QueueRunner):
 
         results: dict[str, RcptResult] = {}
         domains = sorted({recipient_domain(r) for r in rcpts})
-        routes = await asyncio.gather(*(self.router.route(d) for d in domains), return_exceptions=True)
+        routes: list[list[NextHop] | BaseException]
+        if len(domains) == 1:  # most messages: awaited as gather would give it, without a task for it
+            try:
+                routes = [await self.router.route(domains[0])]
+            except Exception as e:
+                routes = [e]
+        else:
+            routes = await asyncio.gather(*(self.router.route(d) for d in domains), return_exceptions=True)
         by_domain = dict(zip(domains, routes, strict=True))
         groups: dict[tuple[NextHop, ...], list[str]] = {}
         for rcpt in rcpts:
@@ -199,7 +206,8 @@ class DeliveryWorker(QueueRunner):
                 budget = temporary("4.4.1", "delivery attempt ran out of time", hops[0].key if hops else "")
                 results.update((r, budget) for r in group if r not in results)
         for rcpt in rcpts:  # every recipient ends with a result, whatever happened above
-            results.setdefault(rcpt, temporary("4.4.0", "no result from the delivery attempt"))
+            if rcpt not in results:
+                results[rcpt] = temporary("4.4.0", "no result from the delivery attempt")
         return results
 
     def _record(self, message: QueuedMessage, pending: list[str], results: dict[str, RcptResult], now: float) -> None:
