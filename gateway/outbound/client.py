@@ -491,8 +491,10 @@ class SmtpClient:
             return "close"
         mail_ok = mail.code == SMTPStatus.completed
         if mail_ok:
-            bad = classify(553, "5.1.3 bad recipient address syntax", where)
-            results.update((r, bad) for r in rcpts if r not in sent)
+            unsent = [r for r in rcpts if r not in sent]
+            if unsent:  # addresses aiosmtplib refused to write
+                bad = classify(553, "5.1.3 bad recipient address syntax", where)
+                results.update((r, bad) for r in unsent)
         else:  # RFC 2920: the RCPT and DATA replies are read and ignored
             refused = refusal(mail.code, mail.message, where, "MAIL")
             results.update((r, refused) for r in rcpts)
