@@ -20,6 +20,8 @@ from presidio_analyzer.nlp_engine import NlpArtifacts
 
 from gateway.scan.model import Hit
 from gateway.scan.recognizers.prefilter import (
+    DENSE_RUNS,
+    PREFILTER_CHARS,
     first_chars,
     has_needed,
     holds_any,
@@ -27,7 +29,6 @@ from gateway.scan.recognizers.prefilter import (
     requires,
     run_places,
     run_shape,
-    runs_dense,
 )
 
 # Look-arounds used instead of \b: a number is not part of a longer number (digits, or digits joined
@@ -250,7 +251,12 @@ class Recognizer(LocalRecognizer):
             id(rx): shape for _, rx in self._ascii if (shape := run_shape(rx.pattern, rx.flags)) is not None
         }
         self._needs = {id(rx): requires(rx.pattern, rx.flags) for _, rx in self._exact + self._ascii}
-        self._first = {id(rx): first_chars(rx.pattern, rx.flags) for _, rx in self._exact + self._ascii}
+        # (a form tried at digit runs only needs no look for its first characters: run_places finds
+        # its places, and looking for ten digits one by one in a text that has few costs more)
+        self._first = {
+            id(rx): None if id(rx) in self._run_led else first_chars(rx.pattern, rx.flags)
+            for _, rx in self._exact + self._ascii
+        }
         self._context = words_regex(self.CONTEXT)
         self._anti = words_regex(self.ANTI_CONTEXT)
         # one pass for all of LITERALS (an alternation of literals skips ahead in C), not one per word
@@ -338,7 +344,8 @@ class Recognizer(LocalRecognizer):
         rejects = self.rejects if type(self).rejects is not Recognizer.rejects else None
         headers: dict[str, tuple[bool, bool]] = {}
         for pattern, rx in self._patterns(text):
-            if not self._may_match(rx, text):
+            found = self._matches(rx, text)
+            if found is None:
                 continue
             needs_context = pattern.name in self.NEEDS_CONTEXT
             has_v = "v" in rx.groupindex
@@ -348,7 +355,7 @@ class Recognizer(LocalRecognizer):
                     anti_here = self._anti is not None and self._anti.search(text) is not None
                 if not words_here:
                     continue  # no context word anywhere: this pattern cannot count
-            for m in self._finditer(rx, text):
+            for m in found:
                 if has_v and m.group("v") is not None:
                     start, end = m.span("v")
                 else:
@@ -391,35 +398,33 @@ class Recognizer(LocalRecognizer):
     def _patterns(self, text: str) -> list[tuple[Pattern, re.Pattern[str]]]:
         return self._ascii if ascii_digits_only(text) else self._exact
 
-    def _may_match(self, rx: re.Pattern[str], text: str) -> bool:
-        """False when `text` lacks what every match of `rx` needs or can start with."""
+    def _matches(self, rx: re.Pattern[str], text: str) -> Iterator[re.Match[str]] | None:
+        """`rx.finditer(text)` (lazy: nothing is searched before it is iterated), None when `text`
+        lacks what every match needs or starts with (gateway.scan.recognizers.prefilter); tried only
+        where long enough digit runs start when the matches can start nowhere else and such runs are
+        few. A short text is searched whole: the look for first characters and places costs more."""
         key = id(rx)
         need = self._needs[key]
         if need is not None and not has_needed(need, text):
-            return False
+            return None
+        if len(text) < PREFILTER_CHARS:
+            return rx.finditer(text)
         first = self._first[key]
-        return first is None or holds_any(text, first)
-
-    def _finditer(self, rx: re.Pattern[str], text: str) -> Iterator[re.Match[str]]:
-        """`rx.finditer(text)`, tried only where long enough digit runs start when the pattern's
-        matches can start nowhere else and the text's runs are few."""
-        shape = self._run_led.get(id(rx))
+        if first is not None and not holds_any(text, first):
+            return None
+        shape = self._run_led.get(key)
         if shape is None:
             return rx.finditer(text)
         places = run_places(text, shape)
-        return rx.finditer(text) if runs_dense(text, places) else matches_at(rx, text, places)
+        return rx.finditer(text) if len(places) * DENSE_RUNS > len(text) else matches_at(rx, text, places)
 
     def shape_spans(self, text: str) -> list[tuple[int, int]]:
         """Spans of every match of the patterns, valid or not."""
-        return [
-            m.span() for _, rx in self._patterns(text) if self._may_match(rx, text) for m in self._finditer(rx, text)
-        ]
+        return [m.span() for _, rx in self._patterns(text) for m in self._matches(rx, text) or ()]
 
     def shapes(self, text: str) -> list[int]:
         """Start offsets of every match of the patterns, valid or not (gateway.scan.evidence)."""
-        return sorted(
-            {m.start() for _, rx in self._patterns(text) if self._may_match(rx, text) for m in self._finditer(rx, text)}
-        )
+        return sorted({m.start() for _, rx in self._patterns(text) for m in self._matches(rx, text) or ()})
 
     def analyze(
         self, text: str, entities: list[str], nlp_artifacts: NlpArtifacts | None = None

@@ -48,9 +48,13 @@ def _parse(regex: str, flags: int) -> Any | None:
 
 _DIGIT_RUN = re.compile(r"[0-9]+")
 _last_runs: tuple[str, list[tuple[int, int]], dict[int, list[int]]] = ("", [], {})
-# Above one run start per this many characters, one search through the text costs less than a
-# `match` call at each start (a call costs about as much as the engine's test of 20-30 characters).
-DENSE_RUNS = 16
+# Above one place to try per this many characters, one search through the text costs less than a
+# `match` call at each place (a call from Python costs about as much as the engine's test of 60-100
+# characters).
+DENSE_RUNS = 64
+# Below this many characters a text is searched whole: looking for first characters and run places
+# costs more than it saves (a subject, a display name, a table cell).
+PREFILTER_CHARS = 256
 
 
 def run_starts(text: str, least: int = 1) -> list[int]:
@@ -271,11 +275,6 @@ def matches_at(rx: re.Pattern[str], text: str, places: list[int]) -> Iterator[re
             end = m.end()
 
 
-def runs_dense(text: str, places: list[int]) -> bool:
-    """Whether `text` has so many places to try that one search through it is cheaper than `matches_at`."""
-    return len(places) * DENSE_RUNS > len(text)
-
-
 # -- first characters --------------------------------------------------------------------------------
 
 # Up to this many: each is looked for with `in` (a few hundred nanoseconds on a 5 KB chunk).
@@ -334,7 +333,10 @@ def _class_chars(items: Any) -> set[str] | None:
 
 def holds_any(text: str, chars: frozenset[str]) -> bool:
     """Whether `text` holds one of `chars`."""
-    return any(c in text for c in chars)
+    for c in chars:  # noqa: SIM110 (a loop: any() over a generator costs more than the look itself)
+        if c in text:
+            return True
+    return False
 
 
 # -- what every match holds ----------------------------------------------------------------------------

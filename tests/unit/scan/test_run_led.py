@@ -10,14 +10,16 @@ from __future__ import annotations
 
 import random
 import re
+from typing import Any
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from gateway.scan.recognizers import pattern_recognizers
+from gateway.scan.recognizers import base, pattern_recognizers
 from gateway.scan.recognizers.prefilter import (
     DENSE_RUNS,
+    PREFILTER_CHARS,
     first_chars,
     holds_any,
     matches_at,
@@ -26,7 +28,6 @@ from gateway.scan.recognizers.prefilter import (
     run_places,
     run_shape,
     run_starts,
-    runs_dense,
 )
 
 PIECES = (
@@ -39,6 +40,13 @@ PIECES = (
 
 
 _RECS = pattern_recognizers()
+
+
+@pytest.fixture(autouse=True)
+def _every_text_prefiltered(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The generated texts are short: here the prefilters take texts of any length (the real
+    threshold only spares short texts the cost of looking)."""
+    monkeypatch.setattr(base, "PREFILTER_CHARS", 0)
 
 
 def _texts(seed: int, n: int) -> list[str]:
@@ -99,11 +107,22 @@ def test_first_chars_reads_the_start() -> None:
     assert first_chars(r"(?i:a)b") is None
 
 
-def test_dense_runs_search_once() -> None:
-    sparse = "1" + "X" * (DENSE_RUNS * 3)
-    dense = "1X" * 100
-    assert not runs_dense(sparse, run_starts(sparse))
-    assert runs_dense(dense, run_starts(dense))
+def test_dense_runs_search_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Few places: matched there; many (a run every 2 characters): one search. Short: one search."""
+    monkeypatch.setattr(base, "PREFILTER_CHARS", PREFILTER_CHARS)
+    sparse = "1" + "X" * (PREFILTER_CHARS * 2)
+    dense = "1X" * PREFILTER_CHARS
+    assert len(run_starts(sparse)) * DENSE_RUNS <= len(sparse)
+    assert len(run_starts(dense)) * DENSE_RUNS > len(dense)
+    fast, plain = _one("PassportRecognizer"), _one("PassportRecognizer")
+    plain._run_led = {}
+    for text in (sparse, dense, "ZZ1234567 " + dense, sparse + " ZZ1234567", "ZZ1234567 1X"):
+        assert fast.find(text) == plain.find(text)
+        assert fast.shape_spans(text) == [m.span() for _, rx in plain._patterns(text) for m in rx.finditer(text)]
+
+
+def _one(name: str) -> Any:
+    return next(r for r in pattern_recognizers() if type(r).__name__ == name)
 
 
 def test_the_recognizers_have_offset_patterns() -> None:
