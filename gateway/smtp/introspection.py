@@ -32,15 +32,7 @@ def _prefixed(obj: object, prefixes: str | tuple[str, ...] = _PREFIXES) -> list[
     names = _names.get((cls, prefixes))
     if names is None:
         names = _names[cls, prefixes] = [n for n in dir(cls) if n.startswith(prefixes)]
-    attrs = getattr(obj, "__dict__", None)
-    if not attrs:
-        return names
-    # Instance attributes with a prefix are rare (aiosmtpd sets none): one search over the names
-    # joined, and the name-by-name scan only when it finds one.
-    joined = "\0" + "\0".join(attrs)
-    if not any("\0" + p in joined for p in ((prefixes,) if isinstance(prefixes, str) else prefixes)):
-        return names
-    own = [n for n in attrs if n.startswith(prefixes) and n not in names]
+    own = [n for n in getattr(obj, "__dict__", ()) if n.startswith(prefixes) and n not in names]
     return sorted(names + own) if own else names
 
 

@@ -79,7 +79,7 @@ def test_an_instance_attribute_with_a_known_prefix_is_seen() -> None:
 
 
 def test_prefixed_with_and_without_instance_attributes_equals_dir() -> None:
-    """The joined-names search that skips the scan of instance attributes misses none."""
+    """Instance attributes with a prefix are seen, whatever else the instance holds."""
 
     class Plain:
         def smtp_A(self) -> None: ...

@@ -95,18 +95,6 @@ def run_shape(regex: str, flags: int = 0) -> RunShape | None:
     return tuple(sorted(set(shape))) if shape is not None else None
 
 
-def run_offset(regex: str, flags: int = 0) -> int | None:
-    """k when every match starts k characters before a digit run starts (one k for all), else None."""
-    shape = run_shape(regex, flags)
-    offsets = {k for k, _ in shape} if shape is not None else set()
-    return offsets.pop() if len(offsets) == 1 else None
-
-
-def run_led(regex: str, flags: int = 0) -> bool:
-    """Whether every match starts where a run of ASCII digits starts (`run_offset` 0)."""
-    return run_offset(regex, flags) == 0
-
-
 def _shape(items: list[Any], k: int) -> list[tuple[int, int]] | None:
     """The run shape of a sequence that starts k non-digit characters into the match."""
     i = 0
@@ -160,7 +148,7 @@ def _split_class(op: Any, av: Any) -> tuple[bool, bool]:
     """Whether a first item matches ASCII digits, and whether it matches other characters too (a
     class of fixed members only; anything else counts as neither, so it is not read)."""
     if op is _sre.LITERAL:
-        return (True, False) if ord("0") <= av <= ord("9") else (False, False)
+        return (True, False) if ord("0") <= av <= ord("9") else (False, True)
     if op is not _sre.IN or not av:
         return False, False
     digits = others = False
@@ -213,10 +201,8 @@ def _digit_repeat(op: Any, av: Any) -> bool:
 
 def _nondigit_width(op: Any, av: Any) -> int | None:
     """The width of an item that consumes a fixed number of characters, none of them a digit."""
-    if op is _sre.LITERAL:
-        return None if ord("0") <= av <= ord("9") else 1
-    if op is _sre.IN:
-        return 1 if _class_without_digits(av) else None
+    if _split_class(op, av) == (False, True):
+        return 1
     if op in _REPEATS:
         low, high, item = av
         inner = list(item)
@@ -224,20 +210,6 @@ def _nondigit_width(op: Any, av: Any) -> int | None:
             one = _nondigit_width(*inner[0])
             return None if one != 1 else low
     return None
-
-
-def _class_without_digits(items: Any) -> bool:
-    """A class (not negated, no categories) none of whose characters is an ASCII digit."""
-    for op, av in items:
-        if op is _sre.LITERAL:
-            if ord("0") <= av <= ord("9"):
-                return False
-        elif op is _sre.RANGE:
-            if av[0] <= ord("9") and av[1] >= ord("0"):
-                return False
-        else:  # NEGATE, CATEGORY (\d, \w ...)
-            return False
-    return bool(items)
 
 
 def _no_digit_before(items: list[Any], lead: tuple[Any, Any]) -> bool:

@@ -23,8 +23,6 @@ from gateway.scan.recognizers.prefilter import (
     first_chars,
     holds_any,
     matches_at,
-    run_led,
-    run_offset,
     run_places,
     run_shape,
     run_starts,
@@ -40,6 +38,18 @@ PIECES = (
 
 
 _RECS = pattern_recognizers()
+
+
+def run_offset(regex: str, flags: int = 0) -> int | None:
+    """k when every match starts k characters before a digit run starts (one k for all), else None."""
+    shape = run_shape(regex, flags)
+    offsets = {k for k, _ in shape} if shape is not None else set()
+    return offsets.pop() if len(offsets) == 1 else None
+
+
+def run_led(regex: str, flags: int = 0) -> bool:
+    """Whether every match starts where a run of ASCII digits starts."""
+    return run_offset(regex, flags) == 0
 
 
 @pytest.fixture(autouse=True)
